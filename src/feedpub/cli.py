@@ -1,0 +1,112 @@
+"""The `feedpub` command: build, check (and serve, from publish.web)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from feedpub import __version__
+from feedpub.build import BuildStats, build_site, run_build
+from feedpub.config import Config, load_config
+from feedpub.errors import ConfigError, FeedpubError
+from feedpub.report import Report
+
+_config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (default: ./config.yaml when present).",
+)
+_records_option = click.option(
+    "--records", type=click.Path(path_type=Path), help="Records folder (searched recursively)."
+)
+_base_url_option = click.option(
+    "--base-url", help="Public URL the feeds are served from (absolute ids and self links)."
+)
+_strict_option = click.option(
+    "--strict",
+    is_flag=True,
+    default=None,
+    help="Treat every report, recoveries included, as fatal.",
+)
+
+
+def load_effective_config(config_path: Path | None, **overrides: Any) -> Config:
+    """The config file's values with the command-line flags that were given on top."""
+    config = load_config(config_path)
+    changes = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return config.replace(**changes) if changes else config
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace("config: ", "command line: ", 1)) from exc
+
+
+def _print_report(report: Report) -> None:
+    click.echo(str(report), err=True)
+
+
+def _fail(error: FeedpubError) -> None:
+    click.echo(f"feedpub: error: {error}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="feedpub")
+def main() -> None:
+    """Publish article records as RSS 2.0, Atom 1.0 and JSON Feed 1.1 feeds."""
+
+
+@main.command()
+@_config_option
+@_records_option
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: feeds/).")
+@_base_url_option
+@_strict_option
+@click.option("--quiet", "-q", is_flag=True, help="Print no progress bar and no summary.")
+def build(
+    config_path: Path | None,
+    records: Path | None,
+    out: Path | None,
+    base_url: str | None,
+    strict: bool | None,
+    quiet: bool,
+) -> None:
+    """Build every feed from the records into the output folder."""
+    try:
+        config = load_effective_config(
+            config_path, records=records, out=out, base_url=base_url, strict=strict
+        )
+        stats = run_build(config, _print_report, progress=not quiet and sys.stderr.isatty())
+    except FeedpubError as error:
+        _fail(error)
+        return
+    if not quiet:
+        click.echo(f"feedpub: {stats.summary()}", err=True)
+
+
+@main.command()
+@_config_option
+@_records_option
+@_strict_option
+def check(config_path: Path | None, records: Path | None, strict: bool | None) -> None:
+    """Read and validate the records, report every problem, write nothing."""
+    stats = BuildStats()
+    try:
+        config = load_effective_config(config_path, records=records, strict=strict)
+        build_site(config, _print_report, stats, progress=sys.stderr.isatty())
+    except FeedpubError as error:
+        _fail(error)
+        return
+    click.echo(
+        f"feedpub: {stats.records} records in {stats.files} files: {stats.skipped} skipped, "
+        f"{stats.recovered} recovered, {stats.unpublished} unpublished, "
+        f"{stats.published} publishable in {stats.feeds} feeds",
+        err=True,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

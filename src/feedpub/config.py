@@ -1,0 +1,186 @@
+"""Load and validate feedpub's configuration: every key checked, unknown keys are errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from feedpub.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = Path("config.yaml")
+_LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Size limits that keep one hostile record from costing the whole build."""
+
+    max_record_bytes: int = 2_000_000
+    max_dump_bytes: int = 512_000_000
+    max_text_chars: int = 20_000
+    max_content_chars: int = 500_000
+    max_title_chars: int = 500
+    max_topics: int = 50
+    max_images: int = 20
+    max_related: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Settings of `feedpub serve`."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_age: int = 300
+    poll_seconds: float = 2.0
+    access_log: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole configuration of a build (and of the server)."""
+
+    records: Path = Path("records")
+    out: Path = Path("feeds")
+    cache_dir: Path = Path(".feedpub-cache")
+    base_url: str = "http://127.0.0.1:8000"
+    title: str = "feedpub"
+    description: str = "Latest articles"
+    language: str = "en"
+    max_items: int = 50
+    strict: bool = False
+    limits: Limits = field(default_factory=Limits)
+    server: ServerConfig = field(default_factory=ServerConfig)
+
+    def __post_init__(self) -> None:
+        # `https://example.org/` and `https://example.org` name the same site.
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with some keys changed, validated like a loaded file."""
+        merged = dataclasses.replace(self, **changes)
+        validate_config(merged)
+        return merged
+
+
+_PATH_KEYS = {"records", "out", "cache_dir"}
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read a YAML config file (or the defaults when `path` is None and no config.yaml exists).
+
+    Relative paths in the file are resolved against the file's own folder.
+    """
+    if path is None:
+        if not DEFAULT_CONFIG_FILE.is_file():
+            return Config()
+        path = DEFAULT_CONFIG_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys, not {_kind(data)}")
+    for key in sorted(_PATH_KEYS):  # defaults, too, are relative to the config file
+        data.setdefault(key, str(getattr(Config(), key)))
+    config: Config = _from_mapping(Config, data, prefix="", origin=str(path), base=path.parent)
+    validate_config(config, origin=str(path))
+    return config
+
+
+def _from_mapping(
+    cls: type[Any], data: dict[str, Any], prefix: str, origin: str, base: Path
+) -> Any:
+    """Build dataclass `cls` from `data`, naming any unknown or mistyped key."""
+    known = {f.name: f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    defaults = cls()
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if key not in known:
+            raise ConfigError(f"{origin}: {name}: unknown key (known: {', '.join(sorted(known))})")
+        default = getattr(defaults, key)
+        if dataclasses.is_dataclass(default):
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                raise ConfigError(f"{origin}: {name}: must be a mapping, not {_kind(value)}")
+            values[key] = _from_mapping(type(default), value, f"{name}.", origin, base)
+        elif key in _PATH_KEYS:
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{origin}: {name}: must be a folder path, not {_kind(value)}")
+            path = Path(value).expanduser()
+            values[key] = path if path.is_absolute() else base / path
+        else:
+            values[key] = _coerce(name, value, default, origin)
+    return cls(**values)
+
+
+def _coerce(name: str, value: Any, default: Any, origin: str) -> Any:
+    """Check `value` has the type of `default` (ints accepted where floats are)."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{origin}: {name}: must be true or false, not {_kind(value)}")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{origin}: {name}: must be an integer, not {_kind(value)}")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{origin}: {name}: must be a number, not {_kind(value)}")
+        return float(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{origin}: {name}: must be a string, not {_kind(value)}")
+    return value
+
+
+def validate_config(config: Config, origin: str = "config") -> None:
+    """Check the values' ranges and formats; raise ConfigError naming the key."""
+    _check_base_url(config.base_url, origin)
+    if not 1 <= config.max_items <= 10_000:
+        raise ConfigError(f"{origin}: max_items: must be 1..10000, got {config.max_items}")
+    if not _LANGUAGE_RE.match(config.language):
+        raise ConfigError(f"{origin}: language: not a language tag like 'en' or 'en-us'")
+    if not config.title.strip():
+        raise ConfigError(f"{origin}: title: must not be empty")
+    for limit in fields(Limits):
+        value = getattr(config.limits, limit.name)
+        if value < 1:
+            raise ConfigError(f"{origin}: limits.{limit.name}: must be at least 1, got {value}")
+    server = config.server
+    if not 0 <= server.port <= 65535:
+        raise ConfigError(f"{origin}: server.port: must be 0..65535, got {server.port}")
+    if not 1 <= server.workers <= 64:
+        raise ConfigError(f"{origin}: server.workers: must be 1..64, got {server.workers}")
+    if server.max_age < 0:
+        raise ConfigError(f"{origin}: server.max_age: must not be negative")
+    if not 0.1 <= server.poll_seconds <= 3600:
+        raise ConfigError(f"{origin}: server.poll_seconds: must be 0.1..3600")
+
+
+def _check_base_url(url: str, origin: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{origin}: base_url: must be an absolute http(s) URL, got {url!r}")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{origin}: base_url: must not have a query or fragment")
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__

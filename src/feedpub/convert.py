@@ -1,0 +1,397 @@
+"""Turn one raw record into a published `Article`, or into reports saying why not.
+
+Pure functions: no I/O. Every string that leaves here is clean (see sanitize).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from markdown_it import MarkdownIt
+
+from feedpub.config import Limits
+from feedpub.model import Article, Image, Provider, Related
+from feedpub.records import RawRecord
+from feedpub.report import Report
+from feedpub.sanitize import clean_html, escape, plain_text, safe_url, strip_forbidden
+from feedpub.timestamps import TimestampError, parse_timestamp
+from feedpub.topics import normalize_topic
+
+MAX_TOPIC_CHARS = 100
+_DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+_IFRAME_SRC = re.compile(r"<iframe\b[^>]*?\bsrc\s*=\s*[\"']?([^\"'\s>]+)", re.IGNORECASE)
+_IMAGE_TYPES = {
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "jpe": "image/jpeg", "png": "image/png",
+    "gif": "image/gif", "webp": "image/webp", "avif": "image/avif", "svg": "image/svg+xml",
+    "bmp": "image/bmp", "tif": "image/tiff", "tiff": "image/tiff", "ico": "image/x-icon",
+    "heic": "image/heic", "heif": "image/heif",
+}  # fmt: skip
+_markdown = MarkdownIt("commonmark", {"html": True, "linkify": False})
+
+# Record ids without a URL live in this namespace (uuid5 of title and publication time).
+ID_NAMESPACE = uuid.UUID("6f1c7c52-5b0e-4f4e-9a61-1f0d9b8f7e11")
+
+
+@dataclass(slots=True)
+class Conversion:
+    """The result of converting one record."""
+
+    article: Article | None = None
+    reports: list[Report] = field(default_factory=list)
+    unpublished: bool = False
+
+
+class _Skip(Exception):
+    """Raised inside the converter to drop the record with one report."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+class _Converter:
+    """Holds the state of converting one record (its source and its reports)."""
+
+    def __init__(self, record: RawRecord, limits: Limits) -> None:
+        self.record = record
+        self.data = record.data
+        self.limits = limits
+        self.reports: list[Report] = []
+
+    def warn(self, field: str, reason: str) -> None:
+        self.reports.append(Report(self.record.source, field, reason, skipped=False))
+
+    def convert(self) -> Article:
+        published_at, updated_at = self.dates()
+        url = self.url()
+        title = self.title()
+        summary = self.text("excerpt", self.limits.max_text_chars)
+        if not title:
+            if not summary:
+                raise _Skip("title", "missing or empty, and no excerpt to stand in")
+            title = _shorten(summary, 100)
+            self.warn("title", "missing or empty; the start of the excerpt stands in")
+        article_id = url or self.fallback_id(title, published_at)
+        provider = self.provider()
+        topics = self.topics()
+        images = self.images()
+        related = self.related()
+        content = self.content(url, summary, images, related)
+        return Article(
+            id=article_id,
+            url=url,
+            title=title,
+            summary=summary,
+            content_html=content,
+            published=published_at,
+            updated=updated_at,
+            provider=provider,
+            topics=topics,
+            categories=self.categories(topics),
+            images=images,
+            related=related,
+            source=self.record.source,
+        )
+
+    # -- fields -----------------------------------------------------------------------------
+
+    def dates(self) -> tuple[datetime, datetime]:
+        raw = self.data.get("publishedDateTime")
+        if raw is None:
+            raise _Skip("publishedDateTime", "missing")
+        try:
+            published_at, note = parse_timestamp(raw)
+        except TimestampError as exc:
+            raise _Skip("publishedDateTime", str(exc)) from None
+        if note:
+            self.warn("publishedDateTime", note)
+        updated_at = published_at
+        raw_updated = self.data.get("updatedDateTime")
+        if raw_updated is not None:
+            try:
+                updated_at, note = parse_timestamp(raw_updated)
+                if note:
+                    self.warn("updatedDateTime", note)
+            except TimestampError as exc:
+                self.warn("updatedDateTime", f"{exc}; the publication time stands in")
+            updated_at = max(updated_at, published_at)
+        return published_at, updated_at
+
+    def url(self) -> str:
+        for key in ("webUrl", "originalUrl"):
+            value = self.data.get(key)
+            if value is None or value == "":
+                continue
+            url = safe_url(value)
+            if url:
+                return url
+            self.warn(key, "not an absolute http(s) URL; ignored")
+        return ""
+
+    def fallback_id(self, title: str, published_at: datetime) -> str:
+        self.warn("webUrl", "no usable URL; the id is derived from title and publication time")
+        return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, f'{title}|{published_at.isoformat()}')}"
+
+    def title(self) -> str:
+        title = self.text("title", self.limits.max_title_chars)
+        return title
+
+    def text(self, key: str, limit: int) -> str:
+        value = self.data.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            if key == "title":
+                raise _Skip(key, f"must be text, not {type(value).__name__}")
+            self.warn(key, f"must be text, not {type(value).__name__}; ignored")
+            return ""
+        text = plain_text(str(value)[: limit * 4])
+        if len(text) > limit:
+            self.warn(key, f"longer than {limit} characters; cut")
+            text = _shorten(text, limit)
+        return text
+
+    def provider(self) -> Provider | None:
+        raw = self.data.get("provider")
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            self.warn("provider", f"must be a mapping, not {type(raw).__name__}; ignored")
+            return None
+        name_raw = raw.get("name")
+        name = plain_text(name_raw)[:200] if isinstance(name_raw, str) else ""
+        domain = raw.get("domain")
+        url = ""
+        if isinstance(domain, str):
+            # Some dumps give a whole address ("cnn.com/world/..."); its host is the domain.
+            host = domain.strip().split("/", 1)[0]
+            if _DOMAIN.match(host):
+                url = safe_url(f"https://{host}/")
+                if name == domain.strip():
+                    name = host
+        if domain not in (None, "") and not url:
+            self.warn("provider.domain", "not a domain name; ignored")
+        if not name:
+            name = urlsplit(url).hostname or ""
+        return Provider(name=name, url=url) if name else None
+
+    def topics(self) -> tuple[str, ...]:
+        raw = self.data.get("topics")
+        if raw is None:
+            return ()
+        if isinstance(raw, str):
+            self.warn("topics", "a single string, read as one topic")
+            raw = [raw]
+        if not isinstance(raw, list):
+            self.warn("topics", f"must be a list of strings, not {type(raw).__name__}; ignored")
+            return ()
+        limit = self.limits.max_topics
+        if len(raw) > limit:
+            self.warn("topics", f"{len(raw)} topics; only the first {limit} are kept")
+            raw = raw[:limit]
+        return _unique_names(self._names("topics", raw))
+
+    def categories(self, topics: tuple[str, ...]) -> tuple[str, ...]:
+        raw = self.data.get("tags")
+        tags: list[str] = []
+        if isinstance(raw, list):
+            tags = self._names("tags", raw[: self.limits.max_topics])
+        elif raw is not None:
+            self.warn("tags", f"must be a list of strings, not {type(raw).__name__}; ignored")
+        return _unique_names([*topics, *tags])
+
+    def _names(self, key: str, raw: list[Any]) -> list[str]:
+        names: list[str] = []
+        for index, item in enumerate(raw):
+            if not isinstance(item, str | int | float) or isinstance(item, bool):
+                self.warn(
+                    f"{key}[{index}]", f"must be a string, not {type(item).__name__}; ignored"
+                )
+                continue
+            name = normalize_topic(plain_text(str(item)))
+            if not name:
+                self.warn(f"{key}[{index}]", "empty; ignored")
+                continue
+            if len(name) > MAX_TOPIC_CHARS:
+                self.warn(f"{key}[{index}]", f"longer than {MAX_TOPIC_CHARS} characters; cut")
+                name = name[:MAX_TOPIC_CHARS].rstrip()
+            names.append(name)
+        return names
+
+    def images(self) -> tuple[Image, ...]:
+        raw = self.data.get("images")
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            self.warn("images", f"must be a list, not {type(raw).__name__}; ignored")
+            return ()
+        images: list[Image] = []
+        seen: set[str] = set()
+        for index, item in enumerate(raw[: self.limits.max_images]):
+            where = f"images[{index}]"
+            if not isinstance(item, dict):
+                self.warn(where, f"must be a mapping, not {type(item).__name__}; ignored")
+                continue
+            url = safe_url(item.get("url"))
+            if not url:
+                self.warn(f"{where}.url", "missing or not an http(s) URL; image left out")
+                continue
+            if url in seen:
+                continue
+            seen.add(url)
+            images.append(
+                Image(
+                    url=url,
+                    mime_type=image_mime_type(url),
+                    width=_positive_int(item.get("width")),
+                    height=_positive_int(item.get("height")),
+                    title=_short_text(item.get("title"), 300),
+                    attribution=_short_text(item.get("attribution"), 300),
+                )
+            )
+        if len(raw) > self.limits.max_images:
+            self.warn("images", f"{len(raw)} images; only the first {self.limits.max_images} kept")
+        return tuple(images)
+
+    def related(self) -> tuple[Related, ...]:
+        raw = self.data.get("related")
+        if not isinstance(raw, list):
+            return ()
+        related: list[Related] = []
+        for item in raw[: self.limits.max_related]:
+            if not isinstance(item, dict):
+                continue
+            url = safe_url(item.get("webUrl"))
+            title = _short_text(item.get("title"), 300)
+            if not url or not title:
+                continue
+            provider = item.get("provider")
+            name = _short_text(provider.get("name"), 200) if isinstance(provider, dict) else ""
+            related.append(Related(url=url, title=title, provider=name))
+        return tuple(related)
+
+    def content(
+        self, url: str, summary: str, images: tuple[Image, ...], related: tuple[Related, ...]
+    ) -> str:
+        parts: list[str] = []
+        if images:
+            first = images[0]
+            alt = escape(first.title or "")
+            size = "".join(
+                f' {name}="{value}"'
+                for name, value in (("width", first.width), ("height", first.height))
+                if value
+            )
+            parts.append(f'<p><img src="{escape(first.url)}" alt="{alt}"{size}></p>')
+        body = self.body_html(url)
+        parts.append(body or (f"<p>{escape(summary)}</p>" if summary else ""))
+        featured = self.featured(url)
+        if featured:
+            parts.append(featured)
+        if related:
+            items = "".join(
+                f'<li><a href="{escape(r.url)}">{escape(r.title)}</a>'
+                + (f" ({escape(r.provider)})" if r.provider else "")
+                + "</li>"
+                for r in related
+            )
+            parts.append(f"<p>Related:</p><ul>{items}</ul>")
+        return "\n".join(part for part in parts if part)
+
+    def body_html(self, url: str) -> str:
+        for text, where in ((self.record.body, "body"), (self.data.get("content"), "content")):
+            if not isinstance(text, str) or not text.strip():
+                continue
+            limit = self.limits.max_content_chars
+            if len(text) > limit:
+                self.warn(where, f"longer than {limit} characters; cut")
+                text = text[:limit]
+            stripped = text.strip()
+            rendered = stripped if stripped.startswith("<") else _markdown.render(stripped)
+            cleaned = clean_html(rendered, base=url)
+            if cleaned:
+                return cleaned
+        return ""
+
+    def featured(self, url: str) -> str:
+        raw = self.data.get("featuredContent")
+        if not isinstance(raw, str) or not raw.strip():
+            return ""
+        raw = strip_forbidden(raw[: self.limits.max_content_chars])
+        match = _IFRAME_SRC.search(raw)
+        if match:
+            src = safe_url(match.group(1), base=url)
+            if src:
+                return f'<p><a href="{escape(src)}">Watch the embedded media</a></p>'
+        return clean_html(raw, base=url)
+
+
+def convert_record(record: RawRecord, limits: Limits) -> Conversion:
+    """Convert one raw record; unpublished and unusable records give no article."""
+    published = record.data.get("published", True)
+    if published is False:
+        return Conversion(unpublished=True)
+    if published is not True:
+        report = Report(
+            record.source,
+            "published",
+            f"must be true or false, got {published!r:.40}; not published",
+        )
+        return Conversion(reports=[report], unpublished=True)
+    converter = _Converter(record, limits)
+    try:
+        article = converter.convert()
+    except _Skip as skip:
+        converter.reports.append(Report(record.source, skip.field, skip.reason))
+        return Conversion(reports=converter.reports)
+    return Conversion(article=article, reports=converter.reports)
+
+
+def image_mime_type(url: str) -> str:
+    """The image's media type from its file extension; image/jpeg when unknown."""
+    path = urlsplit(url).path
+    extension = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    return _IMAGE_TYPES.get(extension, "image/jpeg")
+
+
+def _unique_names(names: list[str]) -> tuple[str, ...]:
+    seen: set[str] = set()
+    unique: list[str] = []
+    for name in names:
+        key = name.casefold()
+        if key not in seen:
+            seen.add(key)
+            unique.append(name)
+    return tuple(unique)
+
+
+def _positive_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and 0 < value < 1_000_000:
+        return value
+    return None
+
+
+def _short_text(value: Any, limit: int) -> str:
+    if not isinstance(value, str):
+        return ""
+    return _shorten(plain_text(value[: limit * 4]), limit)
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"

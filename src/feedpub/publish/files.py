@@ -1,0 +1,150 @@
+"""Write a build's outputs into the output folder, atomically and only where changed.
+
+Every file is written to a temporary file beside it and renamed over the old
+one, so a reader (or a static web server) sees the old feed or the new one,
+never half of one. A build that fails part-way leaves every file complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from feedpub.errors import BuildError
+
+MANIFEST_NAME = ".feedpub-manifest.json"
+LOCK_NAME = ".feedpub.lock"
+TEMP_SUFFIX = ".feedpub-tmp"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteStats:
+    """What a write changed in the output folder."""
+
+    written: int
+    unchanged: int
+    removed: int
+
+
+def output_target(out_dir: Path, relative: str) -> Path:
+    """The file for output path `relative`, refusing any path that leaves `out_dir`."""
+    pure = PurePosixPath(relative)
+    if (
+        pure.is_absolute()
+        or not pure.parts
+        or any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in pure.parts)
+    ):
+        raise BuildError(f"refusing to write outside the output folder: {relative!r}")
+    target = out_dir.joinpath(*pure.parts)
+    root = out_dir.resolve()
+    if root not in target.resolve().parents:
+        raise BuildError(f"refusing to write outside the output folder: {relative!r}")
+    return target
+
+
+@contextlib.contextmanager
+def locked_output(out_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder, so two builds never interleave."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        handle = (out_dir / LOCK_NAME).open("a")
+    except OSError as exc:
+        raise BuildError(f"cannot use output folder {out_dir}: {exc.strerror or exc}") from exc
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_outputs(
+    outputs: dict[str, bytes], out_dir: Path, modified: dict[str, datetime] | None = None
+) -> WriteStats:
+    """Write every changed output, remove outputs of earlier builds that are gone.
+
+    `modified` gives each file's Last-Modified time (its newest entry), which
+    static web servers then send; unchanged files are not touched at all.
+    """
+    modified = modified or {}
+    with locked_output(out_dir):
+        _remove_leftover_temporaries(out_dir)
+        written = unchanged = 0
+        for relative in sorted(outputs):
+            target = output_target(out_dir, relative)
+            if _same_content(target, outputs[relative]):
+                unchanged += 1
+                continue
+            write_atomically(target, outputs[relative], modified.get(relative))
+            written += 1
+        removed = _remove_stale(out_dir, set(outputs))
+        manifest = json.dumps(sorted(outputs), indent=1).encode("utf-8")
+        write_atomically(out_dir / MANIFEST_NAME, manifest)
+    return WriteStats(written=written, unchanged=unchanged, removed=removed)
+
+
+def write_atomically(target: Path, data: bytes, modified: datetime | None = None) -> None:
+    """Write `data` to a temporary file beside `target`, then rename it into place."""
+    temporary = ""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX
+        )
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)
+        if modified is not None:
+            stamp = modified.timestamp()
+            os.utime(temporary, (stamp, stamp))
+        os.replace(temporary, target)
+    except OSError as exc:
+        if temporary:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+
+def _same_content(target: Path, data: bytes) -> bool:
+    try:
+        if target.stat().st_size != len(data):
+            return False
+        return target.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _remove_stale(out_dir: Path, current: set[str]) -> int:
+    """Remove files that an earlier build wrote and this one no longer produces."""
+    try:
+        previous = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    if not isinstance(previous, list):
+        return 0
+    removed = 0
+    for relative in previous:
+        if not isinstance(relative, str) or relative in current:
+            continue
+        try:
+            output_target(out_dir, relative).unlink()
+            removed += 1
+        except (OSError, BuildError):
+            continue
+    return removed
+
+
+def _remove_leftover_temporaries(out_dir: Path) -> None:
+    """Temporary files of a build that was killed mid-write are garbage."""
+    for leftover in out_dir.rglob(f".*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()

@@ -1,0 +1,107 @@
+"""What the RSS and Atom renderers share: a feedgen generator set up without its traps.
+
+feedgen 1.0 defaults dates to now(), prepends entries, takes the RSS channel link
+from the last link added and loses rel/type/length on Atom entry links; the
+helpers here set every date from the model and leave entry links to the
+format-specific extension hooks, which write them straight into lxml.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from feedgen.feed import FeedEntry, FeedGenerator
+from lxml import etree
+
+from feedpub import __version__
+from feedpub.model import Article, Feed
+
+MEDIA_NS = "http://search.yahoo.com/mrss/"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+EXTENSION = "feedpub"
+
+
+class ArticleEntryExtension:
+    """A feedgen entry extension that knows its Article; subclasses add elements."""
+
+    article: Article
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+    def extend_rss(self, item: Any) -> Any:
+        return item
+
+    def extend_atom(self, entry: Any) -> Any:
+        return entry
+
+
+class NamespaceExtension:
+    """A feed-level feedgen extension that only declares namespaces."""
+
+    namespaces: ClassVar[dict[str, str]] = {}
+
+    def extend_ns(self) -> dict[str, str]:
+        return dict(self.namespaces)
+
+    def extend_rss(self, feed: Any) -> Any:
+        return feed
+
+    def extend_atom(self, feed: Any) -> Any:
+        return feed
+
+
+def new_generator(
+    feed: Feed,
+    self_suffix: str,
+    feed_extension: type[NamespaceExtension],
+    entry_extension: type[ArticleEntryExtension],
+) -> FeedGenerator:
+    """A FeedGenerator with the feed-level fields of `feed` and one entry per article."""
+    generator = FeedGenerator()
+    generator.register_extension(EXTENSION, feed_extension, entry_extension)
+    generator.id(feed.url_for(self_suffix))
+    generator.title(feed.info.title)
+    generator.subtitle(feed.info.description)
+    generator.description(feed.info.description)
+    generator.language(feed.language)
+    generator.author({"name": feed.site_title, "uri": feed.home_url})
+    generator.generator("feedpub", version=__version__, uri="https://pypi.org/project/feedpub/")
+    # Self first: for RSS, the channel <link> is whichever link is added last.
+    generator.link(href=feed.url_for(self_suffix), rel="self")
+    generator.link(href=feed.home_url, rel="alternate", type="text/html")
+    generator.updated(feed.updated)
+    for article in feed.articles:
+        entry: FeedEntry = generator.add_entry(order="append")
+        getattr(entry, EXTENSION).article = article
+        fill_entry(entry, article)
+    return generator
+
+
+def cdata(html: str) -> Any:
+    """HTML as a CDATA section: readable source, no doubly escaped entities.
+
+    `]]>` cannot occur in CDATA; in HTML, `]]&gt;` means the same.
+    """
+    return etree.CDATA(html.replace("]]>", "]]&gt;"))
+
+
+def set_html_text(element: Any, html: str) -> None:
+    """Put HTML into `element` as CDATA (the element must exist)."""
+    if element is not None:
+        element.text = cdata(html)
+
+
+def fill_entry(entry: FeedEntry, article: Article) -> None:
+    """The fields that feedgen writes correctly for both formats."""
+    entry.id(article.id)
+    entry.guid(article.id, permalink=article.id_is_url)
+    entry.title(article.title)
+    entry.published(article.published)
+    entry.updated(article.updated)
+    if article.summary:
+        entry.summary(article.summary)
+    entry.content(article.content_html, type="html")
+    for name in article.categories:
+        entry.category(term=name)

@@ -1,0 +1,74 @@
+"""RSS 2.0 with content:encoded, Dublin Core creators and Media RSS images."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from lxml import etree
+
+from feedpub.model import Feed
+from feedpub.render._feedgen import (
+    DC_NS,
+    MEDIA_NS,
+    ArticleEntryExtension,
+    NamespaceExtension,
+    new_generator,
+    set_html_text,
+)
+from feedpub.sanitize import escape
+
+CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
+
+
+class _RssNamespaces(NamespaceExtension):
+    namespaces: ClassVar[dict[str, str]] = {"media": MEDIA_NS, "dc": DC_NS}
+
+
+class _RssItem(ArticleEntryExtension):
+    """Adds the one enclosure, a media:content per image, a thumbnail and dc:creator."""
+
+    def extend_rss(self, item: Any) -> Any:
+        article = self.article
+        # In RSS, description and content:encoded hold HTML: entity-encode the plain
+        # summary once, and carry both as CDATA so no entity is written twice.
+        set_html_text(item.find("description"), escape(article.summary, quote=False))
+        set_html_text(item.find(f"{{{CONTENT_NS}}}encoded"), article.content_html)
+        if article.url:
+            # feedgen would also write the link into Atom, where its rel gets lost.
+            link = etree.Element("link")
+            link.text = article.url
+            item.insert(1, link)
+        if article.provider:
+            creator = etree.SubElement(item, f"{{{DC_NS}}}creator")
+            creator.text = article.provider.name
+        if article.images:
+            first = article.images[0]
+            # RSS 2.0 allows one enclosure per item; Media RSS carries every image.
+            etree.SubElement(item, "enclosure", url=first.url, length="0", type=first.mime_type)
+            for image in article.images:
+                content = etree.SubElement(
+                    item, f"{{{MEDIA_NS}}}content", url=image.url, type=image.mime_type
+                )
+                content.set("medium", "image")
+                _set_size(content, image.width, image.height)
+                if image.title:
+                    etree.SubElement(content, f"{{{MEDIA_NS}}}title").text = image.title
+                if image.attribution:
+                    etree.SubElement(content, f"{{{MEDIA_NS}}}credit").text = image.attribution
+            thumbnail = etree.SubElement(item, f"{{{MEDIA_NS}}}thumbnail", url=first.url)
+            _set_size(thumbnail, first.width, first.height)
+        return item
+
+
+def _set_size(element: Any, width: int | None, height: int | None) -> None:
+    if width:
+        element.set("width", str(width))
+    if height:
+        element.set("height", str(height))
+
+
+def render_rss(feed: Feed) -> bytes:
+    """The feed as an RSS 2.0 document (UTF-8 bytes)."""
+    generator = new_generator(feed, ".rss", _RssNamespaces, _RssItem)
+    generator.lastBuildDate(feed.updated)
+    return bytes(generator.rss_str(pretty=True))

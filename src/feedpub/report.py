@@ -1,0 +1,26 @@
+"""Problems found in the input: one line each, `source: field: reason`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One problem with one record or file.
+
+    `skipped` is True when the record (or file) was left out, False when the
+    problem was recovered from and the record still publishes.
+    """
+
+    source: str
+    field: str
+    reason: str
+    skipped: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.field}: {self.reason}"
+
+
+ReportSink = Callable[[Report], None]

@@ -1,0 +1,43 @@
+"""Topic names: which names are one topic, and the file-safe slug of each."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+from slugify import slugify
+
+MAX_SLUG_LENGTH = 80
+# Names Windows refuses as file names whatever the extension; a slug must not be one.
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])$")
+_PLAIN_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def normalize_topic(name: str) -> str:
+    """A topic name as published: NFC, whitespace collapsed, trimmed."""
+    return " ".join(unicodedata.normalize("NFC", name).split())
+
+
+def topic_key(name: str) -> str:
+    """The identity of a topic: names that differ only in case or spacing share it."""
+    return normalize_topic(name).casefold()
+
+
+def topic_slug(key: str) -> str:
+    """A readable, stable, unique slug that is always a single safe file name.
+
+    The plain slug is used when it says exactly what the key says (ASCII words
+    joined by spaces or hyphens); otherwise a short hash of the key is appended,
+    so `C++` and `C` or `Ünïcode` and `Unicode` never share a file.
+    """
+    plain = slugify(key, max_length=MAX_SLUG_LENGTH, word_boundary=True, allow_unicode=False)
+    if (
+        plain
+        and _PLAIN_SLUG.match(plain)
+        and plain == "-".join(key.replace("-", " ").split())
+        and not _RESERVED.match(plain)
+    ):
+        return plain
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]
+    return f"{plain}-{digest}" if plain else f"topic-{digest}"

@@ -1,0 +1,186 @@
+"""The whole build: dedupe, limits, determinism, atomic and minimal writes, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from feedpub.errors import BuildError
+from feedpub.publish.files import output_target, write_outputs
+
+from .conftest import SAMPLE_RECORDS, BuildRun, base_record
+
+Build = Callable[..., BuildRun]
+Write = Callable[..., Path]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def test_same_records_give_byte_identical_output(
+    tmp_path: Path, build: Build, records_dir: Path
+) -> None:
+    shutil.copytree(SAMPLE_RECORDS, records_dir, dirs_exist_ok=True)
+    first = snapshot(build().out)
+    # Same records under other names, in another order: still the same bytes.
+    other = tmp_path / "other"
+    other.mkdir()
+    for index, path in enumerate(sorted(records_dir.iterdir(), reverse=True)):
+        shutil.copy(path, other / f"z{index:03d}_{path.name}")
+    second = snapshot(build(records=other, out=tmp_path / "out2").out)
+    assert first == second
+
+
+def test_duplicate_urls_are_one_entry_most_recently_updated_wins(
+    build: Build, write_record: Write
+) -> None:
+    url = "https://example.org/live"
+    write_record(
+        "a.md", base_record(webUrl=url, title="Old", updatedDateTime="2026-01-05T00:00:00Z")
+    )
+    write_record(
+        "b.md", base_record(webUrl=url, title="New", updatedDateTime="2026-01-06T00:00:00Z")
+    )
+    write_record("c.md", base_record(webUrl=url, title="Oldest"))
+    run = build()
+    items = json.loads(run.read("all.json"))["items"]
+    assert [item["title"] for item in items] == ["New"]
+    assert run.stats.duplicates == 2 and run.stats.published == 1
+
+
+def test_max_items_keeps_the_newest_with_ties_broken_by_id(
+    build: Build, write_record: Write
+) -> None:
+    for index in range(6):
+        day = 1 + index // 2  # pairs share a publication time
+        write_record(
+            f"r{index}.md",
+            base_record(
+                webUrl=f"https://example.org/{index}", publishedDateTime=f"2026-02-0{day}T00:00:00Z"
+            ),
+        )
+    items = json.loads(build(max_items=3).read("all.json"))["items"]
+    assert [item["id"] for item in items] == [
+        "https://example.org/4",
+        "https://example.org/5",
+        "https://example.org/2",
+    ]
+
+
+def test_feed_dates_come_from_entries_not_the_clock(build: Build, write_record: Write) -> None:
+    write_record("a.md", base_record(publishedDateTime="2020-03-04T05:06:07Z"))
+    run = build()
+    parsed = feedparser.parse(run.read("all.atom"))
+    assert parsed.feed.updated == "2020-03-04T05:06:07+00:00"
+    assert os.stat(run.out / "all.rss").st_mtime == pytest.approx(1583298367)
+
+
+def test_bad_records_are_reported_and_the_rest_publish(build: Build, write_record: Write) -> None:
+    write_record("good.md", base_record())
+    write_record("bad-yaml.md", "---\ntitle: [oops\n---\n")
+    write_record("no-date.md", base_record(publishedDateTime=None, webUrl="https://example.org/b"))
+    write_record("notes.txt", "just some notes\n")
+    run = build()
+    lines = run.lines()
+    assert any(
+        line.startswith(f"{run_records(run)}/bad-yaml.md: front matter: not valid YAML")
+        for line in lines
+    )
+    assert any("/no-date.md: publishedDateTime: missing" in line for line in lines)
+    assert any("/notes.txt: file: no front matter" in line for line in lines)
+    assert run.stats.published == 1 and run.stats.skipped == 3
+
+
+def run_records(run: BuildRun) -> str:
+    return run.reports[0].source.rsplit("/", 1)[0]
+
+
+def test_strict_makes_any_report_fatal_and_writes_nothing(
+    build: Build, write_record: Write
+) -> None:
+    write_record("good.md", base_record())
+    write_record("crlf.md", "---\r\ntitle: t\r\npublishedDateTime: 2026-01-01T00:00:00Z\r\n---\r\n")
+    with pytest.raises(BuildError, match="--strict"):
+        build(strict=True)
+
+
+def test_missing_or_empty_records_folder_fails_and_keeps_old_feeds(
+    tmp_path: Path, build: Build, write_record: Write, records_dir: Path
+) -> None:
+    write_record("good.md", base_record())
+    before = snapshot(build().out)
+    with pytest.raises(BuildError, match="records folder not found"):
+        build(records=tmp_path / "missing")
+    for path in records_dir.iterdir():
+        path.unlink()
+    with pytest.raises(BuildError, match="no publishable records"):
+        build()
+    assert snapshot(tmp_path / "out") == before
+
+
+def test_a_failed_write_leaves_the_old_feeds_intact(
+    tmp_path: Path, build: Build, write_record: Write, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_record("a.md", base_record())
+    before = snapshot(build().out)
+    write_record("b.md", base_record(webUrl="https://example.org/b", title="Second"))
+
+    def disk_full(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(BuildError, match="No space left on device"):
+        build()
+    monkeypatch.undo()
+    assert snapshot(tmp_path / "out") == before
+    assert not [p for p in (tmp_path / "out").rglob("*") if "tmp" in p.name]
+
+
+def test_unchanged_files_are_not_rewritten_and_stale_ones_removed(
+    build: Build, write_record: Write
+) -> None:
+    write_record("a.md", base_record(topics=["Old topic"]))
+    run = build()
+    rss = run.out / "all.rss"
+    inode = rss.stat().st_ino
+    assert build().stats.written == 0
+    assert rss.stat().st_ino == inode
+    write_record("a.md", base_record(topics=["New topic"]))
+    run = build()
+    assert not (run.out / "topics/old-topic.rss").exists()
+    assert (run.out / "topics/new-topic.rss").exists()
+    assert run.stats.removed == 3
+
+
+@pytest.mark.parametrize("bad", ["../evil.rss", "/etc/passwd", "topics/../../x", "a\\b.rss", ""])
+def test_outputs_never_leave_the_output_folder(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(BuildError, match="outside the output folder"):
+        output_target(tmp_path, bad)
+    with pytest.raises(BuildError):
+        write_outputs({bad: b"x"}, tmp_path / "out")
+    assert not (tmp_path / "evil.rss").exists()
+
+
+def test_hostile_topic_names_stay_inside_topics(
+    build: Build, write_record: Write, tmp_path: Path
+) -> None:
+    names = ["..", "../../etc/passwd", "/etc/passwd", "a/b\\c", "CON", "nul", ".", "~", "AI", "ai"]
+    write_record("a.md", base_record(topics=names))
+    run = build()
+    produced = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    outside = [p for p in produced if not p.startswith(("out/", "records/", "cache/"))]
+    assert outside == []
+    slugs = sorted(p.name.rsplit(".", 1)[0] for p in (run.out / "topics").glob("*.rss"))
+    assert len(slugs) == 9  # "AI" and "ai" are one topic
+    assert "ai" in slugs and "con" not in slugs and all(slug and "." not in slug for slug in slugs)

@@ -1,0 +1,102 @@
+"""The `feedpub` command as a user runs it: help, exit codes, reports and summary."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from feedpub.cli import main
+
+from .conftest import base_record
+
+Write = Callable[..., Path]
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "feedpub.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_every_command_has_help() -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["--help"]).exit_code == 0
+    assert isinstance(main, click.Group)
+    for name in main.commands:
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Usage:" in result.output
+
+
+def test_build_prints_reports_and_a_summary(
+    tmp_path: Path, records_dir: Path, write_record: Write
+) -> None:
+    write_record("good.md", base_record())
+    write_record("bad.md", "---\ntitle: [\n---\n")
+    result = run_cli(
+        "build", "--records", str(records_dir), "--out", str(tmp_path / "out"), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("records/bad.md: front matter: not valid YAML")
+    assert lines[-1].startswith("feedpub: read 1 records from 2 files; skipped 1")
+    assert "published 1 articles" in lines[-1]
+    assert (tmp_path / "out" / "all.rss").is_file()
+
+
+def test_strict_exits_1(tmp_path: Path, records_dir: Path, write_record: Write) -> None:
+    write_record("good.md", base_record())
+    write_record("bad.md", "---\ntitle: [\n---\n")
+    result = run_cli(
+        "build", "--strict", "--records", str(records_dir), "--out", str(tmp_path / "out")
+    )
+    assert result.returncode == 1
+    assert "feedpub: error: --strict" in result.stderr
+    assert not (tmp_path / "out" / "all.rss").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["build", "--records", "/nonexistent/records"], 1, "records folder not found"),
+        (["build", "--base-url", "ftp://x"], 1, "base_url: must be an absolute http(s) URL"),
+        (["build", "--config", "/nonexistent.yaml"], 1, "config file not found"),
+        (["build", "--no-such-flag"], 2, "No such option"),
+        (["frobnicate"], 2, "No such command"),
+    ],
+)
+def test_exit_codes(tmp_path: Path, args: list[str], code: int, message: str) -> None:
+    result = (
+        run_cli(*args, "--out", str(tmp_path / "out"))
+        if args[0] == "build" and code == 1
+        else run_cli(*args)
+    )
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+
+
+def test_bad_config_key_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("max_itemz: 3\n", encoding="utf-8")
+    result = run_cli("build", "--config", str(config))
+    assert result.returncode == 1
+    assert "max_itemz: unknown key" in result.stderr
+
+
+def test_check_writes_nothing(tmp_path: Path, records_dir: Path, write_record: Write) -> None:
+    write_record("good.md", base_record())
+    result = run_cli("check", "--records", str(records_dir), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 publishable" in result.stderr
+    assert not (tmp_path / "feeds").exists()

@@ -1,0 +1,236 @@
+"""Record -> Article: the mapping of every field, and recovery from messy values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from feedpub.config import Limits
+from feedpub.convert import Conversion, convert_record, image_mime_type
+from feedpub.model import Article
+from feedpub.records import RawRecord
+
+from .conftest import base_record
+
+
+def convert(body: str = "", **fields: Any) -> Conversion:
+    return convert_record(RawRecord("r.md", base_record(**fields), body), Limits())
+
+
+def article(body: str = "", **fields: Any) -> Article:
+    result = convert(body, **fields)
+    assert result.article is not None, [str(r) for r in result.reports]
+    return result.article
+
+
+def test_every_field_maps() -> None:
+    a = article(
+        title="Big &amp; small <b>news</b>",
+        excerpt="Summary with &#8217;quote&#8217;",
+        publishedDateTime="2026-01-02T03:04:05-07:00",
+        updatedDateTime="2026-01-03T00:00:00Z",
+        provider={"name": "Example News", "domain": "news.example.org"},
+        topics=["AI", "Space"],
+        tags=["US-TX", "ai"],
+        images=[
+            {
+                "url": "https://i.example.org/a.png",
+                "width": 10,
+                "height": 20,
+                "title": "T",
+                "attribution": "A",
+            },
+            {"url": "https://i.example.org/b", "width": None, "height": "x"},
+        ],
+        related=[{"title": "Other", "webUrl": "https://o.example.org/", "provider": {"name": "O"}}],
+        secured="TOP-SECRET-MARKER",
+    )
+    assert a.id == a.url == "https://example.org/a"
+    assert a.title == "Big & small news"
+    assert a.summary == "Summary with \u2019quote\u2019"
+    assert a.published == datetime(2026, 1, 2, 10, 4, 5, tzinfo=UTC)
+    assert a.updated == datetime(2026, 1, 3, tzinfo=UTC)
+    assert a.provider is not None
+    assert (a.provider.name, a.provider.url) == ("Example News", "https://news.example.org/")
+    assert a.topics == ("AI", "Space")
+    assert a.categories == ("AI", "Space", "US-TX")
+    assert [(i.url, i.mime_type, i.width, i.height) for i in a.images] == [
+        ("https://i.example.org/a.png", "image/png", 10, 20),
+        ("https://i.example.org/b", "image/jpeg", None, None),
+    ]
+    assert (a.images[0].title, a.images[0].attribution) == ("T", "A")
+    assert a.related[0].url == "https://o.example.org/"
+    assert a.content_html.startswith('<p><img src="https://i.example.org/a.png"')
+    assert "Other" in a.content_html
+    assert "TOP-SECRET-MARKER" not in repr(a)
+
+
+def test_unpublished_records_give_nothing() -> None:
+    result = convert(published=False)
+    assert result.article is None and result.unpublished and result.reports == []
+
+
+@pytest.mark.parametrize("value", ["yes", "false", 1, None])
+def test_published_must_be_a_boolean_or_absent(value: Any) -> None:
+    record = base_record()
+    record["published"] = value
+    result = convert_record(RawRecord("r.md", record), Limits())
+    assert result.article is None
+    assert result.reports[0].field == "published"
+
+
+def test_missing_published_field_means_published() -> None:
+    assert convert(published=None).article is not None
+
+
+def test_original_url_is_the_fallback_link() -> None:
+    a = article(webUrl=None, originalUrl="https://orig.example.org/x")
+    assert a.url == a.id == "https://orig.example.org/x"
+
+
+def test_unsafe_url_is_ignored_with_a_report() -> None:
+    result = convert(webUrl="javascript:alert(1)", originalUrl="https://ok.example.org/")
+    assert result.article is not None and result.article.url == "https://ok.example.org/"
+    assert result.reports[0].field == "webUrl"
+
+
+def test_no_url_gives_a_stable_urn_id() -> None:
+    first = article(webUrl=None)
+    second = article(webUrl=None)
+    assert first.id == second.id
+    assert first.id.startswith("urn:uuid:")
+    assert first.url == ""
+    assert first.id != article(webUrl=None, title="Another").id
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "note"),
+    [
+        (
+            datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            False,
+        ),
+        ("2026-01-02T03:04:05Z", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), False),
+        ("2026-01-02T03:04:05.123+02:00", datetime(2026, 1, 2, 1, 4, 5, tzinfo=UTC), False),
+        ("Fri, 02 Jan 2026 03:04:05 GMT", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), False),
+        ("2026-01-02T03:04:05", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), True),
+        (datetime(2026, 1, 2, 3, 4, 5), datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), True),
+    ],
+)
+def test_timestamps(value: Any, expected: datetime, note: bool) -> None:
+    result = convert(publishedDateTime=value)
+    assert result.article is not None and result.article.published == expected
+    assert bool(result.reports) is note
+    if note:
+        assert "read as UTC" in result.reports[0].reason
+
+
+@pytest.mark.parametrize(
+    "value", [None, "", "yesterday", "2026-13-45T99:00:00Z", 12345, ["x"], "0001-01-01T00:00:00Z"]
+)
+def test_unusable_publication_date_skips_the_record(value: Any) -> None:
+    result = convert(publishedDateTime=value)
+    assert result.article is None
+    assert result.reports[-1].field == "publishedDateTime"
+    assert result.reports[-1].skipped
+
+
+def test_bad_update_date_falls_back_to_publication() -> None:
+    result = convert(updatedDateTime="garbage")
+    assert result.article is not None
+    assert result.article.updated == result.article.published
+    assert result.reports[0].field == "updatedDateTime"
+
+
+def test_title_of_the_wrong_type_skips_the_record() -> None:
+    result = convert(title=["a", "list"])
+    assert result.article is None
+    assert str(result.reports[0]) == "r.md: title: must be text, not list"
+
+
+def test_empty_title_borrows_from_the_excerpt() -> None:
+    result = convert(title="  <b></b> ")
+    assert result.article is not None and result.article.title == "A short summary."
+    assert result.reports[0].field == "title"
+
+
+def test_entities_are_decoded_exactly_once() -> None:
+    a = article(title="AT&amp;amp;T &lt;script&gt;alert(1)&lt;/script&gt; R&amp;D")
+    assert a.title == "AT&amp;T R&D"
+
+
+def test_topics_as_a_string_become_one_topic() -> None:
+    result = convert(topics="Climate")
+    assert result.article is not None and result.article.topics == ("Climate",)
+    assert result.reports[0].field == "topics"
+
+
+def test_topics_are_cleaned_deduplicated_and_limited() -> None:
+    result = convert_record(
+        RawRecord(
+            "r.md", base_record(topics=[" AI ", "ai", "", 5, {"x": 1}, "Space  Race", "c", "d"])
+        ),
+        Limits(max_topics=6),
+    )
+    assert result.article is not None
+    assert result.article.topics == ("AI", "5", "Space Race")
+    fields = [r.field for r in result.reports]
+    assert "topics" in fields and "topics[2]" in fields and "topics[4]" in fields
+
+
+def test_images_with_unsafe_urls_are_left_out() -> None:
+    result = convert(
+        images=[{"url": "javascript:alert(1)"}, {"url": "data:image/png;base64,AAAA"}, "nope"]
+    )
+    assert result.article is not None and result.article.images == ()
+    assert [r.field for r in result.reports] == ["images[0].url", "images[1].url", "images[2]"]
+
+
+@pytest.mark.parametrize(
+    ("url", "mime"),
+    [
+        ("https://x/a.JPG", "image/jpeg"),
+        ("https://x/a.webp?w=100", "image/webp"),
+        ("https://x/a.gif#f", "image/gif"),
+        ("https://x/image", "image/jpeg"),
+        ("https://x.png/photo", "image/jpeg"),
+    ],
+)
+def test_image_mime_type(url: str, mime: str) -> None:
+    assert image_mime_type(url) == mime
+
+
+def test_markdown_body_is_rendered_and_sanitised() -> None:
+    a = article("Hello **world** <script>alert(1)</script> [x](javascript:alert(1)) [y](/rel)\n")
+    assert "<strong>world</strong>" in a.content_html
+    assert "<script" not in a.content_html and "javascript:" not in a.content_html
+    assert 'href="https://example.org/rel"' in a.content_html
+
+
+def test_html_content_field_is_sanitised() -> None:
+    a = article(content='<p onclick="x()">Hi<img src="x" onerror="alert(1)"></p>\r\n')
+    assert "onclick" not in a.content_html and "onerror" not in a.content_html
+    assert '<img src="https://example.org/x">' in a.content_html
+
+
+def test_featured_iframe_becomes_a_link() -> None:
+    a = article(featuredContent='<iframe src="https://player.example.org/embed/1"></iframe>')
+    assert '<a href="https://player.example.org/embed/1"' in a.content_html
+    assert "<iframe" not in a.content_html
+
+
+def test_provider_domain_with_a_path_keeps_its_host() -> None:
+    a = article(provider={"name": "cnn.com/world/live", "domain": "cnn.com/world/live"})
+    assert a.provider is not None
+    assert (a.provider.name, a.provider.url) == ("cnn.com", "https://cnn.com/")
+
+
+def test_long_excerpt_is_cut_and_reported() -> None:
+    result = convert_record(
+        RawRecord("r.md", base_record(excerpt="word " * 100)), Limits(max_text_chars=50)
+    )
+    assert result.article is not None and len(result.article.summary) <= 50
+    assert result.reports[0].field == "excerpt"

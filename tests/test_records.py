@@ -1,0 +1,141 @@
+"""Reading record files: front matter, JSON, JSON Lines, and every way a file can be unusable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from feedpub.config import Limits
+from feedpub.records import FileResult, read_record_file, scan_records
+
+LIMITS = Limits()
+
+
+def read(path: Path) -> FileResult:
+    return read_record_file(path, path.name, LIMITS)
+
+
+def test_front_matter_and_body(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_text("---\ntitle: Hello\ntopics: [AI]\n---\nBody *text*\n", encoding="utf-8")
+    result = read(path)
+    assert result.reports == []
+    [record] = result.records
+    assert record.data == {"title": "Hello", "topics": ["AI"]}
+    assert record.body == "Body *text*\n"
+    assert record.source == "a.md"
+
+
+def test_bom_and_crlf_are_recovered_with_a_report(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"\xef\xbb\xbf---\r\ntitle: Hello\r\n---\r\n")
+    result = read(path)
+    assert [r.data["title"] for r in result.records] == ["Hello"]
+    reasons = [r.reason for r in result.reports]
+    assert any("byte-order mark" in reason for reason in reasons)
+    assert any("CRLF" in reason for reason in reasons)
+    assert not any(r.skipped for r in result.reports)
+
+
+def test_characters_yaml_forbids_are_removed(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("---\ntitle: 'mojibake \x97 here'\n---\n", encoding="utf-8")
+    result = read(path)
+    assert result.records[0].data["title"] == "mojibake  here"
+    assert "YAML forbids" in result.reports[0].reason
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty file"),
+        (b"   \n", "empty file"),
+        (b"\x00\x01\x02binary", "binary file"),
+        (b"title: no delimiters\n", "no front matter"),
+        (b"---\ntitle: never closed\n", "no closing '---'"),
+        (b"---\ntitle: [unclosed\n---\n", "not valid YAML"),
+        (b"---\n- a list\n---\n", "must be a mapping"),
+        (b"---\n---\n", "must be a mapping of fields, not nothing"),
+        (b"---\nt: !!python/object/apply:os.system ['echo hi']\n---\n", "not valid YAML"),
+        ("---\ntitle: caf\xe9\n---\n".encode("latin-1"), "not UTF-8"),
+    ],
+)
+def test_unusable_files_are_reported_not_read(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "bad.md"
+    path.write_bytes(content)
+    result = read(path)
+    assert result.records == []
+    assert [r.skipped for r in result.reports][-1] is True
+    assert reason in result.reports[-1].reason
+    assert result.reports[-1].source == "bad.md"
+
+
+def test_yaml_error_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.md"
+    path.write_text("---\ntitle: ok\nexcerpt: 'open\nmore: [\n---\n", encoding="utf-8")
+    report = read(path).reports[0]
+    assert "line" in report.reason
+
+
+def test_unknown_extension_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "notes.docx"
+    path.write_bytes(b"PK\x03\x04")
+    [report] = read(path).reports
+    assert "not a record file (.docx)" in report.reason
+
+
+def test_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.md"
+    path.write_text("---\ntitle: x\n---\n" + "x" * 200, encoding="utf-8")
+    result = read_record_file(path, "big.md", Limits(max_record_bytes=100))
+    assert result.records == []
+    assert "100-byte limit" in result.reports[0].reason
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        [{"title": "a"}, {"title": "b"}],
+        {"news": [{"title": "a"}, {"title": "b"}]},
+        {"page": 1, "value": [{"title": "a"}, {"title": "b"}], "nextPage": None},
+    ],
+)
+def test_json_dump_shapes(tmp_path: Path, document: object) -> None:
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = read(path)
+    assert [r.data["title"] for r in result.records] == ["a", "b"]
+    assert [r.source for r in result.records] == ["dump.json[0]", "dump.json[1]"]
+
+
+def test_json_items_that_are_not_objects_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps([{"title": "a"}, 5, None]), encoding="utf-8")
+    result = read(path)
+    assert len(result.records) == 1
+    assert [r.source for r in result.reports] == ["dump.json[1]", "dump.json[2]"]
+
+
+def test_json_lines_report_bad_lines_and_keep_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "wire.jsonl"
+    path.write_text('{"title": "a"}\n{broken\n\n[1]\n{"title": "b"}\n', encoding="utf-8")
+    result = read(path)
+    assert [r.data["title"] for r in result.records] == ["a", "b"]
+    assert [r.source for r in result.records] == ["wire.jsonl:1", "wire.jsonl:5"]
+    assert [r.source for r in result.reports] == ["wire.jsonl:2", "wire.jsonl:4"]
+
+
+def test_invalid_json_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "dump.json"
+    path.write_text("{nope", encoding="utf-8")
+    assert "not valid JSON" in read(path).reports[0].reason
+
+
+def test_scan_is_recursive_sorted_and_skips_hidden(tmp_path: Path) -> None:
+    for name in ["b.md", "a/c.md", "a/.hidden.md", ".git/config", "z.json"]:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x", encoding="utf-8")
+    assert [f.name for f in scan_records(tmp_path)] == ["a/c.md", "b.md", "z.json"]

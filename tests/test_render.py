@@ -1,0 +1,192 @@
+"""The feeds as real clients see them: feedparser, the JSON Feed schema, Atom and RSS rules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import feedparser
+import jsonschema
+import pytest
+from lxml import etree
+
+from feedpub.build import BuildStats, build_site
+from feedpub.config import Config
+from feedpub.render import render_site
+
+from .conftest import SAMPLE_RECORDS, BuildRun
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+MEDIA = "{http://search.yahoo.com/mrss/}"
+SCHEMA = json.loads((Path(__file__).parent / "data" / "jsonfeed-1.1.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    config = Config(records=SAMPLE_RECORDS, base_url="https://feeds.example.com")
+    site = build_site(config, lambda report: None, BuildStats())
+    return render_site(site)
+
+
+def feed_paths(outputs: dict[str, bytes], suffix: str) -> list[str]:
+    return sorted(path for path in outputs if path.endswith(suffix))
+
+
+def test_every_format_of_every_feed_exists(sample: dict[str, bytes]) -> None:
+    stems = {path.rsplit(".", 1)[0] for path in sample if path.endswith((".rss", ".atom", ".json"))}
+    assert "all" in stems and "topics/ai" in stems
+    for stem in stems:
+        for suffix in (".rss", ".atom", ".json"):
+            assert f"{stem}{suffix}" in sample
+    assert "feeds.opml" in sample and "index.html" in sample
+
+
+@pytest.mark.parametrize("suffix", [".rss", ".atom", ".json"])
+def test_feedparser_reads_every_feed_cleanly(sample: dict[str, bytes], suffix: str) -> None:
+    for path in feed_paths(sample, suffix):
+        parsed = feedparser.parse(sample[path])
+        if suffix != ".json":
+            assert not parsed.bozo, (path, parsed.get("bozo_exception"))
+            assert parsed.entries, path
+            for entry in parsed.entries:
+                assert entry.title and entry.id
+                assert entry.published_parsed is not None
+                assert entry.tags, "categories are published"
+
+
+def test_feedparser_sees_enclosures_media_and_categories(sample: dict[str, bytes]) -> None:
+    rss = feedparser.parse(sample["topics/space.rss"])
+    webb = next(e for e in rss.entries if "Webb" in e.title)
+    assert webb.link == "https://news.example.org/space/webb-water-vapour-gj486b"
+    assert [e.href for e in webb.enclosures] == [
+        "https://images.example.org/space/gj486b-artist.jpg"
+    ]
+    assert webb.enclosures[0].type == "image/jpeg"
+    assert [m["url"] for m in webb.media_content] == [
+        "https://images.example.org/space/gj486b-artist.jpg",
+        "https://images.example.org/space/webb-spectrum.png",
+    ]
+    assert webb.media_content[0]["width"] == "1600"
+    assert webb.media_thumbnail[0]["url"].endswith("gj486b-artist.jpg")
+    assert {t.term for t in webb.tags} == {"Space", "Science"}
+    assert webb.author == "Example Science Desk"
+
+    atom = feedparser.parse(sample["topics/space.atom"])
+    webb = next(e for e in atom.entries if "Webb" in e.title)
+    enclosures = [link for link in webb.links if link.rel == "enclosure"]
+    assert [(link.href, link.type, link.length) for link in enclosures] == [
+        ("https://images.example.org/space/gj486b-artist.jpg", "image/jpeg", "0"),
+        ("https://images.example.org/space/webb-spectrum.png", "image/png", "0"),
+    ]
+    assert webb.link == "https://news.example.org/space/webb-water-vapour-gj486b"
+    assert {t.term for t in webb.tags} == {"Space", "Science"}
+    assert webb.author_detail.name == "Example Science Desk"
+
+
+def test_atom_entries_have_one_alternate_link_first_and_required_elements(
+    sample: dict[str, bytes],
+) -> None:
+    for path in feed_paths(sample, ".atom"):
+        root = etree.fromstring(sample[path])
+        assert (
+            root.find(f"{ATOM}link[@rel='self']").get("href") == f"https://feeds.example.com/{path}"
+        )
+        for entry in root.iter(f"{ATOM}entry"):
+            links = entry.findall(f"{ATOM}link")
+            alternates = [link for link in links if link.get("rel", "alternate") == "alternate"]
+            assert len(alternates) == 1, path
+            assert links[0] is alternates[0]
+            for link in links:
+                assert link.get("rel") in {"alternate", "enclosure", "related"}
+                if link.get("rel") == "enclosure":
+                    assert link.get("type", "").startswith("image/") and link.get("length") == "0"
+            for required in ("id", "title", "updated", "author"):
+                assert entry.find(f"{ATOM}{required}") is not None, required
+
+
+def test_rss_items_have_one_enclosure_and_media_per_image(sample: dict[str, bytes]) -> None:
+    root = etree.fromstring(sample["all.rss"])
+    channel = root.find("channel")
+    assert channel.findtext("link") == "https://feeds.example.com/"
+    self_link = channel.find("{http://www.w3.org/2005/Atom}link")
+    assert (
+        self_link.get("rel") == "self"
+        and self_link.get("href") == "https://feeds.example.com/all.rss"
+    )
+    for item in channel.iter("item"):
+        enclosures = item.findall("enclosure")
+        media = item.findall(f"{MEDIA}content")
+        assert len(enclosures) <= 1
+        assert item.find(f"{MEDIA}group") is None
+        if enclosures:
+            assert enclosures[0].get("length") == "0"
+            assert enclosures[0].get("url") == media[0].get("url")
+            assert item.find(f"{MEDIA}thumbnail") is not None
+        assert item.find("guid").get("isPermaLink") == "true"
+
+
+def test_rss_dates_are_rfc822_with_numeric_offsets(sample: dict[str, bytes]) -> None:
+    root = etree.fromstring(sample["all.rss"])
+    for date in [root.findtext("channel/lastBuildDate")] + [d.text for d in root.iter("pubDate")]:
+        assert date is not None and date.endswith("+0000"), date
+
+
+@pytest.mark.parametrize("strict", [True])
+def test_json_feeds_match_the_schema(sample: dict[str, bytes], strict: bool) -> None:
+    checker = jsonschema.FormatChecker()
+    for path in feed_paths(sample, ".json"):
+        document = json.loads(sample[path])
+        jsonschema.validate(document, SCHEMA, format_checker=checker)
+        ids = [item["id"] for item in document["items"]]
+        assert len(ids) == len(set(ids))
+        assert document["feed_url"] == f"https://feeds.example.com/{path}"
+        for item in document["items"]:
+            if "attachments" in item:
+                assert item["image"] == item["attachments"][0]["url"]
+
+
+def test_feeds_are_newest_first(sample: dict[str, bytes]) -> None:
+    items = json.loads(sample["all.json"])["items"]
+    dates = [item["date_published"] for item in items]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_private_and_unpublished_records_appear_nowhere(sample: dict[str, bytes]) -> None:
+    everything = b"".join(sample.values())
+    assert b"never-published" not in everything and b"c2VjcmV0" not in everything
+    assert b"xS95Mrfz4UHX" not in everything
+    assert b"embargoed" not in everything.lower()
+
+
+def test_opml_lists_every_feed(sample: dict[str, bytes]) -> None:
+    root = etree.fromstring(sample["feeds.opml"])
+    urls = {outline.get("xmlUrl") for outline in root.iter("outline")}
+    expected = {f"https://feeds.example.com/{path}" for path in feed_paths(sample, ".rss")}
+    assert urls == expected
+
+
+def test_index_has_autodiscovery_for_every_feed(sample: dict[str, bytes]) -> None:
+    page = etree.HTML(sample["index.html"])
+    hrefs = {link.get("href") for link in page.iter("link") if link.get("rel") == "alternate"}
+    feeds = [p for p in sample if p.endswith((".rss", ".atom", ".json"))]
+    assert hrefs == {f"https://feeds.example.com/{path}" for path in feeds}
+
+
+def test_topic_variants_are_one_feed(
+    build: Callable[..., BuildRun], write_record: Callable[..., Path]
+) -> None:
+    from .conftest import base_record
+
+    write_record("a.md", base_record(topics=["Climate"], webUrl="https://e.org/1"))
+    write_record("b.md", base_record(topics=["climate "], webUrl="https://e.org/2"))
+    write_record("c.md", base_record(topics=["  CLIMATE"], webUrl="https://e.org/3"))
+    run = build()
+    parsed = feedparser.parse(run.read("topics/climate.rss"))
+    assert len(parsed.entries) == 3
+    assert parsed.feed.title.endswith(": Climate")
+    assert sorted(p.name for p in (run.out / "topics").iterdir()) == [
+        "climate.atom",
+        "climate.json",
+        "climate.rss",
+    ]
