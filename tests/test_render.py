@@ -190,3 +190,27 @@ def test_topic_variants_are_one_feed(
         "climate.json",
         "climate.rss",
     ]
+
+
+def test_a_bare_record_still_gives_valid_entries(
+    build: Callable[..., BuildRun], write_record: Callable[..., Path]
+) -> None:
+    write_record(
+        "bare.md",
+        {"title": "Only a title", "publishedDateTime": "2026-05-06T07:08:09Z"},
+    )
+    run = build()
+    rss = feedparser.parse(run.read("all.rss"))
+    atom = feedparser.parse(run.read("all.atom"))
+    assert not rss.bozo and not atom.bozo
+    [item] = rss.entries
+    assert item.title == "Only a title" and item.id.startswith("urn:uuid:")
+    assert item.guidislink is False
+    [entry] = atom.entries
+    assert entry.id == item.id and entry.author == "feedpub"
+    assert entry.content[0].value
+    assert [p.name for p in (run.out / "topics").glob("*")] == []
+    item_json = json.loads(run.read("all.json"))["items"][0]
+    assert "url" not in item_json and item_json["content_html"]
+    root = etree.fromstring(run.read("all.rss"))
+    assert root.find("channel/item/description").text

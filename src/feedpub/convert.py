@@ -82,7 +82,7 @@ class _Converter:
         topics = self.topics()
         images = self.images()
         related = self.related()
-        content = self.content(url, summary, images, related)
+        content = self.content(url, summary, images, related) or f"<p>{escape(title)}</p>"
         return Article(
             id=article_id,
             url=url,

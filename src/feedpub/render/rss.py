@@ -31,7 +31,11 @@ class _RssItem(ArticleEntryExtension):
         article = self.article
         # In RSS, description and content:encoded hold HTML: entity-encode the plain
         # summary once, and carry both as CDATA so no entity is written twice.
-        set_html_text(item.find("description"), escape(article.summary, quote=False))
+        # Without a summary, feedgen has put the content into <description>.
+        description = (
+            escape(article.summary, quote=False) if article.summary else article.content_html
+        )
+        set_html_text(item.find("description"), description)
         set_html_text(item.find(f"{{{CONTENT_NS}}}encoded"), article.content_html)
         if article.url:
             # feedgen would also write the link into Atom, where its rel gets lost.
