@@ -13,6 +13,7 @@ from feedpub.build import BuildStats, build_site, run_build
 from feedpub.config import Config, load_config
 from feedpub.errors import ConfigError, FeedpubError
 from feedpub.report import Report
+from feedpub.serve import serve
 
 _config_option = click.option(
     "--config",
@@ -107,6 +108,8 @@ def check(config_path: Path | None, records: Path | None, strict: bool | None) -
         err=True,
     )
 
+
+main.add_command(serve)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

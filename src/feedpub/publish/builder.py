@@ -1,0 +1,217 @@
+"""The one builder of a server: polls the records folder, rebuilds, publishes snapshots.
+
+It runs as a thread in gunicorn's arbiter (or in-process for the Flask test
+client). A build that fails, or a records folder that vanishes, leaves the last
+good snapshot in service; the failure is logged and reported by /healthz.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from feedpub.build import BuildStats, build_site, site_modified_times
+from feedpub.config import Config
+from feedpub.errors import BuildError
+from feedpub.publish.files import write_outputs
+from feedpub.publish.snapshot import Snapshot, SnapshotDir, make_snapshot
+from feedpub.records import scan_records
+from feedpub.render import render_site
+from feedpub.report import Report
+
+log = logging.getLogger("feedpub.serve")
+
+Fingerprint = tuple[tuple[str, int, int], ...] | None
+
+# Held for the whole of a build. gunicorn forks workers from the process the
+# builder thread runs in; the fork guard makes a fork wait for a build to end, so
+# no child starts with a lock (logging, libxml2, ...) held by a half-done build.
+_BUILD_LOCK = threading.RLock()  # re-entrant: a build may itself fork a parse pool
+_guard_installed = False
+
+
+def install_fork_guard() -> None:
+    """Make every fork of this process wait until no build is running (idempotent)."""
+    global _guard_installed
+    if not _guard_installed:
+        os.register_at_fork(
+            before=_BUILD_LOCK.acquire,
+            after_in_parent=_BUILD_LOCK.release,
+            after_in_child=_BUILD_LOCK.release,
+        )
+        _guard_installed = True
+
+
+def fingerprint(folder: Path) -> Fingerprint:
+    """Names, sizes and mtimes of every record file (None when the folder is missing)."""
+    if not folder.is_dir():
+        return None
+    return tuple((f.name, f.size, f.mtime_ns) for f in scan_records(folder))
+
+
+def _iso(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+
+
+@dataclass(slots=True)
+class BuildState:
+    """What /healthz reports about the builder."""
+
+    status: str = "starting"
+    version: str | None = None
+    built_at: float | None = None
+    last_error: str | None = None
+    error_at: float | None = None
+    articles: int = 0
+    feeds: int = 0
+    problems: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        """The state as a JSON-ready mapping."""
+        return {
+            "status": self.status,
+            "version": self.version,
+            "etag": f'"{self.version}"' if self.version else None,
+            "built_at": _iso(self.built_at),
+            "last_error": self.last_error,
+            "error_at": _iso(self.error_at),
+            "articles": self.articles,
+            "feeds": self.feeds,
+            "problems": self.problems,
+        }
+
+
+class Builder:
+    """Builds the site when the records change and keeps the last good snapshot."""
+
+    def __init__(self, config: Config, handoff: SnapshotDir | None = None) -> None:
+        self.config = config
+        self.handoff = handoff
+        self.state = BuildState()
+        self._snapshot: Snapshot | None = None
+        self._seen: Fingerprint | bool = False  # False: not polled yet
+        self._reported: set[str] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def current(self) -> Snapshot | None:
+        """The last good snapshot (None before the first successful build)."""
+        return self._snapshot
+
+    def status(self) -> dict[str, Any]:
+        """The builder's state for /healthz."""
+        return self.state.as_json()
+
+    def poll(self) -> bool:
+        """Rebuild when the records folder changed since the last look; True if it built."""
+        seen = fingerprint(self.config.records)
+        if seen == self._seen:
+            return False
+        self._seen = seen
+        self.build()
+        return True
+
+    def build(self) -> bool:
+        """Build now; True when the build succeeded (even if nothing changed)."""
+        with _BUILD_LOCK:
+            ok = self._build()
+        if self.handoff is not None:
+            self.handoff.write_status(self.status())
+        return ok
+
+    def _build(self) -> bool:
+        started = time.perf_counter()
+        reports: list[Report] = []
+        stats = BuildStats()
+        try:
+            site = build_site(self.config, reports.append, stats)
+            outputs = render_site(site)
+            modified = site_modified_times(site)
+            snapshot = make_snapshot(site, outputs, modified, self._snapshot)
+            write_error = self._write_files(outputs, modified)
+            previous = self._snapshot
+            if previous is None or previous.version != snapshot.version:
+                if self.handoff is not None:
+                    self.handoff.publish(snapshot)
+                self._snapshot = previous = snapshot
+                log.info(
+                    "serving version %s: %d articles in %d feeds (built in %.2f s)",
+                    snapshot.version,
+                    stats.published,
+                    stats.feeds,
+                    time.perf_counter() - started,
+                )
+            else:
+                log.info("records changed; every feed is unchanged (version %s)", snapshot.version)
+        except BuildError as exc:
+            self._fail(str(exc))
+            return False
+        except Exception as exc:  # a bug must not stop the server: keep the last good feeds
+            log.exception("build failed unexpectedly")
+            self._fail(f"unexpected {type(exc).__name__}: {exc}")
+            return False
+        finally:
+            self._log_reports(reports)
+        state = self.state
+        state.version, state.built_at = previous.version, time.time()
+        state.articles, state.feeds, state.problems = stats.published, stats.feeds, len(reports)
+        if write_error is None:
+            state.status, state.last_error = "ok", None
+        else:
+            state.status, state.last_error, state.error_at = "degraded", write_error, time.time()
+        return True
+
+    def _write_files(self, outputs: dict[str, bytes], modified: dict[str, datetime]) -> str | None:
+        """Keep config.out in step with what is served; a failure is reported, not fatal."""
+        try:
+            write_outputs(outputs, self.config.out, modified)
+        except BuildError as exc:
+            log.error("serving the new build, but %s", exc)
+            return str(exc)
+        return None
+
+    def _fail(self, reason: str) -> None:
+        state = self.state
+        state.status = "degraded"
+        state.last_error, state.error_at = reason, time.time()
+        if self._snapshot is None:
+            log.error("build failed: %s; nothing to serve yet", reason)
+        else:
+            log.error("build failed: %s; still serving version %s", reason, state.version)
+
+    def _log_reports(self, reports: list[Report]) -> None:
+        """Log each problem once (a record broken in the last build is not re-reported)."""
+        current = {str(report) for report in reports}
+        for line in sorted(current - self._reported):
+            log.warning("%s", line)
+        self._reported = current
+
+    def start(self) -> None:
+        """Poll the records folder every `server.poll_seconds` in a daemon thread."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="feedpub-builder", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the polling thread to end and wait for it (a running build finishes first)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.config.server.poll_seconds):
+            try:
+                self.poll()
+            except Exception:  # keep polling whatever happens
+                log.exception("builder error")

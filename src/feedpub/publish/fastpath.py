@@ -1,0 +1,246 @@
+"""HTTP caching for prepared bytes, and the thin WSGI layer that answers feeds before Flask.
+
+A `Route` is one resource compiled for HTTP: its header lists for 200 and 304
+in every content coding, built once per version. Answering a request is then a
+few dict lookups and string comparisons: content coding by Accept-Encoding
+q-values, If-None-Match (weak comparison, lists and ``*``), then
+If-Modified-Since. `FastPath` serves plain GET/HEAD of known paths this way
+and hands everything else (``?limit``, errors, other methods) to Flask.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from feedpub.model import Feed
+from feedpub.publish.snapshot import IDENTITY, Resource, Snapshot, SnapshotSource, Variant
+from feedpub.render import FEED_FORMATS, INDEX_PATH
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from feedpub.publish.accesslog import AccessLog
+
+OK = "200 OK"
+NOT_MODIFIED = "304 Not Modified"
+Headers = list[tuple[str, str]]
+Answer = tuple[str, Headers, bytes]
+
+_ETAG = re.compile(r'(?:W/)?("[^"]*")')
+_IMPLICIT_IDENTITY = 0.001  # acceptable when not excluded, but any named coding wins
+
+
+@lru_cache(maxsize=256)
+def accepted_codings(header: str) -> dict[str, float]:
+    """Accept-Encoding as {coding: q}; ``*`` and ``identity`` kept as given."""
+    weights: dict[str, float] = {}
+    for part in header.split(","):
+        name, _, params = part.partition(";")
+        name = name.strip().lower()
+        if not name:
+            continue
+        q = 1.0
+        params = params.strip().lower()
+        if params.startswith("q="):
+            try:
+                q = min(max(float(params[2:].strip()), 0.0), 1.0)
+            except ValueError:
+                continue
+        weights["gzip" if name == "x-gzip" else name] = q
+    return weights
+
+
+def coding_weight(weights: dict[str, float], coding: str) -> float:
+    """The q-value of `coding` under RFC 9110 section 12.5.3."""
+    if coding in weights:
+        return weights[coding]
+    star = weights.get("*")
+    if coding == IDENTITY:
+        return 0.0 if star == 0.0 else _IMPLICIT_IDENTITY
+    return star if star is not None else 0.0
+
+
+@lru_cache(maxsize=64)
+def parse_http_date(value: str) -> int | None:
+    """An HTTP date as POSIX seconds, or None when it is not a valid date."""
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return int(parsed.timestamp()) if parsed.tzinfo is not None else None
+
+
+class Route:
+    """One resource's precomputed answers, and the conditional/encoding logic."""
+
+    __slots__ = ("_choices", "by_etag", "identity", "modified", "not_modified", "ok", "variants")
+
+    def __init__(self, resource: Resource, max_age: int) -> None:
+        common = [
+            ("Last-Modified", resource.last_modified),
+            ("Cache-Control", f"public, max-age={max_age}"),
+            ("Vary", "Accept-Encoding"),
+            ("Access-Control-Allow-Origin", "*"),
+            ("Access-Control-Expose-Headers", "ETag"),
+        ]
+        self.ok: dict[str, Headers] = {}
+        self.not_modified: dict[str, Headers] = {}
+        for variant in resource.variants:
+            head = [("Content-Type", resource.media_type)]
+            if variant.coding != IDENTITY:
+                head.append(("Content-Encoding", variant.coding))
+            head += [("Content-Length", str(len(variant.body))), ("ETag", variant.etag)]
+            self.ok[variant.coding] = head + common
+            self.not_modified[variant.coding] = [("ETag", variant.etag), *common]
+        # Smallest first: among codings of equal q, the one with fewer bytes wins.
+        self.variants = sorted(resource.variants, key=lambda v: len(v.body))
+        self.identity = resource.identity
+        self.by_etag = {v.etag: v for v in resource.variants}
+        self.modified = resource.modified
+        self._choices: dict[str, Variant] = {}
+
+    def choose(self, accept_encoding: str | None) -> Variant:
+        """The representation to send for this Accept-Encoding value."""
+        if not accept_encoding:
+            return self.identity
+        chosen = self._choices.get(accept_encoding)
+        if chosen is None:
+            weights = accepted_codings(accept_encoding)
+            best, best_q = self.identity, 0.0
+            for variant in self.variants:
+                q = coding_weight(weights, variant.coding)
+                if q > best_q:
+                    best, best_q = variant, q
+            chosen = best
+            if len(self._choices) < 64:
+                self._choices[accept_encoding] = chosen
+        return chosen
+
+    def matching(self, if_none_match: str, chosen: Variant) -> Variant | None:
+        """The representation an If-None-Match value names (weak comparison), if any."""
+        if if_none_match == chosen.etag:
+            return chosen
+        if if_none_match.strip() == "*":
+            return chosen
+        tags = _ETAG.findall(if_none_match)
+        if chosen.etag in tags:
+            return chosen
+        for tag in tags:
+            variant = self.by_etag.get(tag)
+            if variant is not None:
+                return variant
+        return None
+
+    def answer(self, environ: WSGIEnvironment) -> Answer:
+        """Status, headers and body for a GET (the caller drops the body for HEAD)."""
+        chosen = self.choose(environ.get("HTTP_ACCEPT_ENCODING"))
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match is not None:
+            matched = self.matching(if_none_match, chosen)
+            if matched is not None:
+                return NOT_MODIFIED, self.not_modified[matched.coding], b""
+        else:
+            since = environ.get("HTTP_IF_MODIFIED_SINCE")
+            if since is not None and self.unmodified_since(since):
+                return NOT_MODIFIED, self.not_modified[chosen.coding], b""
+        return OK, self.ok[chosen.coding], chosen.body
+
+    def unmodified_since(self, value: str) -> bool:
+        """True when If-Modified-Since is a valid, past date not before Last-Modified."""
+        since = parse_http_date(value)
+        if since is None or since > time.time():
+            return False
+        return self.modified <= since
+
+
+class RouteTable:
+    """The compiled routes of the current snapshot, recompiled when the version changes."""
+
+    def __init__(self, source: SnapshotSource, max_age: int) -> None:
+        self.source = source
+        self.max_age = max_age
+        self._compiled: tuple[Snapshot, dict[str, Route], dict[str, tuple[Feed, str]]] | None
+        self._compiled = None
+
+    def lookup(self) -> tuple[Snapshot, dict[str, Route], dict[str, tuple[Feed, str]]] | None:
+        """(snapshot, routes by path, feeds by path) now, or None before the first build."""
+        snapshot = self.source.current()
+        if snapshot is None:
+            return None
+        compiled = self._compiled
+        if compiled is None or compiled[0] is not snapshot:
+            compiled = (snapshot, compile_routes(snapshot, self.max_age), feed_paths(snapshot))
+            self._compiled = compiled
+        return compiled
+
+    def routes(self) -> dict[str, Route] | None:
+        """Routes by request path (None before the first build)."""
+        compiled = self.lookup()
+        return compiled[1] if compiled is not None else None
+
+
+def compile_routes(snapshot: Snapshot, max_age: int) -> dict[str, Route]:
+    """A route per output path (``/all.rss``...), and ``/`` for the index page."""
+    routes = {f"/{path}": Route(res, max_age) for path, res in snapshot.resources.items()}
+    index = routes.get(f"/{INDEX_PATH}")
+    if index is not None:
+        routes["/"] = index
+    return routes
+
+
+def feed_paths(snapshot: Snapshot) -> dict[str, tuple[Feed, str]]:
+    """Each feed path with its feed and format suffix (for ``?limit``)."""
+    return {
+        f"/{feed.info.path_stem}{suffix}": (feed, suffix)
+        for feed in snapshot.site.feeds
+        for suffix in FEED_FORMATS
+    }
+
+
+class FastPath:
+    """WSGI middleware: plain GET/HEAD of a known path never reaches Flask."""
+
+    def __init__(self, app: WSGIApplication, table: RouteTable, access_log: AccessLog | None):
+        self.app = app
+        self.table = table
+        self.access_log = access_log
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        method = environ["REQUEST_METHOD"]
+        if (method == "GET" or method == "HEAD") and "limit" not in environ.get("QUERY_STRING", ""):
+            routes = self.table.routes()
+            route = routes.get(environ.get("PATH_INFO", "")) if routes is not None else None
+            if route is not None:
+                status, headers, body = route.answer(environ)
+                start_response(status, list(headers))
+                if method == "HEAD":
+                    body = b""
+                if self.access_log is not None:
+                    self.access_log.log(environ, status, len(body), started)
+                return [body]
+        if self.access_log is None:
+            return self.app(environ, start_response)
+        return self._logged(environ, start_response, started)
+
+    def _logged(
+        self, environ: WSGIEnvironment, start_response: StartResponse, started: float
+    ) -> Iterable[bytes]:
+        seen: list[Any] = []
+
+        def capture(status: str, headers: Headers, exc_info: Any = None) -> Callable[..., Any]:
+            seen[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, capture)
+        status, headers = seen if seen else ("500 Internal Server Error", [])
+        length = next((v for k, v in headers if k.lower() == "content-length"), "0")
+        size = 0 if environ["REQUEST_METHOD"] == "HEAD" else int(length or 0)
+        assert self.access_log is not None
+        self.access_log.log(environ, status, size, started)
+        return result

@@ -1,0 +1,180 @@
+"""The feed server's Flask app: `create_app(config)` builds it, nothing lives at module level.
+
+Every byte served comes from the in-memory snapshot (the same `render_site`
+output `feedpub build` writes), never from the filesystem by a request path.
+Plain GET/HEAD of a feed is answered by `FastPath` before Flask; Flask handles
+``?limit``, /healthz, OPTIONS, and every error as a short plain-text body.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from flask import Flask, Response, request
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from feedpub.config import Config
+from feedpub.model import Feed
+from feedpub.publish.accesslog import AccessLog
+from feedpub.publish.builder import Builder
+from feedpub.publish.fastpath import Answer, FastPath, Route, RouteTable
+from feedpub.publish.snapshot import Snapshot, SnapshotSource, make_resource
+from feedpub.render import render_feed
+
+log = logging.getLogger("feedpub.serve")
+
+ALLOWED = "GET, HEAD, OPTIONS"
+_DIGITS = re.compile(r"[0-9]{1,6}")
+
+
+@dataclass(slots=True)
+class ServerState:
+    """What the app serves from; `builder` is set when the app builds in-process."""
+
+    config: Config
+    source: SnapshotSource
+    table: RouteTable
+    builder: Builder | None = None
+
+
+class LimitedRoutes:
+    """Routes for ``?limit=N``, rendered once per (version, path, N) and kept in a small LRU."""
+
+    def __init__(self, max_age: int, size: int = 256) -> None:
+        self.max_age = max_age
+        self.size = size
+        self._routes: OrderedDict[tuple[str, str, int], Route] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, snapshot: Snapshot, path: str, feed: Feed, suffix: str, limit: int) -> Route:
+        """The route of `feed` cut to its `limit` newest entries."""
+        key = (snapshot.version, path, limit)
+        with self._lock:
+            route = self._routes.get(key)
+            if route is not None:
+                self._routes.move_to_end(key)
+                return route
+        body = render_feed(feed.limited(limit), suffix)
+        route = Route(make_resource(path[1:], body, feed.updated), self.max_age)
+        with self._lock:
+            self._routes[key] = route
+            while len(self._routes) > self.size:
+                self._routes.popitem(last=False)
+        return route
+
+
+def parse_limit(values: list[str], max_items: int) -> int | str:
+    """The ``limit`` parameter as an int, or the message of a 400."""
+    if len(values) != 1:
+        return "limit: give it once"
+    value = values[0]
+    if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= max_items:
+        return f"limit: must be a whole number from 1 to {max_items}"
+    return int(value)
+
+
+def plain(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
+    """A short text/plain response (errors never show a page or a stack trace)."""
+    response = Response(f"{text}\n", status=f"{status} {HTTPStatus(status).phrase}")
+    response.mimetype = "text/plain"
+    response.headers.update(headers or {})
+    return response
+
+
+def _from_answer(answer: Answer) -> Response:
+    status, headers, body = answer
+    response = Response(body, status=int(status[:3]))
+    response.headers = Headers(headers)  # exactly the fast path's headers, no defaults
+    return response
+
+
+def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
+    """The feed server app; without `source` it builds the records once, in-process."""
+    builder = None
+    if source is None:
+        builder = Builder(config)
+        builder.poll()
+        source = builder
+    table = RouteTable(source, config.server.max_age)
+    state = ServerState(config, source, table, builder)
+    limited = LimitedRoutes(config.server.max_age)
+
+    app = Flask(__name__)
+    app.url_map.merge_slashes = False  # `//all.rss` is a 404, not a redirect
+    app.extensions["feedpub"] = state
+    methods = ["GET", "HEAD", "OPTIONS"]
+
+    @app.route("/healthz", methods=methods, provide_automatic_options=False)
+    def healthz() -> Response:
+        snapshot = source.current()
+        body = dict(source.status())
+        body["serving"] = snapshot.version if snapshot is not None else None
+        if snapshot is None and body.get("status", "ok") == "ok":
+            body["status"] = "starting"  # this worker has not loaded a version yet
+        response = Response(
+            json.dumps(body, indent=1) + "\n",
+            status=200 if snapshot is not None else 503,
+            mimetype="application/json",
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.route("/", defaults={"path": ""}, methods=methods, provide_automatic_options=False)
+    @app.route("/<path:path>", methods=methods, provide_automatic_options=False)
+    def resource(path: str) -> Response:
+        compiled = table.lookup()
+        if compiled is None:
+            return plain(503, "503 Service Unavailable: no feeds built yet", {"Retry-After": "5"})
+        snapshot, routes, feeds = compiled
+        key = request.environ.get("PATH_INFO", "")  # as sent: werkzeug strips leading `//`
+        route = routes.get(key)
+        if route is None:
+            return plain(404, "404 Not Found")
+        if request.method == "OPTIONS":
+            return _options()
+        values = request.args.getlist("limit")
+        if values and key in feeds:
+            limit = parse_limit(values, config.max_items)
+            if isinstance(limit, str):
+                return plain(400, f"400 Bad Request: {limit}")
+            feed, suffix = feeds[key]
+            if limit < len(feed.articles):
+                route = limited.get(snapshot, key, feed, suffix, limit)
+        return _from_answer(route.answer(request.environ))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        code = error.code or 500
+        headers = {"Allow": ALLOWED} if isinstance(error, MethodNotAllowed) else {}
+        return plain(code, f"{code} {error.name}", headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
+        return plain(500, "500 Internal Server Error")
+
+    access_log = AccessLog() if config.server.access_log else None
+    app.wsgi_app = FastPath(app.wsgi_app, table, access_log)  # type: ignore[method-assign]
+    return app
+
+
+def _options() -> Response:
+    """A CORS preflight answer: feeds may be read, conditionally, from any origin."""
+    response = Response(status=204)
+    response.headers.update(
+        {
+            "Allow": ALLOWED,
+            "Access-Control-Allow-Origin": "*",
+            "Access-Control-Allow-Methods": ALLOWED,
+            "Access-Control-Allow-Headers": "If-None-Match, If-Modified-Since",
+            "Access-Control-Max-Age": "86400",
+        }
+    )
+    return response

@@ -1,0 +1,234 @@
+"""`feedpub serve` as a real server (gunicorn subprocess on 127.0.0.1), talked to over HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from feedpub.build import run_build
+from feedpub.config import load_config
+
+from .conftest import base_record, record_text
+
+UPDATE_TIMEOUT = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """A running `feedpub serve` subprocess and helpers to talk to it."""
+
+    def __init__(self, root: Path, workers: int) -> None:
+        self.root = root
+        self.port = free_port()
+        self.config = root / "config.yaml"
+        self.config.write_text(
+            "records: records\nout: out\ncache_dir: cache\nbase_url: https://feeds.example.com\n"
+            "server:\n  poll_seconds: 0.2\n",
+            encoding="utf-8",
+        )
+        self.stdout = root / "stdout.log"
+        self.stderr = root / "stderr.log"
+        command = [sys.executable, "-m", "feedpub.cli", "serve", "--config", str(self.config)]
+        command += ["--port", str(self.port), "--workers", str(workers)]
+        with self.stdout.open("wb") as out, self.stderr.open("wb") as err:
+            self.process = subprocess.Popen(
+                command, cwd=root, stdout=out, stderr=err, start_new_session=True
+            )
+
+    def request(
+        self, path: str, headers: dict[str, str] | None = None, method: str = "GET"
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One request on a fresh connection (so requests spread over the workers)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request(method, path, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+    def etag(self, path: str = "/all.rss") -> str:
+        return self.request(path)[1]["ETag"]
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited early:\n{self.log()}")
+            with contextlib.suppress(OSError):
+                if self.request("/healthz")[0] == 200:
+                    return
+            time.sleep(0.1)
+        raise AssertionError(f"server not ready in {timeout} s:\n{self.log()}")
+
+    def wait_for(self, condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + UPDATE_TIMEOUT
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                if condition():
+                    return
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.stderr.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> tuple[int, float]:
+        """SIGTERM the server; its exit code and how long it took to exit."""
+        started = time.monotonic()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.process.pid, signal.SIGTERM)
+        try:
+            code = self.process.wait(15)
+        finally:
+            self.kill()
+        return code, time.monotonic() - started
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+
+
+def write(records: Path, name: str, title: str, day: int, topics: list[str]) -> None:
+    fields = base_record(
+        title=title,
+        webUrl=f"https://example.org/{name}",
+        publishedDateTime=f"2026-02-{day:02d}T08:00:00Z",
+        topics=topics,
+    )
+    (records / name).write_text(record_text(fields, f"About {title}."), encoding="utf-8")
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Callable[[int], Server]]:
+    servers: list[Server] = []
+    records = tmp_path / "records"
+    records.mkdir()
+    for day, topics in enumerate((["AI"], ["AI", "Space"], ["Space"]), start=1):
+        write(records, f"r{day}.md", f"Story {day}", day, topics)
+
+    def launch(workers: int, ready: bool = True) -> Server:
+        server = Server(tmp_path, workers)
+        servers.append(server)
+        if ready:
+            server.wait_ready()
+        return server
+
+    yield launch
+    for server in servers:
+        if server.process.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.stop()
+        server.kill()
+
+
+def test_two_workers_serve_the_build_bytes_and_one_etag(start, tmp_path: Path):
+    server = start(2)
+    config = load_config(server.config).replace(out=tmp_path / "static")
+    run_build(config, lambda report: None)
+    files = json.loads((tmp_path / "static" / ".feedpub-manifest.json").read_text())
+    assert {"all.rss", "topics/space.atom", "feeds.opml", "index.html"} <= set(files)
+    for relative in files:
+        status, headers, body = server.request(f"/{relative}")
+        assert status == 200, relative
+        assert body == (tmp_path / "static" / relative).read_bytes(), relative
+        assert headers["ETag"]
+    for path in ("/all.rss", "/topics/ai.atom"):
+        etags = {server.etag(path) for _ in range(30)}
+        assert len(etags) == 1, etags
+        packed = server.request(path, {"Accept-Encoding": "gzip"})
+        assert gzip.decompress(packed[2]) == (tmp_path / "static" / path[1:]).read_bytes()
+        status, headers, body = server.request(path, {"If-None-Match": etags.pop()})
+        assert (status, body) == (304, b"")
+    assert server.log().count("Booting worker") == 2
+    code, seconds = server.stop()
+    assert code == 0
+    assert seconds < 8
+    assert "Shutting down" in server.log()
+
+
+def test_live_updates_while_serving(start, tmp_path: Path):
+    server = start(1)
+    records = tmp_path / "records"
+    first = server.etag()
+
+    write(records, "r4.md", "Story four", 4, ["AI"])
+    server.wait_for(lambda: server.etag() != first, "an added record")
+    second = server.etag()
+    assert b"Story four" in server.request("/all.rss")[2]
+    assert server.etag("/topics/space.rss") != server.etag("/topics/ai.rss")
+
+    write(records, "r4.md", "Story four, revised", 4, ["AI"])
+    server.wait_for(lambda: server.etag() != second, "a changed record")
+    third = server.etag()
+    assert b"Story four, revised" in server.request("/all.rss")[2]
+
+    (records / "r5.md").write_text("---\ntitle: [never closed\n---\n", encoding="utf-8")
+    server.wait_for(lambda: "r5.md" in server.log(), "the broken record to be logged")
+    assert server.etag() == third
+
+    (records / "r4.md").unlink()
+    server.wait_for(lambda: server.etag() not in (second, third), "a removed record")
+    fourth = server.etag()
+
+    shutil.rmtree(records)
+    server.wait_for(
+        lambda: json.loads(server.request("/healthz")[2])["status"] == "degraded",
+        "healthz to report the missing records",
+    )
+    status, _, body = server.request("/healthz")
+    assert status == 200
+    assert "records folder not found" in json.loads(body)["last_error"]
+    assert server.etag() == fourth
+    assert server.request("/all.rss")[0] == 200
+    server.wait_for(  # the access log is flushed within a second
+        lambda: '"GET /all.rss HTTP/1.1" 200 ' in server.stdout.read_text(), "an access log line"
+    )
+    code, _ = server.stop()
+    assert code == 0
+
+
+def test_http_errors_over_the_wire(start):
+    server = start(1)
+    assert server.request("/all.rss", method="HEAD")[2] == b""
+    for path in ("/../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "//all.rss", "/all.rss%00"):
+        status, headers, body = server.request(path)
+        assert status in (400, 404), path
+        assert b"Traceback" not in body and len(body) < 300
+    status, headers, _ = server.request("/all.rss", method="DELETE")
+    assert status == 405 and "GET" in headers["Allow"]
+    assert server.request("/all.rss?limit=abc")[0] == 400
+
+
+def test_503_until_the_first_good_build(start, tmp_path: Path):
+    records = tmp_path / "records"
+    shutil.rmtree(records)
+    server = start(1, ready=False)
+    server.wait_for(lambda: "records folder not found" in server.log(), "the failed build")
+    server.wait_for(lambda: server.request("/healthz")[0] == 503, "the worker to answer")
+    status, headers, body = server.request("/all.rss")
+    assert status == 503 and headers["Retry-After"] and b"no feeds" in body
+    records.mkdir()
+    write(records, "late.md", "Late story", 9, ["AI"])
+    server.wait_for(lambda: server.request("/all.rss")[0] == 200, "the first good build")
+    assert json.loads(server.request("/healthz")[2])["status"] == "ok"

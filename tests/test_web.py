@@ -1,0 +1,439 @@
+"""The feed server app through Flask's test client: bytes, HTTP caching, encodings, errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+
+import brotli
+import feedparser
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from feedpub.build import run_build
+from feedpub.config import Config, ServerConfig
+from feedpub.publish.accesslog import AccessLog
+from feedpub.publish.builder import Builder
+from feedpub.publish.fastpath import accepted_codings, coding_weight, parse_http_date
+from feedpub.publish.snapshot import CODINGS, DirectorySource, SnapshotDir
+from feedpub.publish.web import ServerState, create_app
+
+from .conftest import base_record
+
+Write = Callable[..., Path]
+FEEDS = ["/all.rss", "/all.atom", "/all.json", "/topics/ai.rss", "/topics/space.json"]
+
+
+def seed(write_record: Write, count: int = 4) -> None:
+    for i in range(count):
+        write_record(
+            f"r{i}.md",
+            base_record(
+                title=f"Story {i}",
+                webUrl=f"https://example.org/{i}",
+                publishedDateTime=f"2026-01-0{i + 1}T10:00:00Z",
+                topics=["AI", "Space"] if i % 2 else ["AI"],
+            ),
+            body=f"Body of story {i}.",
+        )
+
+
+@pytest.fixture
+def config(tmp_path: Path, records_dir: Path) -> Config:
+    return Config(
+        records=records_dir,
+        out=tmp_path / "out",
+        cache_dir=tmp_path / "cache",
+        base_url="https://feeds.example.com",
+        max_items=10,
+        server=ServerConfig(max_age=120, access_log=False),
+    )
+
+
+@pytest.fixture
+def app(config: Config, write_record: Write) -> Flask:
+    seed(write_record)
+    return create_app(config)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def state(app: Flask) -> ServerState:
+    result: ServerState = app.extensions["feedpub"]
+    return result
+
+
+def builder(app: Flask) -> Builder:
+    found = state(app).builder
+    assert found is not None
+    return found
+
+
+# -- the same paths and bytes as `feedpub build` ---------------------------------------------
+
+
+def test_serves_exactly_the_files_of_a_build(client: FlaskClient, config: Config, tmp_path: Path):
+    run_build(config.replace(out=tmp_path / "static"), lambda report: None)
+    static = tmp_path / "static"
+    files = json.loads((static / ".feedpub-manifest.json").read_text())
+    assert "all.rss" in files and "topics/space.atom" in files
+    for relative in files:
+        response = client.get(f"/{relative}")
+        assert response.status_code == 200, relative
+        assert response.data == (static / relative).read_bytes(), relative
+    assert client.get("/").data == (static / "index.html").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        ("/all.rss", "application/rss+xml; charset=utf-8"),
+        ("/all.atom", "application/atom+xml; charset=utf-8"),
+        ("/topics/ai.json", "application/feed+json; charset=utf-8"),
+        ("/feeds.opml", "text/x-opml; charset=utf-8"),
+        ("/index.html", "text/html; charset=utf-8"),
+        ("/", "text/html; charset=utf-8"),
+    ],
+)
+def test_media_types(client: FlaskClient, path: str, media_type: str):
+    assert client.get(path).headers["Content-Type"] == media_type
+
+
+def test_caching_headers(client: FlaskClient):
+    response = client.get("/all.rss")
+    headers = response.headers
+    assert headers["ETag"].startswith('"') and headers["ETag"].endswith('"')
+    assert headers["Cache-Control"] == "public, max-age=120"
+    assert headers["Vary"] == "Accept-Encoding"
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert int(headers["Content-Length"]) == len(response.data)
+    assert headers["Last-Modified"] == "Sun, 04 Jan 2026 10:00:00 GMT"  # the newest entry
+    assert client.get("/topics/space.rss").headers["Last-Modified"] == headers["Last-Modified"]
+
+
+def test_etags_come_from_the_bytes(config: Config, write_record: Write, tmp_path: Path):
+    seed(write_record)
+    first = create_app(config).test_client()
+    second = create_app(config.replace(out=tmp_path / "elsewhere")).test_client()
+    for path in FEEDS:
+        assert first.get(path).headers["ETag"] == second.get(path).headers["ETag"]
+    assert first.get("/all.rss").headers["ETag"] != first.get("/all.atom").headers["ETag"]
+
+
+# -- conditional requests ------------------------------------------------------------------
+
+
+def test_if_none_match_gives_an_empty_304(client: FlaskClient):
+    full = client.get("/all.rss")
+    etag = full.headers["ETag"]
+    for value in (etag, f'"nope", W/{etag}', "*", f'"a", {etag} , "b"'):
+        response = client.get("/all.rss", headers={"If-None-Match": value})
+        assert response.status_code == 304, value
+        assert response.data == b""
+        assert response.headers["ETag"] == etag
+        assert response.headers["Cache-Control"] == "public, max-age=120"
+        assert response.headers["Last-Modified"] == full.headers["Last-Modified"]
+        assert response.headers["Vary"] == "Accept-Encoding"
+        assert "Content-Length" not in response.headers
+    assert client.get("/all.rss", headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_if_modified_since(client: FlaskClient):
+    last_modified = client.get("/all.atom").headers["Last-Modified"]
+    stamp = parsedate_to_datetime(last_modified)
+
+    def status(value: str, **extra: str) -> int:
+        headers = {"If-Modified-Since": value, **extra}
+        return client.get("/all.atom", headers=headers).status_code
+
+    assert status(last_modified) == 304
+    assert status(format_datetime(stamp + timedelta(hours=1), usegmt=True)) == 304
+    assert status(format_datetime(datetime.now(UTC) + timedelta(days=1), usegmt=True)) == 200
+    assert status(format_datetime(stamp.replace(year=stamp.year - 1), usegmt=True)) == 200
+    assert status("Sunday, 06-Nov-94 08:49:37 GMT") == 200  # valid obsolete form, older
+    assert status("not a date") == 200
+    assert status("") == 200
+    # If-None-Match takes precedence: a mismatch means 200 whatever the date says
+    assert status(last_modified, **{"If-None-Match": '"other"'}) == 200
+
+
+# -- content codings -----------------------------------------------------------------------
+
+
+def test_gzip_round_trip_and_its_own_etag(client: FlaskClient):
+    plain = client.get("/all.rss")
+    packed = client.get("/all.rss", headers={"Accept-Encoding": "gzip, deflate"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert packed.headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(packed.data) == plain.data
+    assert packed.headers["ETag"] == plain.headers["ETag"][:-1] + '-gz"'
+    assert int(packed.headers["Content-Length"]) == len(packed.data) < len(plain.data)
+
+
+def test_if_none_match_matches_either_representation(client: FlaskClient):
+    plain_etag = client.get("/all.rss").headers["ETag"]
+    gz_etag = client.get("/all.rss", headers={"Accept-Encoding": "gzip"}).headers["ETag"]
+    asks_gzip = {"Accept-Encoding": "gzip"}
+    for etag, extra in ((plain_etag, asks_gzip), (gz_etag, {}), (gz_etag, asks_gzip)):
+        response = client.get("/all.rss", headers={"If-None-Match": etag, **extra})
+        assert response.status_code == 304
+        assert response.headers["ETag"] == etag
+
+
+def test_brotli_when_asked(client: FlaskClient):
+    plain = client.get("/all.json")
+    packed = client.get("/all.json", headers={"Accept-Encoding": "br"})
+    assert packed.headers["Content-Encoding"] == "br"
+    assert packed.headers["ETag"].endswith('-br"')
+    assert brotli.decompress(packed.data) == plain.data
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("gzip;q=1.0, br;q=0.5", "gzip"),
+        ("br;q=0.9, gzip;q=0.2", "br"),
+        ("br;q=0, gzip;q=0", None),
+        ("identity;q=0, gzip", "gzip"),
+        ("x-gzip", "gzip"),
+        ("GZIP;Q=0.7", "gzip"),
+        ("deflate, compress", None),
+        ("identity", None),
+        ("gzip;q=nonsense", None),
+        ("*;q=0.5, br;q=0", "gzip-or-zstd"),
+    ],
+)
+def test_coding_by_q_values(client: FlaskClient, accept: str, expected: str | None):
+    coding = client.get("/all.rss", headers={"Accept-Encoding": accept}).headers.get(
+        "Content-Encoding"
+    )
+    if expected == "gzip-or-zstd":
+        assert coding in ("gzip", "zstd")
+    else:
+        assert coding == expected
+
+
+def test_zstd_when_the_library_is_present(client: FlaskClient):
+    if "zstd" not in CODINGS:
+        pytest.skip("zstandard not installed")
+    import zstandard
+
+    plain = client.get("/all.atom")
+    packed = client.get("/all.atom", headers={"Accept-Encoding": "zstd"})
+    assert packed.headers["Content-Encoding"] == "zstd"
+    assert zstandard.ZstdDecompressor().decompress(packed.data) == plain.data
+
+
+def test_negotiation_helpers():
+    weights = accepted_codings("gzip;q=0.5, *;q=0")
+    assert coding_weight(weights, "gzip") == 0.5
+    assert coding_weight(weights, "br") == 0.0
+    assert coding_weight(weights, "identity") == 0.0
+    assert coding_weight(accepted_codings("br"), "identity") > 0
+    assert parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777
+    assert parse_http_date("yesterday") is None
+
+
+def test_head_has_the_headers_without_the_body(client: FlaskClient):
+    for headers in ({}, {"Accept-Encoding": "gzip"}):
+        get = client.get("/topics/ai.rss", headers=headers)
+        head = client.head("/topics/ai.rss", headers=headers)
+        assert head.status_code == 200
+        assert head.data == b""
+        for name in ("ETag", "Content-Type", "Content-Length", "Last-Modified", "Vary"):
+            assert head.headers.get(name) == get.headers.get(name)
+
+
+# -- ?limit --------------------------------------------------------------------------------
+
+
+def test_limit_gives_the_newest_entries(client: FlaskClient):
+    full = client.get("/all.rss")
+    cut = client.get("/all.rss?limit=2")
+    assert cut.status_code == 200
+    titles = [e.title for e in feedparser.parse(cut.data).entries]
+    assert titles == [e.title for e in feedparser.parse(full.data).entries][:2]
+    assert cut.headers["ETag"] != full.headers["ETag"]
+    assert cut.headers["Last-Modified"] == full.headers["Last-Modified"]
+    again = client.get("/all.rss?limit=2", headers={"If-None-Match": cut.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["Cache-Control"] == "public, max-age=120"
+    assert "Content-Type" not in again.headers
+    packed = client.get("/all.rss?limit=2", headers={"Accept-Encoding": "gzip"})
+    assert gzip.decompress(packed.data) == cut.data
+    assert len(json.loads(client.get("/topics/ai.json?limit=1").data)["items"]) == 1
+
+
+def test_limit_beyond_the_feed_is_the_full_feed(client: FlaskClient):
+    full = client.get("/all.atom")
+    assert client.get("/all.atom?limit=10").headers["ETag"] == full.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "limit=-1", "limit=abc", "limit=11", "limit=99999999999999999999", "limit=",
+     "limit=1&limit=2", "limit=%201", "limit=1.5"],
+)  # fmt: skip
+def test_bad_limits_are_400(client: FlaskClient, query: str):
+    response = client.get(f"/all.rss?{query}")
+    assert response.status_code == 400
+    assert response.headers["Content-Type"].startswith("text/plain")
+    assert b"limit" in response.data and len(response.data) < 200
+
+
+def test_unknown_query_parameters_are_ignored(client: FlaskClient):
+    etag = client.get("/all.rss").headers["ETag"]
+    assert client.get("/all.rss?_=123&utm_source=x").headers["ETag"] == etag
+    assert client.get("/index.html?limit=abc").status_code == 200  # no limit on pages
+
+
+# -- errors --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/nope.rss", "/all.xml", "/ALL.RSS", "/all.rss/", "/topics/", "/topics/nope.rss",
+     "/../config.yaml", "/topics/../all.rss", "/%2e%2e/%2e%2e/etc/passwd", "/..%2fetc%2fpasswd",
+     "//all.rss", "/topics//ai.rss", "/topics\\ai.rss", "/all.rss%00", "/.feedpub-manifest.json",
+     "/.feedpub.lock", "/static/x"],
+)  # fmt: skip
+def test_unknown_paths_and_traversal_are_404(client: FlaskClient, path: str):
+    if path.startswith("//"):  # the test client would read `//x` as a host name
+        response = client.get("/", environ_overrides={"PATH_INFO": path})
+    else:
+        response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("text/plain")
+    assert response.data == b"404 Not Found\n"
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_other_methods_are_405(client: FlaskClient, method: str):
+    response = client.open("/all.rss", method=method, data=b"x")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert response.data == b"405 Method Not Allowed\n"
+
+
+def test_options_is_a_cors_preflight(client: FlaskClient):
+    response = client.options("/all.rss")
+    assert response.status_code == 204
+    assert "GET" in response.headers["Allow"]
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
+    assert client.options("/nope").status_code == 404
+
+
+def test_an_unexpected_error_is_a_plain_500(client: FlaskClient, monkeypatch):
+    def broken(*args: object) -> bytes:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr("feedpub.publish.web.render_feed", broken)
+    response = client.get("/all.rss?limit=1")
+    assert response.status_code == 500
+    assert response.data == b"500 Internal Server Error\n"
+
+
+# -- health and live updates ---------------------------------------------------------------
+
+
+def test_healthz(client: FlaskClient):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["version"] == body["serving"]
+    assert body["last_error"] is None and body["built_at"]
+
+
+def test_records_changes_are_served_after_a_poll(app: Flask, write_record: Write, caplog):
+    client = app.test_client()
+    etag = client.get("/all.rss").headers["ETag"]
+    assert builder(app).poll() is False  # nothing changed, nothing built
+    write_record("new.md", base_record(title="Fresh", webUrl="https://example.org/fresh"))
+    assert builder(app).poll() is True
+    fresh = client.get("/all.rss")
+    assert fresh.headers["ETag"] != etag and b"Fresh" in fresh.data
+    with caplog.at_level(logging.WARNING, logger="feedpub.serve"):
+        write_record("broken.md", "---\ntitle: [unclosed\n---\n")
+        assert builder(app).poll() is True
+    assert client.get("/all.rss").headers["ETag"] == fresh.headers["ETag"]
+    assert any("broken.md" in message for message in caplog.messages)
+
+
+def test_missing_records_keep_the_last_good_feeds(app: Flask, config: Config):
+    client = app.test_client()
+    etag = client.get("/all.rss").headers["ETag"]
+    shutil.rmtree(config.records)
+    builder(app).poll()
+    assert client.get("/all.rss").headers["ETag"] == etag
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json()["status"] == "degraded"
+    assert "records folder not found" in health.get_json()["last_error"]
+
+
+def test_before_any_good_build_everything_is_503(config: Config, write_record: Write):
+    app = create_app(config.replace(records=config.records / "not-yet"))
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 503
+    assert client.get("/all.rss").status_code == 503
+    assert client.get("/all.rss").headers["Retry-After"]
+    (config.records / "not-yet").mkdir()
+    seed(lambda name, *args, **kw: write_record(f"not-yet/{name}", *args, **kw))
+    builder(app).poll()
+    assert client.get("/all.rss").status_code == 200
+    assert client.get("/healthz").get_json()["status"] == "ok"
+
+
+def test_workers_pick_up_versions_from_the_handoff_folder(
+    config: Config, write_record: Write, tmp_path: Path
+):
+    seed(write_record)
+    handoff = tmp_path / "handoff"
+    handoff.mkdir()
+    the_builder = Builder(config, SnapshotDir(handoff))
+    the_builder.poll()
+    workers = [create_app(config, DirectorySource(handoff, 0.0)).test_client() for _ in "ab"]
+    first = {w.get("/all.rss").headers["ETag"] for w in workers}
+    assert len(first) == 1
+    write_record("r9.md", base_record(title="Later", webUrl="https://example.org/later"))
+    the_builder.poll()
+    second = {w.get("/all.rss").headers["ETag"] for w in workers}
+    assert len(second) == 1 and second != first
+    assert workers[0].get("/healthz").get_json()["serving"] == the_builder.status()["version"]
+
+
+def test_access_log_lines(tmp_path: Path):
+    target = tmp_path / "access.log"
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT)
+    try:
+        log = AccessLog(descriptor)
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": "/all.rss\n[forged]",
+            "QUERY_STRING": "limit=2",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+        }
+        log.log(environ, "304 Not Modified", 0, 0.0)
+        log.flush()
+    finally:
+        os.close(descriptor)
+    lines = target.read_text().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("127.0.0.1 - - [")
+    assert '"GET /all.rss\\n[forged]?limit=2 HTTP/1.1" 304 0 ' in lines[0]
+    assert lines[0].endswith("ms")
