@@ -84,3 +84,15 @@ def test_base_url_trailing_slash_is_dropped() -> None:
 def test_replace_validates() -> None:
     with pytest.raises(ConfigError, match="max_items"):
         Config().replace(max_items=-1)
+
+
+@pytest.mark.parametrize("key", ["title", "description"])
+def test_control_characters_in_feed_text_are_refused(tmp_path: Path, key: str) -> None:
+    with pytest.raises(ConfigError, match=f"{key}: must not hold control characters"):
+        load_config(write(tmp_path, f'{key}: "bad\\x01title"\n'))
+
+
+def test_yaml_errors_are_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, "title: [unclosed\nmore: x\n"))
+    assert "\n" not in str(error.value)

@@ -222,10 +222,13 @@ def test_featured_iframe_becomes_a_link() -> None:
     assert "<iframe" not in a.content_html
 
 
-def test_provider_domain_with_a_path_keeps_its_host() -> None:
-    a = article(provider={"name": "cnn.com/world/live", "domain": "cnn.com/world/live"})
-    assert a.provider is not None
-    assert (a.provider.name, a.provider.url) == ("cnn.com", "https://cnn.com/")
+@pytest.mark.parametrize("domain", ["cnn.com/world/live", "https://cnn.com/world/live?x=1"])
+def test_provider_domain_with_a_path_keeps_its_host(domain: str) -> None:
+    result = convert(provider={"name": domain, "domain": domain})
+    assert result.article is not None and result.reports == []
+    provider = result.article.provider
+    assert provider is not None
+    assert (provider.name, provider.url) == ("cnn.com", "https://cnn.com/")
 
 
 def test_long_excerpt_is_cut_and_reported() -> None:

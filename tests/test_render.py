@@ -25,7 +25,7 @@ SCHEMA = json.loads((Path(__file__).parent / "data" / "jsonfeed-1.1.schema.json"
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     config = Config(records=SAMPLE_RECORDS, base_url="https://feeds.example.com")
-    site = build_site(config, lambda report: None, BuildStats())
+    site = build_site(config, lambda report: None, BuildStats(), use_cache=False)
     return render_site(site)
 
 

@@ -2,90 +2,48 @@
 
 from __future__ import annotations
 
-import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
+from feedpub.cached_build import Built, Once, Options, build_cached
 from feedpub.config import Config, Limits
-from feedpub.convert import convert_record
 from feedpub.errors import BuildError
 from feedpub.model import Article, Site
-from feedpub.publish.files import WriteStats, write_outputs
-from feedpub.records import RecordFile, read_record_file, scan_records
+from feedpub.parse_pool import POOL_THRESHOLD, FileOutcome
+from feedpub.parse_pool import convert_file as convert_path
+from feedpub.publish.files import write_outputs
+from feedpub.records import RecordFile, scan_records
 from feedpub.render import render_site
-from feedpub.report import Report, ReportSink
+from feedpub.report import ReportSink
 from feedpub.select import deduplicate, select_site
+from feedpub.stats import BuildStats, check_publishable, display_path
 
-
-@dataclass(slots=True)
-class BuildStats:
-    """Counts for the closing summary of a build."""
-
-    files: int = 0
-    records: int = 0
-    skipped: int = 0
-    unpublished: int = 0
-    recovered: int = 0
-    duplicates: int = 0
-    published: int = 0
-    feeds: int = 0
-    written: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    seconds: float = 0.0
-
-    def summary(self) -> str:
-        """One line for the end of a build."""
-        return (
-            f"read {self.records} records from {self.files} files; "
-            f"skipped {self.skipped}, unpublished {self.unpublished}, "
-            f"recovered {self.recovered}, merged {self.duplicates} duplicates; "
-            f"published {self.published} articles in {self.feeds} feeds; "
-            f"wrote {self.written} files ({self.unchanged} unchanged, {self.removed} removed) "
-            f"in {self.seconds:.2f} s"
-        )
-
-
-@dataclass(slots=True)
-class FileOutcome:
-    """What one record file contributed: articles, reports and counts."""
-
-    articles: list[Article] = field(default_factory=list)
-    reports: list[Report] = field(default_factory=list)
-    records: int = 0
-    unpublished: int = 0
-
-
-def display_path(path: Path) -> str:
-    """A path as users should see it in reports: relative to the current folder if inside it."""
-    relative = os.path.relpath(path)
-    return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()
+__all__ = [
+    "BuildStats",
+    "Built",
+    "FileOutcome",
+    "build_outputs",
+    "build_site",
+    "convert_file",
+    "display_path",
+    "load_articles",
+    "run_build",
+    "site_modified_times",
+]
 
 
 def convert_file(file: RecordFile, display: str, limits: Limits) -> FileOutcome:
     """Read and convert every record of one file."""
-    outcome = FileOutcome()
-    result = read_record_file(file.path, display, limits)
-    outcome.reports.extend(result.reports)
-    for record in result.records:
-        outcome.records += 1
-        conversion = convert_record(record, limits)
-        outcome.reports.extend(conversion.reports)
-        if conversion.unpublished:
-            outcome.unpublished += 1
-        if conversion.article is not None:
-            outcome.articles.append(conversion.article)
-    return outcome
+    return convert_path(file.path, display, limits)
 
 
 def load_articles(
     config: Config, sink: ReportSink, stats: BuildStats, progress: bool = False
 ) -> list[Article]:
-    """Every publishable article of the records folder; problems go to `sink`."""
+    """Every publishable article of the records folder, in memory (no cache)."""
     folder = config.records
     if not folder.is_dir():
         raise BuildError(f"records folder not found: {display_path(folder)}")
@@ -122,19 +80,35 @@ def _with_progress(files: list[RecordFile], progress: bool) -> Iterable[RecordFi
     return bar
 
 
-def build_site(config: Config, sink: ReportSink, stats: BuildStats, progress: bool = False) -> Site:
-    """Load and select: the model of every feed, ready to render."""
+def build_site(
+    config: Config,
+    sink: ReportSink,
+    stats: BuildStats,
+    progress: bool = False,
+    *,
+    use_cache: bool = True,
+    pool_threshold: int = POOL_THRESHOLD,
+) -> Site:
+    """Load and select: the model of every feed, ready to render.
+
+    With `use_cache` (the default) the records go through the record cache in
+    `config.cache_dir`; without it (or when the cache folder is unusable) every file
+    is read and every article held in memory. Both give the same site.
+    """
+    if use_cache:
+        once = sink if isinstance(sink, Once) else Once(sink)
+        options = Options(progress=progress, threshold=pool_threshold, render=False)
+        try:
+            site = build_cached(config, once, stats, options).site
+            assert site is not None
+            return site
+        except (OSError, UnicodeEncodeError, sqlite3.Error):
+            _start_over(once, stats)  # no usable cache folder, or names SQLite cannot hold
+        sink = once
     articles = load_articles(config, sink, stats, progress)
     unique, stats.duplicates = deduplicate(articles)
     stats.published = len(unique)
-    if config.strict and (stats.skipped or stats.recovered):
-        raise BuildError(
-            f"--strict: {stats.skipped + stats.recovered} problem(s) reported; nothing written"
-        )
-    if not unique:
-        raise BuildError(
-            f"no publishable records in {display_path(config.records)}; nothing written"
-        )
+    check_publishable(config, stats)
     site = select_site(
         unique,
         title=config.title,
@@ -145,6 +119,40 @@ def build_site(config: Config, sink: ReportSink, stats: BuildStats, progress: bo
     )
     stats.feeds = len(site.feeds)
     return site
+
+
+def build_outputs(
+    config: Config,
+    sink: ReportSink,
+    stats: BuildStats,
+    progress: bool = False,
+    *,
+    use_cache: bool = True,
+    pool_threshold: int = POOL_THRESHOLD,
+    site: bool = True,
+) -> Built:
+    """The site (unless `site=False`), every output's bytes and each one's Last-Modified.
+
+    Through the cache, only outputs whose inputs changed are rendered; the others are
+    the bytes in `config.out` written by an earlier build. Write the outputs there
+    (`write_outputs`), or the next build renders them again.
+    """
+    once = sink if isinstance(sink, Once) else Once(sink)
+    if use_cache:
+        options = Options(progress=progress, threshold=pool_threshold, site=site)
+        try:
+            return build_cached(config, once, stats, options)
+        except (OSError, UnicodeEncodeError, sqlite3.Error):
+            _start_over(once, stats)  # no usable cache folder, or names SQLite cannot hold
+    full = build_site(config, once, stats, progress, use_cache=False)
+    return Built(full, render_site(full), site_modified_times(full))
+
+
+def _start_over(once: Once, stats: BuildStats) -> None:
+    """Build without the cache: from empty counts, repeating no report already passed on."""
+    once.seen = 0
+    for name in BuildStats.__slots__:
+        setattr(stats, name, getattr(BuildStats(), name))
 
 
 def site_modified_times(site: Site) -> dict[str, datetime]:
@@ -164,13 +172,26 @@ def run_build(
     sink: ReportSink,
     progress: bool = False,
     clock: Callable[[], float] = time.perf_counter,
+    *,
+    use_cache: bool = True,
+    pool_threshold: int = POOL_THRESHOLD,
 ) -> BuildStats:
-    """The whole build: records in, files written into `config.out`."""
+    """The whole build: records in, files written into `config.out`.
+
+    With the cache, only feeds whose entries changed are rendered again.
+    """
     started = clock()
     stats = BuildStats()
-    site = build_site(config, sink, stats, progress)
-    outputs = render_site(site)
-    written: WriteStats = write_outputs(outputs, config.out, site_modified_times(site))
+    built = build_outputs(
+        config,
+        sink,
+        stats,
+        progress,
+        use_cache=use_cache,
+        pool_threshold=pool_threshold,
+        site=False,
+    )
+    written = write_outputs(built.outputs, config.out, built.modified)
     stats.written, stats.unchanged, stats.removed = (
         written.written,
         written.unchanged,

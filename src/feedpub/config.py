@@ -15,6 +15,7 @@ from feedpub.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = Path("config.yaml")
 _LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,7 @@ def load_config(path: Path | None = None) -> Config:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid YAML: {_one_line(str(exc))}") from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -159,6 +160,9 @@ def validate_config(config: Config, origin: str = "config") -> None:
         raise ConfigError(f"{origin}: language: not a language tag like 'en' or 'en-us'")
     if not config.title.strip():
         raise ConfigError(f"{origin}: title: must not be empty")
+    for key in ("title", "description"):
+        if _CONTROL.search(getattr(config, key)):
+            raise ConfigError(f"{origin}: {key}: must not hold control characters")
     for limit in fields(Limits):
         value = getattr(config.limits, limit.name)
         if value < 1:
@@ -180,6 +184,10 @@ def _check_base_url(url: str, origin: str) -> None:
         raise ConfigError(f"{origin}: base_url: must be an absolute http(s) URL, got {url!r}")
     if parts.query or parts.fragment:
         raise ConfigError(f"{origin}: base_url: must not have a query or fragment")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _kind(value: Any) -> str:

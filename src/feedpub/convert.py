@@ -5,6 +5,7 @@ Pure functions: no I/O. Every string that leaves here is clean (see sanitize).
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -165,12 +166,16 @@ class _Converter:
             self.warn("provider", f"must be a mapping, not {type(raw).__name__}; ignored")
             return None
         name_raw = raw.get("name")
-        name = plain_text(name_raw)[:200] if isinstance(name_raw, str) else ""
+        # Cut before cleaning: cleaning a megabyte of nested markup costs seconds.
+        name = plain_text(name_raw[:800])[:200] if isinstance(name_raw, str) else ""
         domain = raw.get("domain")
         url = ""
         if isinstance(domain, str):
             # Some dumps give a whole address ("cnn.com/world/..."); its host is the domain.
-            host = domain.strip().split("/", 1)[0]
+            given = domain.strip()
+            if "://" in given:  # a whole URL: its host is the domain
+                given = _url_host(given)
+            host = given.split("/", 1)[0]
             if _DOMAIN.match(host):
                 url = safe_url(f"https://{host}/")
                 if name == domain.strip():
@@ -201,7 +206,10 @@ class _Converter:
         raw = self.data.get("tags")
         tags: list[str] = []
         if isinstance(raw, list):
-            tags = self._names("tags", raw[: self.limits.max_topics])
+            limit = self.limits.max_topics
+            if len(raw) > limit:
+                self.warn("tags", f"{len(raw)} tags; only the first {limit} are kept")
+            tags = self._names("tags", raw[:limit])
         elif raw is not None:
             self.warn("tags", f"must be a list of strings, not {type(raw).__name__}; ignored")
         return _unique_names([*topics, *tags])
@@ -214,7 +222,8 @@ class _Converter:
                     f"{key}[{index}]", f"must be a string, not {type(item).__name__}; ignored"
                 )
                 continue
-            name = normalize_topic(plain_text(str(item)))
+            # Cut before cleaning: a name is short, and cleaning a huge one costs time.
+            name = normalize_topic(plain_text(str(item)[: MAX_TOPIC_CHARS * 4]))
             if not name:
                 self.warn(f"{key}[{index}]", "empty; ignored")
                 continue
@@ -326,7 +335,8 @@ class _Converter:
         raw = strip_forbidden(raw[: self.limits.max_content_chars])
         match = _IFRAME_SRC.search(raw)
         if match:
-            src = safe_url(match.group(1), base=url)
+            # An attribute value: its entities (`&amp;`, `&#106;avascript:`) mean characters.
+            src = safe_url(html.unescape(match.group(1)), base=url)
             if src:
                 return f'<p><a href="{escape(src)}">Watch the embedded media</a></p>'
         return clean_html(raw, base=url)
@@ -341,7 +351,7 @@ def convert_record(record: RawRecord, limits: Limits) -> Conversion:
         report = Report(
             record.source,
             "published",
-            f"must be true or false, got {published!r:.40}; not published",
+            f"must be true or false, got {_describe(published)}; not published",
         )
         return Conversion(reports=[report], unpublished=True)
     converter = _Converter(record, limits)
@@ -360,6 +370,13 @@ def image_mime_type(url: str) -> str:
     return _IMAGE_TYPES.get(extension, "image/jpeg")
 
 
+def _url_host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
 def _unique_names(names: list[str]) -> tuple[str, ...]:
     seen: set[str] = set()
     unique: list[str] = []
@@ -371,11 +388,29 @@ def _unique_names(names: list[str]) -> tuple[str, ...]:
     return tuple(unique)
 
 
+def _describe(value: Any) -> str:
+    """A short description of a value for a report, never walking a container.
+
+    Containers may be YAML alias bombs: a billion-item list in a few hundred bytes.
+    """
+    if isinstance(value, str):
+        return repr(value[:40])
+    if isinstance(value, bool | float) or value is None:
+        return repr(value)
+    if isinstance(value, int):
+        return repr(value) if abs(value) < 10**40 else "a huge integer"
+    return f"a {type(value).__name__}"
+
+
 def _positive_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        # str.isdigit() accepts superscripts ("²"), which int() refuses: ASCII digits only.
+        digits = value.strip()
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 7):
+            return None
+        value = int(digits)
     if isinstance(value, int) and 0 < value < 1_000_000:
         return value
     return None

@@ -20,7 +20,15 @@ class Report:
     skipped: bool = True
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.field}: {self.reason}"
+        # One report is one line, whatever a file name or a value holds.
+        return _printable(f"{self.source}: {self.field}: {self.reason}")
+
+
+def _printable(text: str) -> str:
+    """`text` with control characters (line breaks included) written as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 ReportSink = Callable[[Report], None]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from functools import partial
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
 
@@ -20,6 +20,32 @@ import nh3
 _FORBIDDEN_CHARS = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _WHITESPACE = re.compile(r"\s+")
 _TAG_LIKE = re.compile(r"<[A-Za-z!/?]")
+# `<` runs that open something tag-like: dropping the whole run cannot create a new one.
+_TAG_OPENERS = re.compile(r"<+(?=[A-Za-z!/?])")
+# Elements whose content the HTML parser reads as raw text: that text is markup, never prose,
+# and unwrapped it would come out as live tags (`<title><title><script>` peels one layer a pass).
+_RAW_TEXT_TAGS = frozenset(
+    {"script", "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes",
+     "noscript", "plaintext", "template"}
+)  # fmt: skip
+# html5ever's tree builder scans the stack of open elements for many start tags, so parsing
+# costs depth x tags: 100,000 nested <div>s take minutes. Deeper markup is flattened first.
+MAX_NESTING = 256
+_TAG_TOKEN = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
+_TAG_SPAN = re.compile(r"<[^>]*>")
+_NOT_NESTING = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+     "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "thead", "tbody",
+     "tfoot", "colgroup", "caption"}
+)  # fmt: skip
+# What RFC 3986 allows in each part of a URL (besides letters, digits and `%` escapes).
+_URI_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+_URI_QUERY_SAFE = _URI_PATH_SAFE + "?"
+_URI = re.compile(
+    r"^[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9\-._~:/?@!$&'()*+,;=%]*(?:#[A-Za-z0-9\-._~:/?@!$&'()*+,;=%]*)?$"
+)
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_HOST = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=%]+|\[[0-9A-Fa-f:.]+\])$")
 # Text that merely mentions a script scheme ("[x](javascript:...)" left as text by the
 # Markdown renderer) is harmless, but write its colon as an entity so that no reader, and
 # no naive filter downstream, ever sees a `javascript:` string in our HTML.
@@ -54,23 +80,62 @@ def strip_forbidden(text: str) -> str:
     return _FORBIDDEN_CHARS.sub("", text)
 
 
+def nesting_depth(fragment: str, limit: int = MAX_NESTING) -> int:
+    """How deep the elements of `fragment` nest (at most `limit` + 1), by a quick tag count."""
+    depth = deepest = 0
+    for match in _TAG_TOKEN.finditer(fragment):
+        if match.group(2).lower() in _NOT_NESTING:
+            continue
+        if match.group(1):
+            depth = max(depth - 1, 0)
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                break
+    return deepest
+
+
+def _flatten(fragment: str) -> str:
+    """`fragment` without tags, when it nests too deep to parse in reasonable time."""
+    if nesting_depth(fragment) <= MAX_NESTING:
+        return fragment
+    return _TAG_SPAN.sub(" ", fragment)
+
+
+def _text_only(fragment: str) -> str:
+    return nh3.clean(
+        _flatten(fragment), tags=set(), attributes={}, clean_content_tags=set(_RAW_TEXT_TAGS)
+    )
+
+
 def plain_text(text: str) -> str:
     """Text with markup removed, entities decoded once and whitespace collapsed."""
     text = strip_forbidden(text)
     if "<" in text or "&" in text:
-        text = html.unescape(nh3.clean(text, tags=set(), attributes={}))
+        # Decoded entities can be forbidden characters (`&#x8d;`): drop them before looking
+        # for tags, or `&lt;&#x8d;script&gt;` would pass as text and close up to `<script>`.
+        text = strip_forbidden(html.unescape(_text_only(text)))
         if _TAG_LIKE.search(text):
             # Entity-escaped markup (`&lt;img ...&gt;`) is markup too: never let it out.
             escaped = text.replace("&", "&amp;")  # decode entities once, not twice
-            text = html.unescape(nh3.clean(escaped, tags=set(), attributes={}))
-    return _WHITESPACE.sub(" ", strip_forbidden(text)).strip()
+            text = strip_forbidden(html.unescape(_text_only(escaped)))
+            # Whatever still looks like a tag loses its `<`: plain text never holds markup.
+            text = _TAG_OPENERS.sub("", text)
+    return _WHITESPACE.sub(" ", text).strip()
 
 
 def safe_url(url: object, base: str = "") -> str:
-    """`url` as an absolute http(s) URL, or "" when it is not one (javascript:, data:, ...)."""
+    """`url` as an absolute http(s) URL, or "" when it is not one (javascript:, data:, ...).
+
+    Whitespace at either end and tabs and line breaks anywhere are dropped (as browsers
+    do); other characters a URL cannot hold (spaces, quotes, `<`, non-ASCII) are
+    percent-encoded and an international host name is IDNA-encoded.
+    """
     if not isinstance(url, str):
         return ""
-    url = _WHITESPACE.sub("", strip_forbidden(url))
+    url = strip_forbidden(url).strip().replace("\t", "").replace("\n", "").replace("\r", "")
     if not url:
         return ""
     if base:
@@ -86,7 +151,42 @@ def safe_url(url: object, base: str = "") -> str:
         return ""
     if parts.scheme.lower() not in SAFE_SCHEMES or not parts.hostname:
         return ""
-    return url
+    if _URI.match(url) and not _BAD_PERCENT.search(url) and _HOST.match(parts.hostname):
+        # Already a valid URI: published exactly as given.
+        return url
+    return _encode_url(url, parts.scheme, parts.netloc)
+
+
+def _encode_url(url: str, scheme: str, netloc: str) -> str:
+    """`url` with every character RFC 3986 does not allow percent-encoded, or "".
+
+    The path, query and fragment keep their delimiters as given (an empty `?` too),
+    so decoding the result gives back the address that was written.
+    """
+    head = f"{scheme}://{netloc}"
+    if url[: len(head)].lower() != head.lower():
+        return ""
+    rest = url[len(head) :]
+    userinfo, at, hostport = netloc.rpartition("@")
+    host, port = hostport, ""
+    if not host.endswith("]") and ":" in host:
+        host, _, port = host.rpartition(":")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return ""
+    if not _HOST.match(host) or (port and not port.isdigit()):
+        return ""
+    userinfo = quote(userinfo, safe="!$&'()*+,;=:-._~%")
+    before_fragment, hash_mark, fragment = rest.partition("#")
+    path, question_mark, query = before_fragment.partition("?")
+    encoded = (
+        f"{scheme}://{userinfo}{at}{host}{':' if port else ''}{port}"
+        f"{quote(path, safe=_URI_PATH_SAFE)}{question_mark}{quote(query, safe=_URI_QUERY_SAFE)}"
+        f"{hash_mark}{quote(fragment, safe=_URI_QUERY_SAFE)}"
+    )
+    return _BAD_PERCENT.sub("%25", encoded)
 
 
 def _filter_attribute(base: str, element: str, attribute: str, value: str) -> str | None:
@@ -97,12 +197,13 @@ def _filter_attribute(base: str, element: str, attribute: str, value: str) -> st
 
 def clean_html(fragment: str, base: str = "") -> str:
     """Sanitised HTML: allowlisted tags only, every URL absolute http(s), no scripts."""
-    fragment = strip_forbidden(fragment)
+    fragment = _flatten(strip_forbidden(fragment))
     if not fragment.strip():
         return ""
     cleaned = nh3.clean(
         fragment,
         tags=set(_ALLOWED_TAGS),
+        clean_content_tags=set(_RAW_TEXT_TAGS),
         attributes={tag: set(attrs) for tag, attrs in _ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(SAFE_SCHEMES),
         link_rel="noopener noreferrer",

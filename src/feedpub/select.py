@@ -1,32 +1,58 @@
-"""Choose what each feed shows: one entry per article, one feed per topic, newest first."""
+"""Choose what each feed shows: one entry per article, one feed per topic, newest first.
+
+The choice needs only an entry's id, dates, source and topics (`Entry`), so the
+same code runs on full `Article`s and on the light index of the record cache.
+"""
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Generic, Protocol, TypeVar
 
 from feedpub.model import Article, Feed, FeedInfo, Site, Topic
 from feedpub.topics import topic_key, topic_slug
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# topic_key is pure and the same few names recur on most articles.
+_topic_key = functools.lru_cache(maxsize=65_536)(topic_key)
 
 
-def newest_first(article: Article) -> tuple[float, str]:
+class Entry(Protocol):
+    """What selection reads of an article."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def published(self) -> datetime: ...
+    @property
+    def updated(self) -> datetime: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def topics(self) -> tuple[str, ...]: ...
+
+
+E = TypeVar("E", bound=Entry)
+
+
+def newest_first(article: Entry) -> tuple[float, str]:
     """Sort key: newest publication first, ties broken by id."""
     return (-article.published.timestamp(), article.id)
 
 
-def _recency(article: Article) -> tuple[datetime, datetime, str]:
+def _recency(article: Entry) -> tuple[datetime, datetime, str]:
     """Which of two copies of one article wins: the most recently updated."""
     return (article.updated, article.published, article.source)
 
 
-def deduplicate(articles: Iterable[Article]) -> tuple[list[Article], int]:
+def deduplicate(articles: Iterable[E]) -> tuple[list[E], int]:
     """One article per id (the most recently updated copy) and how many copies were merged."""
-    winners: dict[str, Article] = {}
+    winners: dict[str, E] = {}
     merged = 0
     for article in articles:
         current = winners.get(article.id)
@@ -39,28 +65,78 @@ def deduplicate(articles: Iterable[Article]) -> tuple[list[Article], int]:
     return list(winners.values()), merged
 
 
+def display_name(counts: Mapping[str, int]) -> str:
+    """A topic's display name: its most used spelling.
+
+    Among equally used spellings, mixed case ("Climate") beats all-caps or
+    all-lowercase ones, then the first in code-point order: never input order.
+    """
+    return min(counts, key=lambda n: (-counts[n], n.isupper() or n.islower(), n))
+
+
 @dataclass(slots=True)
 class TopicIndex:
     """Every topic seen, with the names used for it, so each gets one display name."""
 
     names: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
-    def add(self, article: Article) -> None:
+    def add(self, article: Entry) -> None:
         for name in article.topics:
-            self.names[topic_key(name)][name] += 1
+            self.names[_topic_key(name)][name] += 1
 
     def topics(self) -> list[Topic]:
-        """Topics sorted by slug; the display name is the most used spelling.
-
-        Among equally used spellings, mixed case ("Climate") beats all-caps or
-        all-lowercase ones, then the first in code-point order: never input order.
-        """
+        """Topics sorted by slug; the display name is the most used spelling (`display_name`)."""
         topics = []
         for key, counts in self.names.items():
-            name = min(counts, key=lambda n: (-counts[n], n.isupper() or n.islower(), n))
-            topics.append(Topic(key=key, name=name, slug=topic_slug(key)))
+            topics.append(Topic(key=key, name=display_name(counts), slug=topic_slug(key)))
         topics.sort(key=lambda t: t.slug)
         return topics
+
+
+@dataclass(frozen=True, slots=True)
+class FeedChoice(Generic[E]):
+    """One feed's description, its newest entries (newest first) and how many it has in all."""
+
+    info: FeedInfo
+    entries: list[E]
+    total: int
+
+
+def choose_feeds(
+    articles: Iterable[E], *, title: str, description: str, max_items: int
+) -> list[FeedChoice[E]]:
+    """The `all` feed, then one feed per topic (by slug), each with its `max_items` newest."""
+    everything: list[E] = []
+    per_topic: dict[str, list[E]] = defaultdict(list)
+    counts: Counter[str] = Counter()
+    index = TopicIndex()
+    total = 0
+    for article in articles:
+        total += 1
+        index.add(article)
+        everything.append(article)
+        for key in {_topic_key(name) for name in article.topics}:
+            counts[key] += 1
+            per_topic[key].append(article)
+
+    choices = [
+        FeedChoice(
+            FeedInfo(slug="all", title=title, description=description, path_stem="all"),
+            heapq.nsmallest(max_items, everything, key=newest_first),
+            total,
+        )
+    ]
+    for topic in index.topics():
+        chosen = heapq.nsmallest(max_items, per_topic[topic.key], key=newest_first)
+        info = FeedInfo(
+            slug=topic.slug,
+            title=f"{title}: {topic.name}",
+            description=f"{description}: {topic.name}",
+            path_stem=f"topics/{topic.slug}",
+            topic=topic,
+        )
+        choices.append(FeedChoice(info, chosen, counts[topic.key]))
+    return choices
 
 
 def select_site(
@@ -73,39 +149,11 @@ def select_site(
     max_items: int,
 ) -> Site:
     """Build every feed of the site from deduplicated articles."""
-    everything: list[Article] = []
-    per_topic: dict[str, list[Article]] = defaultdict(list)
-    counts: Counter[str] = Counter()
-    index = TopicIndex()
-    total = 0
-    for article in articles:
-        total += 1
-        index.add(article)
-        everything.append(article)
-        for key in {topic_key(name) for name in article.topics}:
-            counts[key] += 1
-            per_topic[key].append(article)
-
+    choices = choose_feeds(articles, title=title, description=description, max_items=max_items)
     feeds = [
-        _make_feed(
-            FeedInfo(slug="all", title=title, description=description, path_stem="all"),
-            heapq.nsmallest(max_items, everything, key=newest_first),
-            total,
-            base_url,
-            language,
-            title,
-        )
+        make_feed(choice.info, choice.entries, choice.total, base_url, language, title)
+        for choice in choices
     ]
-    for topic in index.topics():
-        chosen = heapq.nsmallest(max_items, per_topic[topic.key], key=newest_first)
-        info = FeedInfo(
-            slug=topic.slug,
-            title=f"{title}: {topic.name}",
-            description=f"{description}: {topic.name}",
-            path_stem=f"topics/{topic.slug}",
-            topic=topic,
-        )
-        feeds.append(_make_feed(info, chosen, counts[topic.key], base_url, language, title))
     return Site(
         title=title,
         description=description,
@@ -115,7 +163,7 @@ def select_site(
     )
 
 
-def _make_feed(
+def make_feed(
     info: FeedInfo,
     articles: list[Article],
     total: int,
@@ -123,6 +171,7 @@ def _make_feed(
     language: str,
     site_title: str,
 ) -> Feed:
+    """A feed of `articles` (newest first); its date is that of its most recently updated."""
     updated = max((a.updated for a in articles), default=EPOCH)
     return Feed(
         info=info,

@@ -12,6 +12,9 @@ MAX_SLUG_LENGTH = 80
 # Names Windows refuses as file names whatever the extension; a slug must not be one.
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])$")
 _PLAIN_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# How a hashed slug ends; a plain slug that ends so is hashed too, or "x 1a2b3c4d" could take
+# the file of a topic whose slug is "x-1a2b3c4d".
+_HASH_TAIL = re.compile(r"-[0-9a-f]{8}$")
 
 
 def normalize_topic(name: str) -> str:
@@ -20,16 +23,21 @@ def normalize_topic(name: str) -> str:
 
 
 def topic_key(name: str) -> str:
-    """The identity of a topic: names that differ only in case or spacing share it."""
-    return normalize_topic(name).casefold()
+    """The identity of a topic: names that differ only in case or spacing share it.
+
+    A hyphen counts as spacing ("Model-driven apps" is "model driven apps"): both
+    spellings have the slug `model-driven-apps`, so they must be one topic.
+    """
+    return " ".join(normalize_topic(name).casefold().replace("-", " ").split())
 
 
 def topic_slug(key: str) -> str:
     """A readable, stable, unique slug that is always a single safe file name.
 
     The plain slug is used when it says exactly what the key says (ASCII words
-    joined by spaces or hyphens); otherwise a short hash of the key is appended,
-    so `C++` and `C` or `Ünïcode` and `Unicode` never share a file.
+    joined by spaces); otherwise a short hash of the key is appended, so `C++` and
+    `C` or `Ünïcode` and `Unicode` never share a file. A plain slug never ends like
+    a hashed one, so the two kinds cannot meet.
     """
     plain = slugify(key, max_length=MAX_SLUG_LENGTH, word_boundary=True, allow_unicode=False)
     if (
@@ -37,6 +45,7 @@ def topic_slug(key: str) -> str:
         and _PLAIN_SLUG.match(plain)
         and plain == "-".join(key.replace("-", " ").split())
         and not _RESERVED.match(plain)
+        and not _HASH_TAIL.search(plain)
     ):
         return plain
     digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]

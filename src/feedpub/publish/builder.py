@@ -16,13 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from feedpub.build import BuildStats, build_site, site_modified_times
+from feedpub.build import BuildStats, build_outputs
 from feedpub.config import Config
 from feedpub.errors import BuildError
 from feedpub.publish.files import write_outputs
 from feedpub.publish.snapshot import Snapshot, SnapshotDir, make_snapshot
 from feedpub.records import scan_records
-from feedpub.render import render_site
 from feedpub.report import Report
 
 log = logging.getLogger("feedpub.serve")
@@ -132,9 +131,11 @@ class Builder:
         reports: list[Report] = []
         stats = BuildStats()
         try:
-            site = build_site(self.config, reports.append, stats)
-            outputs = render_site(site)
-            modified = site_modified_times(site)
+            # Through the record cache: only changed files are parsed, only changed feeds rendered.
+            built = build_outputs(self.config, reports.append, stats)
+            site, outputs, modified = built.site, built.outputs, built.modified
+            if site is None:  # pragma: no cover - build_outputs returns the site by default
+                raise BuildError("the build returned no site")
             snapshot = make_snapshot(site, outputs, modified, self._snapshot)
             write_error = self._write_files(outputs, modified)
             previous = self._snapshot

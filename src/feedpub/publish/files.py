@@ -2,7 +2,9 @@
 
 Every file is written to a temporary file beside it and renamed over the old
 one, so a reader (or a static web server) sees the old feed or the new one,
-never half of one. A build that fails part-way leaves every file complete.
+never half of one. All changed files are written (and synced) before the first
+rename, so a write error (a full disk) changes nothing at all; a build killed
+part-way leaves every file complete.
 """
 
 from __future__ import annotations
@@ -76,22 +78,45 @@ def write_outputs(
     modified = modified or {}
     with locked_output(out_dir):
         _remove_leftover_temporaries(out_dir)
-        written = unchanged = 0
+        changed: list[tuple[Path, bytes, datetime | None]] = []
         for relative in sorted(outputs):
             target = output_target(out_dir, relative)
-            if _same_content(target, outputs[relative]):
-                unchanged += 1
-                continue
-            write_atomically(target, outputs[relative], modified.get(relative))
-            written += 1
+            if not _same_content(target, outputs[relative]):
+                changed.append((target, outputs[relative], modified.get(relative)))
+        staged: list[tuple[str, Path]] = []
+        try:
+            for target, data, stamp in changed:
+                staged.append((_stage(target, data, stamp), target))
+            if changed:
+                # Name the files of both builds before any rename, so that if this build
+                # dies half-way the next one still knows every file it must clean up.
+                _write_manifest(out_dir, _previous(out_dir) | set(outputs))
+            for index, (temporary, target) in enumerate(staged):
+                _rename(temporary, target)
+                staged[index] = ("", target)
+        finally:
+            for temporary, _target in staged:
+                if temporary:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temporary)
         removed = _remove_stale(out_dir, set(outputs))
-        manifest = json.dumps(sorted(outputs), indent=1).encode("utf-8")
-        write_atomically(out_dir / MANIFEST_NAME, manifest)
-    return WriteStats(written=written, unchanged=unchanged, removed=removed)
+        _write_manifest(out_dir, set(outputs))
+    return WriteStats(written=len(changed), unchanged=len(outputs) - len(changed), removed=removed)
 
 
 def write_atomically(target: Path, data: bytes, modified: datetime | None = None) -> None:
     """Write `data` to a temporary file beside `target`, then rename it into place."""
+    temporary = _stage(target, data, modified)
+    try:
+        _rename(temporary, target)
+    except BuildError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _stage(target: Path, data: bytes, modified: datetime | None) -> str:
+    """Write `data`, synced to disk, to a new temporary file beside `target`; its path."""
     temporary = ""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -106,12 +131,23 @@ def write_atomically(target: Path, data: bytes, modified: datetime | None = None
         if modified is not None:
             stamp = modified.timestamp()
             os.utime(temporary, (stamp, stamp))
-        os.replace(temporary, target)
     except OSError as exc:
         if temporary:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
         raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    return temporary
+
+
+def _rename(temporary: str, target: Path) -> None:
+    try:
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+
+def _write_manifest(out_dir: Path, paths: set[str]) -> None:
+    write_atomically(out_dir / MANIFEST_NAME, json.dumps(sorted(paths), indent=1).encode("utf-8"))
 
 
 def _same_content(target: Path, data: bytes) -> bool:
@@ -125,22 +161,25 @@ def _same_content(target: Path, data: bytes) -> bool:
 
 def _remove_stale(out_dir: Path, current: set[str]) -> int:
     """Remove files that an earlier build wrote and this one no longer produces."""
-    try:
-        previous = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return 0
-    if not isinstance(previous, list):
-        return 0
     removed = 0
-    for relative in previous:
-        if not isinstance(relative, str) or relative in current:
-            continue
+    for relative in sorted(_previous(out_dir) - current):
         try:
             output_target(out_dir, relative).unlink()
             removed += 1
         except (OSError, BuildError):
             continue
     return removed
+
+
+def _previous(out_dir: Path) -> set[str]:
+    """The output paths the manifest of earlier builds names (none if it is unreadable)."""
+    try:
+        previous = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(previous, list):
+        return set()
+    return {relative for relative in previous if isinstance(relative, str)}
 
 
 def _remove_leftover_temporaries(out_dir: Path) -> None:

@@ -1,0 +1,315 @@
+"""Build benchmark: cold and incremental builds of N seed-like records, against the parse floor.
+
+    python benchmarks/build_bench.py                      # 10,000 and 100,000 records
+    python benchmarks/build_bench.py --records 100000     # one size
+    python benchmarks/build_bench.py --records 10000 --no-cache-build
+
+Records come from benchmarks/generate.py into a temporary folder kept between runs
+(one per size and seed). Every build runs in its own process: its time is measured
+inside the process around `run_build` (interpreter start and imports excluded; the
+wall time with them is shown too), its memory as the peak RSS and PSS summed over
+the whole process tree (pool workers included), sampled every 10 ms. PSS counts the
+pages forked workers share with the parent once: it is the memory the build takes.
+
+The floor is reading every file and parsing its front matter with PyYAML's C loader
+in one process; the peer is a naive script that does that and renders every topic's
+newest 50 entries as RSS and Atom with feedgen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate, record  # noqa: E402
+
+GOAL_COLD_RATIO = 0.4
+GOAL_WARM_SECONDS = 1.0
+GOAL_WARM_SHARE = 0.03
+GOAL_RSS_MB = 500
+
+_BUILD = """
+import json, sys, time
+from pathlib import Path
+from feedpub.build import run_build
+from feedpub.config import Config
+records, out, cache, use_cache = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+config = Config(records=Path(records), out=Path(out), cache_dir=Path(cache),
+                base_url="https://feeds.example.com")
+started = time.perf_counter()
+stats = run_build(config, lambda report: None, use_cache=use_cache)
+print(json.dumps({"seconds": time.perf_counter() - started, "summary": stats.summary()}))
+"""
+
+_FLOOR = """
+import json, os, sys, time
+import yaml
+folder = sys.argv[1]
+started = time.perf_counter()
+count = 0
+for name in sorted(os.listdir(folder)):
+    with open(os.path.join(folder, name), "rb") as handle:
+        text = handle.read().decode("utf-8")
+    header = text.split("\\n---\\n", 1)[0][4:]
+    yaml.load(header, Loader=yaml.CSafeLoader)
+    count += 1
+print(json.dumps({"seconds": time.perf_counter() - started, "summary": f"{count} parsed"}))
+"""
+
+_PEER = """
+import json, os, sys, time
+from collections import defaultdict
+from datetime import timezone
+import yaml
+from feedgen.feed import FeedGenerator
+folder, out = sys.argv[1], sys.argv[2]
+started = time.perf_counter()
+by_topic = defaultdict(list)
+for name in sorted(os.listdir(folder)):
+    with open(os.path.join(folder, name), "rb") as handle:
+        text = handle.read().decode("utf-8")
+    data = yaml.load(text.split("\\n---\\n", 1)[0][4:], Loader=yaml.CSafeLoader)
+    if not data.get("published", True):
+        continue
+    when = data["publishedDateTime"]
+    if isinstance(when, str):
+        from datetime import datetime
+        when = datetime.fromisoformat(when)
+    for topic in ["all", *(data.get("topics") or [])]:
+        by_topic[topic].append((when, data))
+os.makedirs(out, exist_ok=True)
+for number, (topic, items) in enumerate(sorted(by_topic.items())):
+    items.sort(key=lambda item: item[0], reverse=True)
+    feed = FeedGenerator()
+    feed.id(f"https://feeds.example.com/{number}")
+    feed.title(topic)
+    feed.link(href="https://feeds.example.com/")
+    feed.description(topic)
+    for when, data in items[:50]:
+        entry = feed.add_entry(order="append")
+        entry.id(data["webUrl"])
+        entry.title(data["title"])
+        entry.link(href=data["webUrl"])
+        entry.description(data.get("excerpt") or "")
+        entry.published(when)
+    feed.rss_file(os.path.join(out, f"{number}.rss"))
+    feed.atom_file(os.path.join(out, f"{number}.atom"))
+print(json.dumps({"seconds": time.perf_counter() - started, "summary": f"{len(by_topic)} feeds"}))
+"""
+
+
+_STAGES = """
+import json, sys, time
+from pathlib import Path
+import yaml
+from feedpub.config import Limits
+from feedpub.convert import convert_record
+from feedpub.codec import encode_article
+from feedpub.records import read_record_file, scan_stats
+from feedpub.yaml_loader import load_yaml
+limits = Limits()
+files = scan_stats(Path(sys.argv[1]))[: int(sys.argv[2])]
+def timed(work):
+    started = time.perf_counter(); result = work(); return time.perf_counter() - started, result
+paths = [str(Path(sys.argv[1]) / name) for name, _size, _mtime in files]
+read, texts = timed(lambda: [open(p, "rb").read().decode() for p in paths])
+headers = [t.split("\\n---\\n", 1)[0][4:] for t in texts]
+c_parse, _ = timed(lambda: [yaml.load(h, Loader=yaml.CSafeLoader) for h in headers])
+fast, _ = timed(lambda: [load_yaml(h) for h in headers])
+whole, results = timed(lambda: [read_record_file(Path(p), p, limits) for p in paths])
+records = [r for result in results for r in result.records]
+convert, conversions = timed(lambda: [convert_record(r, limits) for r in records])
+articles = [c.article for c in conversions if c.article]
+encode, _ = timed(lambda: [encode_article(a, a.source) for a in articles])
+per = lambda seconds: round(seconds / len(files) * 1e6, 1)
+stages = {"read": read, "PyYAML C parse": c_parse, "load_yaml (fast path)": fast,
+          "read_record_file (read+split+load_yaml)": whole, "convert_record": convert,
+          "encode for the cache": encode}
+print(json.dumps({name: per(value) for name, value in stages.items()}))
+"""
+
+
+@dataclass
+class Run:
+    """One measured process."""
+
+    name: str
+    seconds: float
+    wall: float
+    rss_mb: float
+    pss_mb: float
+    summary: str
+
+
+def _tree_memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process and all its descendants, in kB.
+
+    PSS shares pages among the processes using them: forked pool workers do not
+    count the parent's pages again, so the PSS sum is the memory the build takes.
+    """
+    rss = pss = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += map(int, (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return rss, pss
+
+
+def measure(name: str, script: str, *args: str) -> Run:
+    """Run `script` in a new interpreter; its own timing, wall time and peak tree RSS."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    peak_rss = peak_pss = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_rss, peak_pss
+        while not done.is_set():
+            rss, pss = _tree_memory_kb(process.pid)
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+            done.wait(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = process.communicate()
+    done.set()
+    sampler.join()
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{stderr.decode()}")
+    result = json.loads(stdout.decode().strip().splitlines()[-1])
+    return Run(name, result["seconds"], wall, peak_rss / 1024, peak_pss / 1024, result["summary"])
+
+
+def dataset(count: int, seed: int) -> Path:
+    """The generated records for `count` and `seed`, made once and kept between runs."""
+    folder = Path(tempfile.gettempdir()) / "feedpub-bench" / f"records-{count}-seed{seed}"
+    marker = folder.with_name(folder.name + ".done")
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"generating {count:,} records into {folder} ...", file=sys.stderr)
+        generate(folder, count, seed)
+        stamp = time.time() - 3600  # as if written an hour ago, like a real records folder
+        for path in folder.iterdir():
+            os.utime(path, (stamp, stamp))
+        marker.touch()
+    return folder
+
+
+def bench(count: int, seed: int, no_cache_build: bool) -> list[Run]:
+    records = dataset(count, seed)
+    work = Path(tempfile.mkdtemp(prefix="feedpub-bench-"))
+    out, cache = work / "out", work / "cache"
+    runs: list[Run] = []
+
+    def build(name: str, use_cache: bool = True) -> None:
+        target = (work / "nocache", work / "nocache-cache") if not use_cache else (out, cache)
+        runs.append(measure(name, _BUILD, str(records), *map(str, target), "1" * use_cache))
+        print(f"  {name}: {runs[-1].seconds:.2f} s", file=sys.stderr)
+
+    edited = sorted(records.iterdir())[count // 2]
+    original = edited.read_bytes()
+    added = records / "zzzzzz_bench_added.txt"
+    try:
+        runs.append(measure("floor: read + C-parse", _FLOOR, str(records)))
+        runs.append(
+            measure("peer: naive PyYAML-C + feedgen", _PEER, str(records), str(work / "peer"))
+        )
+        if no_cache_build:
+            build("feedpub, no cache", use_cache=False)
+        build("cold build")
+        build("warm, nothing changed")
+        text, _url = record(__import__("random").Random(seed + 1), count + 1, None)
+        added.write_text(text, encoding="utf-8")
+        build("warm, 1 record added")
+        edited.write_bytes(original.replace(b'title: "', b'title: "Edited: ', 1))
+        build("warm, 1 record edited")
+        added.unlink()
+        build("warm, 1 record deleted")
+    finally:
+        edited.write_bytes(original)
+        added.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+    return runs
+
+
+def report(count: int, runs: list[Run]) -> None:
+    floor, peer = runs[0], runs[1]
+    cold = next(run for run in runs if run.name == "cold build")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"\n{count:,} records ({os.cpu_count()} cores; load average at the end {load})")
+    columns = ("seconds", "x floor", "x peer", "x cold", "wall s", "RSS MB", "PSS MB")
+    print(f"{'':34} " + " ".join(f"{column:>8}" for column in columns))
+    for run in runs:
+        print(
+            f"{run.name:34} {run.seconds:8.2f} {run.seconds / floor.seconds:8.3f} "
+            f"{run.seconds / peer.seconds:8.3f} {run.seconds / cold.seconds:8.3f} "
+            f"{run.wall:8.2f} {run.rss_mb:8.0f} {run.pss_mb:8.0f}"
+        )
+    warm = [run for run in runs if run.name.startswith("warm, 1")]
+    worst = max(warm, key=lambda run: run.seconds)
+    builds = [run for run in runs if run not in (floor, peer)]
+    checks = [
+        (f"cold <= {GOAL_COLD_RATIO} x floor", cold.seconds <= GOAL_COLD_RATIO * floor.seconds),
+        (f"warm after 1 change < {GOAL_WARM_SECONDS} s", worst.seconds < GOAL_WARM_SECONDS),
+        (
+            f"warm after 1 change < {GOAL_WARM_SHARE:.0%} of cold",
+            worst.seconds < GOAL_WARM_SHARE * cold.seconds,
+        ),
+        (f"peak memory (PSS) < {GOAL_RSS_MB} MB", max(r.pss_mb for r in builds) < GOAL_RSS_MB),
+    ]
+    for name, met in checks:
+        print(f"  goal {name}: {'met' if met else 'NOT met'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, action="append", help="default: 10000 and 100000")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-cache-build", action="store_true", help="also build without cache")
+    parser.add_argument(
+        "--stages", action="store_true", help="only print each stage's microseconds per record"
+    )
+    args = parser.parse_args()
+    if args.stages:
+        for count in args.records or [10_000]:
+            records = dataset(count, args.seed)
+            sample = str(min(count, 5_000))
+            result = subprocess.run(
+                [sys.executable, "-c", _STAGES, str(records), sample],
+                capture_output=True,
+                check=True,
+            )
+            print(f"{count:,} records, first {sample}: microseconds per record, one process")
+            for name, micros in json.loads(result.stdout).items():
+                print(f"  {name:42} {micros:8.1f}")
+        return
+    for count in args.records or [10_000, 100_000]:
+        report(count, bench(count, args.seed, args.no_cache_build))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,295 @@
+"""The persistent record cache: parsed, validated articles and reports per file, in SQLite.
+
+A file's entry is keyed by its path (relative to the records folder), size and
+mtime_ns; a rebuild converts only new and changed files and drops removed ones.
+The cache also keeps, per output file, a digest of what it was rendered from, so
+feeds whose entries did not change are not rendered again.
+
+The cache is a disposable copy: anything unexpected in it (not SQLite, another
+schema, another feedpub or other limits: see `feedpub.fingerprint`) makes it start empty.
+One build uses a cache at a time (an exclusive lock on `lock` in its folder).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from feedpub.codec import ArticleRow, CacheCorrupt
+
+SCHEMA_VERSION = 5
+APPLICATION_ID = 0x46445042  # "FDPB"
+DB_NAME = "records.sqlite"
+LOCK_NAME = "lock"
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE files(
+    name TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    records INTEGER NOT NULL, unpublished INTEGER NOT NULL, reports TEXT
+) WITHOUT ROWID;
+CREATE TABLE articles(
+    file TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, published INTEGER NOT NULL,
+    updated INTEGER NOT NULL, source TEXT NOT NULL, topics TEXT NOT NULL, digest BLOB NOT NULL,
+    winner INTEGER NOT NULL DEFAULT 0, shared_keys INTEGER NOT NULL, PRIMARY KEY(file, seq)
+) WITHOUT ROWID;
+CREATE TABLE topics(
+    file TEXT NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL,
+    published INTEGER NOT NULL, id TEXT NOT NULL, winner INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(file, seq, name)
+) WITHOUT ROWID;
+CREATE TABLE topic_counts(
+    key TEXT NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(key, name)
+) WITHOUT ROWID;
+CREATE TABLE bodies(file TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE TABLE outputs(path TEXT PRIMARY KEY, digest BLOB NOT NULL, sha BLOB NOT NULL)
+    WITHOUT ROWID;
+"""
+
+
+# Secondary indexes: an empty cache is filled without them, then they are built (sorted) once.
+_INDEXES = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS bodies_key ON bodies(file, seq)",
+    "CREATE INDEX IF NOT EXISTS articles_id ON articles(id)",
+    "CREATE INDEX IF NOT EXISTS articles_feed ON articles(winner, published DESC, id)",
+    "CREATE INDEX IF NOT EXISTS articles_shared_keys ON articles(winner) WHERE shared_keys = 1",
+    "CREATE INDEX IF NOT EXISTS topics_feed ON topics(winner, key, published DESC, id)",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFile:
+    """A file's cache entry: its key and what it yielded."""
+
+    size: int
+    mtime_ns: int
+    records: int
+    unpublished: int
+    reports: str | None
+
+
+def _shared(row: ArticleRow) -> int:
+    """1 when two of the article's topic names are one topic (or one name comes twice)."""
+    keyed = row.keyed_topics
+    return int(len({key for key, _ in keyed}) < len(keyed) or len(set(keyed)) < len(keyed))
+
+
+class RecordCache:
+    """An open, locked, validated cache; use as a context manager."""
+
+    def __init__(self, folder: Path, fingerprint: str) -> None:
+        self.folder = folder
+        self.path = folder / DB_NAME
+        self.fingerprint = fingerprint
+        self.rebuilt = False
+        self._lock: Any = None
+        self._db: sqlite3.Connection | None = None
+
+    def __enter__(self) -> RecordCache:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._lock = (self.folder / LOCK_NAME).open("a")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database and release the lock."""
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the flock
+            self._lock = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        assert self._db is not None, "the cache is not open"
+        return self._db
+
+    def _open(self) -> None:
+        try:
+            self._db = self._connect()
+            if self._valid():
+                return
+        except sqlite3.DatabaseError:
+            pass
+        self.reset()
+
+    def _connect(self, journal: str = "WAL") -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute(f"PRAGMA journal_mode={journal}")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA cache_size=-65536")  # 64 MiB: a cold build inserts ~200 MB
+        return db
+
+    def _valid(self) -> bool:
+        db = self.db
+        if db.execute("PRAGMA application_id").fetchone() != (APPLICATION_ID,):
+            return False
+        if db.execute("PRAGMA user_version").fetchone() != (SCHEMA_VERSION,):
+            return False
+        row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
+        return bool(row == (self.fingerprint,))
+
+    def reset(self) -> None:
+        """Throw the cache away and start an empty one."""
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{self.path}{suffix}").unlink()
+        # An empty cache is filled in one big transaction: a rollback journal writes each
+        # page once where WAL writes it twice (log, then checkpoint). WAL comes after.
+        db = self._db = self._connect(journal="TRUNCATE")
+        db.executescript(
+            f"BEGIN; {_SCHEMA}{';'.join(_INDEXES)};"
+            f"PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
+        )
+        db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (self.fingerprint,))
+        db.execute("COMMIT")
+        self.rebuilt = True
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def keys(self) -> list[tuple[str, int, int]]:
+        """Every cached file's (name, size, mtime_ns), by name (code point order)."""
+        return self.db.execute("SELECT name, size, mtime_ns FROM files ORDER BY name").fetchall()
+
+    def totals(self) -> tuple[int, int]:
+        """Records and unpublished records in all cached files."""
+        row = self.db.execute("SELECT SUM(records), SUM(unpublished) FROM files").fetchone()
+        return (row[0] or 0, row[1] or 0)
+
+    def reports(self) -> list[tuple[str, str]]:
+        """(name, reports) of the files that have reports."""
+        return list(self.db.execute("SELECT name, reports FROM files WHERE reports IS NOT NULL"))
+
+    def index_rows(self) -> Iterator[tuple[Any, ...]]:
+        """(file, seq, id, published, updated, source, topics, digest) in file and record order."""
+        yield from self.db.execute(
+            "SELECT file, seq, id, published, updated, source, topics, digest FROM articles"
+            " ORDER BY file, seq"
+        )
+
+    def bodies(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """The stored JSON of the articles with these (file, seq) keys."""
+        found: dict[tuple[str, int], str] = {}
+        query = "SELECT data FROM bodies WHERE file = ? AND seq = ?"
+        for key in keys:
+            row = self.db.execute(query, key).fetchone()
+            if row is None:
+                raise CacheCorrupt(f"article {key} is missing")
+            found[key] = row[0]
+        return found
+
+    def outputs(self) -> dict[str, tuple[bytes, bytes]]:
+        """Each output path's (source digest, sha256 of its bytes) at the last build."""
+        rows = self.db.execute("SELECT path, digest, sha FROM outputs")
+        return {path: (digest, sha) for path, digest, sha in rows}
+
+    # -- writing ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together, or not at all."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        if self.rebuilt:
+            self.db.execute("PRAGMA journal_mode=WAL")  # small transactions from now on
+
+    def forget(self, name: str) -> list[str]:
+        """Drop a file's entry and articles (inside a transaction); their ids."""
+        db = self.db
+        ids = [row[0] for row in db.execute("SELECT id FROM articles WHERE file = ?", (name,))]
+        kept = db.execute("SELECT key, name FROM topics WHERE file = ? AND winner = 1", (name,))
+        self.count_topics(kept.fetchall(), -1)
+        db.execute("DELETE FROM files WHERE name = ?", (name,))
+        db.execute("DELETE FROM articles WHERE file = ?", (name,))
+        db.execute("DELETE FROM topics WHERE file = ?", (name,))
+        db.execute("DELETE FROM bodies WHERE file = ?", (name,))
+        return ids
+
+    def store(self, batch: list[tuple[str, CachedFile, list[ArticleRow]]]) -> None:
+        """Record files' entries and articles (inside a transaction, after `forget`)."""
+        db = self.db
+        db.executemany(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (name, e.size, e.mtime_ns, e.records, e.unpublished, e.reports)
+                for name, e, _rows in batch
+            ],
+        )
+        db.executemany(
+            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+            [
+                (name, seq, r.id, r.published, r.updated, r.source, r.topics, r.digest, _shared(r))
+                for name, _entry, rows in batch
+                for seq, r in enumerate(rows)
+            ],
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO topics VALUES (?, ?, ?, ?, ?, ?, 0)",
+            [
+                (name, seq, key, topic, r.published, r.id)
+                for name, _entry, rows in batch
+                for seq, r in enumerate(rows)
+                for key, topic in r.keyed_topics
+            ],
+        )
+        db.executemany(
+            "INSERT INTO bodies VALUES (?, ?, ?)",
+            [(name, seq, r.data) for name, _entry, rows in batch for seq, r in enumerate(rows)],
+        )
+
+    def drop_indexes(self) -> None:
+        """Drop the secondary indexes (inside a transaction) before filling an empty cache."""
+        for statement in _INDEXES:
+            name = statement.split(" ON ")[0].rsplit(" ", 1)[1]
+            self.db.execute(f"DROP INDEX IF EXISTS {name}")
+
+    def create_indexes(self) -> None:
+        """Build the secondary indexes again (inside the same transaction)."""
+        for statement in _INDEXES:
+            self.db.execute(statement)
+
+    def count_topics(self, pairs: list[tuple[str, str]], change: int) -> None:
+        """Add `change` to the count of kept articles of each (topic key, name)."""
+        self.db.executemany(
+            "INSERT INTO topic_counts VALUES (?, ?, ?)"
+            " ON CONFLICT(key, name) DO UPDATE SET count = count + excluded.count",
+            [(key, name, change) for key, name in pairs],
+        )
+
+    def store_outputs(self, outputs: dict[str, tuple[bytes, bytes]]) -> None:
+        """Replace the output digests."""
+        with self.transaction():
+            self.db.execute("DELETE FROM outputs")
+            self.db.executemany(
+                "INSERT INTO outputs VALUES (?, ?, ?)",
+                [(path, digest, sha) for path, (digest, sha) in outputs.items()],
+            )

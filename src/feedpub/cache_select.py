@@ -1,0 +1,153 @@
+"""Dedupe and choose each feed's entries inside the record cache, in time proportional to changes.
+
+Every cached article has a `winner` flag: 1 for the copy of its id that
+`select.deduplicate` keeps (most recently updated, then published, then source).
+A rebuild recomputes the flag only for the ids of changed files (or for all ids
+when many changed), and each feed's newest entries come from an index. This gives
+the same choice as `select.choose_feeds` over every article, without loading them.
+The rare cases where it could differ (two topics whose slugs collide, ordered by
+when each was first seen; an article naming one topic twice, as `Covid-19` and `Covid 19`)
+are detected, and the caller then selects in memory.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from feedpub.cache import RecordCache
+from feedpub.codec import ArticleRef, CacheCorrupt, decode_topics, moment, source_of
+from feedpub.model import FeedInfo, Topic
+from feedpub.select import FeedChoice, display_name
+from feedpub.topics import topic_slug
+
+BULK_IDS = 2_000
+"""Recompute every id's winner in one statement when more ids than this changed."""
+
+# Python compares whole sources (`<records>/<file><suffix>`); `file || source` orders alike.
+_BEST = (
+    "SELECT file, seq FROM articles WHERE id = ?"
+    " ORDER BY updated DESC, published DESC, file || source DESC LIMIT 1"
+)
+_BULK = (
+    "UPDATE articles SET winner = 0 WHERE winner = 1",
+    """UPDATE articles SET winner = 1 WHERE (file, seq) IN (
+        SELECT file, seq FROM (
+            SELECT file, seq, ROW_NUMBER() OVER (
+                PARTITION BY id ORDER BY updated DESC, published DESC, file || source DESC
+            ) AS rank FROM articles
+        ) WHERE rank = 1
+    )""",
+    "UPDATE topics SET winner = 0 WHERE winner = 1",
+    "UPDATE topics SET winner = 1"
+    " WHERE (file, seq) IN (SELECT file, seq FROM articles WHERE winner = 1)",
+    "DELETE FROM topic_counts",
+    "INSERT INTO topic_counts SELECT key, name, COUNT(*) FROM topics WHERE winner = 1"
+    " GROUP BY key, name",
+)
+_COLUMNS = "a.file, a.seq, a.id, a.published, a.updated, a.source, a.topics, a.digest"
+
+
+def update_winners(cache: RecordCache, ids: Iterable[str], everything: bool = False) -> None:
+    """Make the winner flags right again for `ids` (inside the transaction that changed them).
+
+    With `everything` (or many ids) every flag is recomputed in one pass, which needs no
+    secondary index: a first build runs it before building them.
+    """
+    db = cache.db
+    ids = set(ids)
+    if everything or len(ids) > BULK_IDS:
+        for statement in _BULK:
+            db.execute(statement)
+        return
+    for ident in ids:
+        current = db.execute(
+            "SELECT file, seq FROM articles WHERE id = ? AND winner = 1", (ident,)
+        ).fetchall()
+        best = db.execute(_BEST, (ident,)).fetchall()
+        if current == best:
+            continue
+        for flag, keys in ((0, current), (1, best)):
+            for key in keys:
+                db.execute(
+                    "UPDATE articles SET winner = ? WHERE file = ? AND seq = ?", (flag, *key)
+                )
+                db.execute("UPDATE topics SET winner = ? WHERE file = ? AND seq = ?", (flag, *key))
+                pairs = db.execute("SELECT key, name FROM topics WHERE file = ? AND seq = ?", key)
+                cache.count_topics(pairs.fetchall(), 1 if flag else -1)
+
+
+def counts(cache: RecordCache) -> tuple[int, int]:
+    """(articles kept, copies merged away)."""
+    db = cache.db
+    kept = db.execute("SELECT COUNT(*) FROM articles WHERE winner = 1").fetchone()[0]
+    total = db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    return kept, total - kept
+
+
+def choose(
+    cache: RecordCache, base: str, *, title: str, description: str, max_items: int
+) -> list[FeedChoice[ArticleRef]] | None:
+    """The feeds `select.choose_feeds` would choose, or None when only it can tell."""
+    db = cache.db
+    shared = "SELECT 1 FROM articles WHERE winner = 1 AND shared_keys = 1 LIMIT 1"
+    if db.execute(shared).fetchone():
+        return None  # an article names one topic twice (Covid-19, Covid 19): memory counts right
+    names: dict[str, dict[str, int]] = defaultdict(dict)
+    for key, name, count in db.execute("SELECT key, name, count FROM topic_counts"):
+        if count:
+            names[key][name] = count
+    topics = []
+    for key, spellings in names.items():
+        topics.append(Topic(key=key, name=display_name(spellings), slug=topic_slug(key)))
+    slugs = {topic.slug for topic in topics}
+    if len(slugs) < len(topics):
+        return None  # colliding slugs: their order is first-seen order, known only in memory
+    topics.sort(key=lambda t: t.slug)
+    kept = db.execute("SELECT COUNT(*) FROM articles WHERE winner = 1").fetchone()[0]
+    everything = db.execute(
+        f"SELECT {_COLUMNS} FROM articles a WHERE a.winner = 1"
+        " ORDER BY a.published DESC, a.id LIMIT ?",
+        (max_items,),
+    )
+    info = FeedInfo(slug="all", title=title, description=description, path_stem="all")
+    choices = [FeedChoice(info, _refs(everything, base), kept)]
+    for topic in topics:
+        rows = db.execute(
+            f"SELECT {_COLUMNS} FROM topics t JOIN articles a ON a.file = t.file"
+            " AND a.seq = t.seq WHERE t.winner = 1 AND t.key = ?"
+            " ORDER BY t.published DESC, t.id LIMIT ?",
+            (topic.key, max_items),
+        )
+        info = FeedInfo(
+            slug=topic.slug,
+            title=f"{title}: {topic.name}",
+            description=f"{description}: {topic.name}",
+            path_stem=f"topics/{topic.slug}",
+            topic=topic,
+        )
+        choices.append(FeedChoice(info, _refs(rows, base), sum(names[topic.key].values())))
+    return choices
+
+
+def _refs(rows: Iterable[tuple[Any, ...]], base: str) -> list[ArticleRef]:
+    refs = []
+    for file, seq, ident, published, updated, suffix, topics, digest in rows:
+        if not (type(file) is str and type(seq) is int and type(ident) is str):
+            raise CacheCorrupt("bad article key")
+        if type(digest) is not bytes:
+            raise CacheCorrupt("bad digest")
+        refs.append(
+            ArticleRef(
+                id=ident,
+                published=moment(published),
+                updated=moment(updated),
+                source=source_of(suffix, f"{base}/{file}"),
+                topics=decode_topics(topics),
+                file=file,
+                seq=seq,
+                digest=digest,
+            )
+        )
+    return refs

@@ -1,0 +1,141 @@
+"""A build through the record cache: update it, choose the feeds in it, render what changed.
+
+A cache found damaged midway (it is not trusted) is emptied and the work done again;
+reports already passed on by the first try are not repeated.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from feedpub import cache_select
+from feedpub.cache import RecordCache
+from feedpub.codec import ArticleRef, CacheCorrupt
+from feedpub.config import Config
+from feedpub.errors import BuildError
+from feedpub.fingerprint import fingerprint
+from feedpub.incremental import fetch_articles, index_refs, load_cached
+from feedpub.model import Site
+from feedpub.parse_pool import POOL_THRESHOLD
+from feedpub.report import Report, ReportSink
+from feedpub.rerender import Rendered, render_changed
+from feedpub.select import FeedChoice, choose_feeds, deduplicate, make_feed
+from feedpub.stats import BuildStats, check_publishable, display_path
+
+Choices = list[FeedChoice[ArticleRef]]
+
+
+class Once:
+    """A report sink that passes on only reports not already passed on by an earlier try."""
+
+    def __init__(self, sink: ReportSink) -> None:
+        self.sink = sink
+        self.sent = 0
+        self.seen = 0
+
+    def __call__(self, report: Report) -> None:
+        self.seen += 1
+        if self.seen > self.sent:
+            self.sent += 1
+            self.sink(report)
+
+
+def select_cached(
+    config: Config,
+    cache: RecordCache,
+    sink: ReportSink,
+    stats: BuildStats,
+    options: Options,
+) -> Choices:
+    """Update the cache, account for every file, dedupe and choose each feed's entries."""
+    if not config.records.is_dir():
+        raise BuildError(f"records folder not found: {display_path(config.records)}")
+    base = display_path(config.records)
+    loaded = load_cached(config, cache, base, options.threshold, options.progress)
+    stats.files, stats.records, stats.unpublished = loaded.files, loaded.records, loaded.unpublished
+    for report in loaded.reports:
+        if report.skipped:
+            stats.skipped += 1
+        else:
+            stats.recovered += 1
+        sink(report)
+    stats.published, stats.duplicates = cache_select.counts(cache)
+    check_publishable(config, stats)
+    texts = {"title": config.title, "description": config.description}
+    choices = cache_select.choose(cache, base, **texts, max_items=config.max_items)
+    if choices is None:  # only an in-memory selection can tell: load the light index
+        unique, _ = deduplicate(index_refs(cache, base))
+        choices = choose_feeds(unique, **texts, max_items=config.max_items)
+    stats.feeds = len(choices)
+    return choices
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How a build goes through the cache."""
+
+    progress: bool = False
+    threshold: int = POOL_THRESHOLD
+    site: bool = True  # also load the full Site (what the writer alone does not need)
+    render: bool = True  # also render the outputs (what the site alone does not need)
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    """What a build made: the site (when asked for), every output and its Last-Modified."""
+
+    site: Site | None
+    outputs: dict[str, bytes]
+    modified: dict[str, datetime]
+
+
+def build_cached(config: Config, once: Once, stats: BuildStats, options: Options) -> Built:
+    """Update the cache, choose the feeds and render the outputs whose inputs changed.
+
+    The output digests are stored at once: an output not written after all no longer
+    matches its digest's bytes, so the next build renders it again.
+    """
+    with RecordCache(config.cache_dir, fingerprint(config)) as cache:
+        for attempt in range(2):
+            trial = BuildStats()
+            once.seen = 0
+            try:
+                choices = select_cached(config, cache, once, trial, options)
+                rendered = Rendered()
+                if options.render:
+                    rendered = render_changed(config, cache, choices)
+                    cache.store_outputs(rendered.digests)
+                site = _full_site(config, cache, choices) if options.site else None
+            except (CacheCorrupt, sqlite3.DatabaseError):
+                if attempt:
+                    raise
+                cache.reset()
+                continue
+            for name in BuildStats.__slots__:
+                setattr(stats, name, getattr(trial, name))
+            return Built(site, rendered.outputs, rendered.modified)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _full_site(config: Config, cache: RecordCache, choices: Choices) -> Site:
+    articles = fetch_articles(cache, (ref for choice in choices for ref in choice.entries))
+    feeds = [
+        make_feed(
+            choice.info,
+            [articles[(ref.file, ref.seq)] for ref in choice.entries],
+            choice.total,
+            config.base_url,
+            config.language,
+            config.title,
+        )
+        for choice in choices
+    ]
+    return Site(
+        title=config.title,
+        description=config.description,
+        base_url=config.base_url,
+        language=config.language,
+        feeds=tuple(feeds),
+    )

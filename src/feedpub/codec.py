@@ -1,0 +1,197 @@
+"""Articles and reports as JSON for the record cache (never pickle: the cache is not trusted).
+
+Sources are stored relative to their file's display name, so a cache stays valid when
+feedpub runs from another folder. Decoding checks every type: a cache that does not
+decode exactly raises `CacheCorrupt`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from feedpub.model import Article, Image, Provider, Related
+from feedpub.report import Report
+from feedpub.topics import topic_key
+
+
+class CacheCorrupt(Exception):
+    """The record cache holds something feedpub did not write: rebuild it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRow:
+    """One article as stored: the light index columns and the full JSON."""
+
+    id: str
+    published: int
+    updated: int
+    source: str
+    topics: str
+    digest: bytes
+    data: str
+    keyed_topics: tuple[tuple[str, str], ...]  # (topic key, name) of each topic
+
+
+@dataclass(slots=True)
+class ArticleRef:
+    """The light index entry of a cached article: what selection needs, and its key."""
+
+    id: str
+    published: datetime
+    updated: datetime
+    source: str
+    topics: tuple[str, ...]
+    file: str
+    seq: int
+    digest: bytes
+
+
+def _suffix(source: str, display: str) -> str:
+    # "\0" marks a source that does not start with its file's name (kept whole).
+    return source[len(display) :] if source.startswith(display) else "\0" + source
+
+
+def _source(suffix: str, display: str) -> str:
+    return suffix[1:] if suffix.startswith("\0") else display + suffix
+
+
+def _stamp(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def moment(stamp: Any) -> datetime:
+    """A stored timestamp as the aware UTC datetime the converter made."""
+    if type(stamp) is not int:
+        raise CacheCorrupt(f"bad timestamp {stamp!r:.40}")
+    try:
+        return datetime.fromtimestamp(stamp, UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise CacheCorrupt(f"bad timestamp {stamp}") from exc
+
+
+def encode_article(article: Article, display: str) -> ArticleRow:
+    """The stored form of `article`; the digest covers everything a feed shows of it."""
+    provider = [article.provider.name, article.provider.url] if article.provider else None
+    data = json.dumps(
+        [
+            article.id,
+            article.url,
+            article.title,
+            article.summary,
+            article.content_html,
+            _stamp(article.published),
+            _stamp(article.updated),
+            provider,
+            article.topics,
+            article.categories,
+            [
+                [i.url, i.mime_type, i.width, i.height, i.title, i.attribution]
+                for i in article.images
+            ],
+            [[r.url, r.title, r.provider] for r in article.related],
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return ArticleRow(
+        id=article.id,
+        published=_stamp(article.published),
+        updated=_stamp(article.updated),
+        source=_suffix(article.source, display),
+        topics=json.dumps(article.topics, ensure_ascii=False, separators=(",", ":")),
+        digest=hashlib.sha1(data.encode("utf-8")).digest(),
+        data=data,
+        keyed_topics=tuple((topic_key(name), name) for name in article.topics),
+    )
+
+
+def decode_topics(text: Any) -> tuple[str, ...]:
+    """The stored topics column."""
+    topics = _loads(text)
+    if not isinstance(topics, list) or not all(type(t) is str for t in topics):
+        raise CacheCorrupt("bad topics")
+    return tuple(topics)
+
+
+def decode_article(data: Any, source: str) -> Article:
+    """An `Article` from its stored JSON and its full source."""
+    fields = _loads(data)
+    try:
+        (ident, url, title, summary, content, published, updated, provider, topics,
+         categories, images, related) = fields  # fmt: skip
+        article = Article(
+            id=_text(ident),
+            url=_text(url),
+            title=_text(title),
+            summary=_text(summary),
+            content_html=_text(content),
+            published=moment(published),
+            updated=moment(updated),
+            provider=None if provider is None else Provider(*map(_text, provider)),
+            topics=tuple(map(_text, topics)),
+            categories=tuple(map(_text, categories)),
+            images=tuple(_image(item) for item in images),
+            related=tuple(Related(*map(_text, item)) for item in related),
+            source=source,
+        )
+    except (TypeError, ValueError) as exc:
+        raise CacheCorrupt(f"bad article: {exc}") from exc
+    return article
+
+
+def _image(item: Any) -> Image:
+    url, mime_type, width, height, title, attribution = item
+    for size in (width, height):
+        if size is not None and type(size) is not int:
+            raise CacheCorrupt("bad image size")
+    return Image(_text(url), _text(mime_type), width, height, _text(title), _text(attribution))
+
+
+def encode_reports(reports: list[Report], display: str) -> str | None:
+    """A file's reports, in order (None when there are none)."""
+    if not reports:
+        return None
+    rows = [[_suffix(r.source, display), r.field, r.reason, r.skipped] for r in reports]
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_reports(text: Any, display: str) -> list[Report]:
+    """A file's stored reports, sources made whole again."""
+    if text is None:
+        return []
+    rows = _loads(text)
+    try:
+        reports = []
+        for suffix, field, reason, skipped in rows:
+            if type(skipped) is not bool:
+                raise CacheCorrupt("bad report")
+            reports.append(
+                Report(_source(_text(suffix), display), _text(field), _text(reason), skipped)
+            )
+    except (TypeError, ValueError) as exc:
+        raise CacheCorrupt(f"bad report: {exc}") from exc
+    return reports
+
+
+def source_of(suffix: Any, display: str) -> str:
+    """An article's full source from its stored suffix."""
+    return _source(_text(suffix), display)
+
+
+def _text(value: Any) -> str:
+    if type(value) is not str:
+        raise CacheCorrupt(f"expected text, got {type(value).__name__}")
+    return value
+
+
+def _loads(text: Any) -> Any:
+    if type(text) is not str:
+        raise CacheCorrupt("expected JSON text")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise CacheCorrupt(f"bad JSON: {exc}") from exc

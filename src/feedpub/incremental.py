@@ -1,0 +1,214 @@
+"""Bring the record cache up to date: convert only new and changed files, drop removed ones.
+
+Memory stays bounded: converted articles go straight into SQLite, and only the ones a
+feed shows are loaded back (`fetch_articles`). Reports and counts come out exactly as
+a build without cache gives them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from feedpub.cache import CachedFile, RecordCache
+from feedpub.cache_select import update_winners
+from feedpub.codec import (
+    ArticleRef,
+    ArticleRow,
+    decode_article,
+    decode_reports,
+    decode_topics,
+    encode_reports,
+    moment,
+    source_of,
+)
+from feedpub.config import Config
+from feedpub.model import Article
+from feedpub.parse_pool import POOL_THRESHOLD, EncodedOutcome, FileJob, encode_files
+from feedpub.records import scan_stats
+from feedpub.report import Report
+
+STORE_BATCH = 500
+BULK_FILES = 2_000
+RACY_NS = 2_000_000_000
+"""A file changed this close to the scan may change again within its mtime tick: re-read it."""
+
+
+@dataclass(slots=True)
+class Loaded:
+    """The cached records' reports and counts."""
+
+    reports: list[Report]
+    files: int
+    records: int
+    unpublished: int
+    converted: int
+
+
+def load_cached(
+    config: Config,
+    cache: RecordCache,
+    base: str,
+    threshold: int = POOL_THRESHOLD,
+    progress: bool = False,
+) -> Loaded:
+    """Bring the cache up to date with the records folder; every file's reports and counts."""
+    started_ns = time.time_ns()
+    scanned = scan_stats(config.records)
+    changed, removed, known = _differences(scanned, cache.keys())
+    folder = str(config.records)
+    jobs = [FileJob(os.path.join(folder, name), f"{base}/{name}") for name, _s, _m in changed]
+    fresh: dict[str, list[Report]] = {}
+    ids: set[str] = set()  # whose winner may have changed
+    bulk = len(jobs) > BULK_FILES and len(jobs) > len(scanned) // 2
+    with cache.transaction():
+        if bulk:  # a first build: indexes are quicker to build at the end than to keep up
+            cache.drop_indexes()
+        for name in removed:
+            ids.update(cache.forget(name))
+        outcomes = _with_progress(encode_files(jobs, config.limits, threshold), len(jobs), progress)
+        batch: list[tuple[str, CachedFile, list[ArticleRow]]] = []
+        for (name, size, mtime_ns), job, outcome in zip(changed, jobs, outcomes, strict=True):
+            racy = mtime_ns >= started_ns - RACY_NS
+            entry = _entry(outcome, size, -1 if racy else mtime_ns, job.display)
+            if outcome.reports:
+                fresh[name] = outcome.reports
+            if name in known:
+                ids.update(cache.forget(name))
+            ids.update(row.id for row in outcome.rows)
+            batch.append((name, entry, outcome.rows))
+            if len(batch) >= STORE_BATCH:
+                cache.store(batch)
+                batch = []
+        cache.store(batch)
+        update_winners(cache, ids, everything=bulk)
+        if bulk:
+            cache.create_indexes()
+    records, unpublished = cache.totals()
+    loaded = Loaded([], len(scanned), records, unpublished, len(changed))
+    reported = {name: text for name, text in cache.reports() if name not in fresh}
+    for name in sorted(reported.keys() | fresh.keys()):
+        text = reported.get(name)
+        loaded.reports += fresh[name] if text is None else decode_reports(text, f"{base}/{name}")
+    return loaded
+
+
+Key = tuple[str, int, int]  # a file's name, size and mtime_ns
+
+
+def _differences(scanned: list[Key], cached: list[Key]) -> tuple[list[Key], list[str], set[str]]:
+    """Files new or changed, names removed, and which changed files the cache has a copy of.
+
+    Both lists are sorted by name (SQLite orders UTF-8 text by code point, as Python does).
+    A negative cached mtime marks an entry stored racy: it never matches, so it is read again.
+    Equal runs at both ends are skipped a block at a time, so one change costs little.
+    """
+    start = _common_prefix(scanned, cached)
+    if start == len(scanned) == len(cached):
+        return [], [], set()
+    end = _common_prefix(scanned[::-1], cached[::-1], limit=min(len(scanned), len(cached)) - start)
+    changed: list[Key] = []
+    removed: list[str] = []
+    known: set[str] = set()
+    old = iter(cached[start : len(cached) - end])
+    previous = next(old, None)
+    for item in scanned[start : len(scanned) - end]:
+        name = item[0]
+        if not name.isascii():
+            name.encode("utf-8")  # a name not in UTF-8: UnicodeEncodeError, no cache
+        while previous is not None and previous[0] < name:
+            removed.append(previous[0])
+            previous = next(old, None)
+        if previous is not None and previous[0] == name:
+            if previous != item:
+                changed.append(item)
+                known.add(name)
+            previous = next(old, None)
+        else:
+            changed.append(item)
+    while previous is not None:
+        removed.append(previous[0])
+        previous = next(old, None)
+    return changed, removed, known
+
+
+def _common_prefix(first: list[Key], second: list[Key], limit: int | None = None) -> int:
+    """How many leading items the lists share (at most `limit`)."""
+    limit = min(len(first), len(second)) if limit is None else limit
+    done, block = 0, 1024
+    while done < limit:
+        size = min(block, limit - done)
+        if first[done : done + size] == second[done : done + size]:
+            done += size
+        elif size == 1:
+            break
+        else:
+            block = max(1, size // 8)
+    return done
+
+
+def _with_progress(
+    outcomes: Iterator[EncodedOutcome], total: int, progress: bool
+) -> Iterable[EncodedOutcome]:
+    if not progress or total < 200:
+        return outcomes
+    from tqdm import tqdm
+
+    bar: Iterable[EncodedOutcome] = tqdm(
+        outcomes, total=total, desc="records", unit="file", file=sys.stderr, leave=False
+    )
+    return bar
+
+
+def _entry(outcome: EncodedOutcome, size: int, mtime_ns: int, display: str) -> CachedFile:
+    return CachedFile(
+        size=size,
+        mtime_ns=mtime_ns,
+        records=outcome.records,
+        unpublished=outcome.unpublished,
+        reports=encode_reports(outcome.reports, display),
+    )
+
+
+def index_refs(cache: RecordCache, base: str) -> list[ArticleRef]:
+    """Every cached article's light entry, in file and record order (for in-memory selection)."""
+    refs: list[ArticleRef] = []
+    topics_seen: dict[str, tuple[str, ...]] = {}  # most articles share a few topic lists
+    moments: dict[int, datetime] = {}
+    for file, seq, ident, published, updated, suffix, topics, digest in cache.index_rows():
+        names = topics_seen.get(topics)
+        if names is None:
+            names = topics_seen[topics] = decode_topics(topics)
+        refs.append(
+            ArticleRef(
+                id=ident,
+                published=_moment(moments, published),
+                updated=_moment(moments, updated),
+                source=source_of(suffix, f"{base}/{file}"),
+                topics=names,
+                file=file,
+                seq=seq,
+                digest=digest,
+            )
+        )
+    return refs
+
+
+def _moment(memo: dict[int, datetime], stamp: int) -> datetime:
+    value = memo.get(stamp)
+    if value is None:
+        value = memo[stamp] = moment(stamp)
+    return value
+
+
+def fetch_articles(
+    cache: RecordCache, refs: Iterable[ArticleRef]
+) -> dict[tuple[str, int], Article]:
+    """The full articles of `refs`, by (file, seq)."""
+    wanted = {(ref.file, ref.seq): ref for ref in refs}
+    bodies = cache.bodies(sorted(wanted))
+    return {key: decode_article(bodies[key], wanted[key].source) for key in wanted}

@@ -1,0 +1,132 @@
+"""Read and convert record files: in this process, or on every core for a big batch.
+
+Workers send back articles already encoded for the cache (`ArticleRow`), so the
+parent process only stores them and never holds every article at once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from feedpub.codec import ArticleRow, encode_article
+from feedpub.config import Limits
+from feedpub.convert import convert_record
+from feedpub.model import Article
+from feedpub.records import read_record_file
+from feedpub.report import Report
+
+POOL_THRESHOLD = 2_000
+"""More changed files than this are converted by a process pool (one worker per core)."""
+CHUNK_FILES = 250
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(slots=True)
+class FileOutcome:
+    """What one record file contributed: articles, reports and counts."""
+
+    articles: list[Article] = field(default_factory=list)
+    reports: list[Report] = field(default_factory=list)
+    records: int = 0
+    unpublished: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FileJob:
+    """One file to convert: where it is and the name its reports use."""
+
+    path: str
+    display: str
+
+
+@dataclass(slots=True)
+class EncodedOutcome:
+    """A file's outcome in its stored form."""
+
+    rows: list[ArticleRow]
+    reports: list[Report]
+    records: int
+    unpublished: int
+
+
+def convert_file(path: Path, display: str, limits: Limits) -> FileOutcome:
+    """Read and convert every record of one file."""
+    outcome = FileOutcome()
+    result = read_record_file(path, display, limits)
+    outcome.reports.extend(result.reports)
+    for record in result.records:
+        outcome.records += 1
+        conversion = convert_record(record, limits)
+        outcome.reports.extend(conversion.reports)
+        if conversion.unpublished:
+            outcome.unpublished += 1
+        if conversion.article is not None:
+            outcome.articles.append(conversion.article)
+    return outcome
+
+
+def encode_file(job: FileJob, limits: Limits) -> EncodedOutcome:
+    """Convert one file and encode its articles for the cache."""
+    outcome = convert_file(Path(job.path), job.display, limits)
+    rows = [encode_article(article, job.display) for article in outcome.articles]
+    return EncodedOutcome(rows, outcome.reports, outcome.records, outcome.unpublished)
+
+
+def _encode_chunk(jobs: list[FileJob], limits: Limits) -> list[EncodedOutcome]:
+    return [encode_file(job, limits) for job in jobs]
+
+
+def encode_files(
+    jobs: list[FileJob], limits: Limits, threshold: int = POOL_THRESHOLD
+) -> Iterator[EncodedOutcome]:
+    """Every job's outcome, in order; a process pool works when there are over `threshold`."""
+    workers = os.cpu_count() or 1
+    if len(jobs) <= threshold or workers < 2:
+        for job in jobs:
+            yield encode_file(job, limits)
+        return
+    chunks = [jobs[start : start + CHUNK_FILES] for start in range(0, len(jobs), CHUNK_FILES)]
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+            for outcomes in pool.map(_encode_chunk, chunks, _repeat(limits, len(chunks))):
+                done += 1
+                yield from outcomes
+    except BrokenProcessPool:
+        # A worker died (killed, or out of memory): finish the remaining files here.
+        for chunk in chunks[done:]:
+            yield from _encode_chunk(chunk, limits)
+
+
+def map_in_pool(function: Callable[[T], R], items: list[T], threshold: int) -> list[R]:
+    """`[function(item) for item in items]`, on every core when there are over `threshold`."""
+    workers = os.cpu_count() or 1
+    if len(items) <= threshold or workers < 2:
+        return [function(item) for item in items]
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+            return list(pool.map(function, items, chunksize=max(1, len(items) // (4 * workers))))
+    except BrokenProcessPool:
+        return [function(item) for item in items]
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """fork is quickest; a process with threads forks a clean server process instead."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["feedpub.parse_pool"])
+    return context
+
+
+def _repeat(limits: Limits, count: int) -> Iterable[Limits]:
+    return (limits for _ in range(count))

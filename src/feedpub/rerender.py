@@ -1,0 +1,187 @@
+"""Render only the outputs whose inputs changed; reuse the others' bytes from the output folder.
+
+Each output's digest covers everything it is rendered from (the renderer code, the
+feed's metadata and the digest of each entry); the cache keeps the digest and the
+sha256 of the bytes written. An output whose digest is unchanged and whose file
+still holds those exact bytes is not rendered again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+import feedpub
+from feedpub.cache import RecordCache
+from feedpub.codec import ArticleRef
+from feedpub.config import Config
+from feedpub.errors import BuildError
+from feedpub.incremental import fetch_articles
+from feedpub.model import Article, Feed, Site
+from feedpub.parse_pool import map_in_pool
+from feedpub.publish.files import output_target
+from feedpub.render import FEED_FORMATS, INDEX_PATH, OPML_PATH, html, opml, render_feed
+from feedpub.select import EPOCH, FeedChoice, make_feed
+
+Choices = list[FeedChoice[ArticleRef]]
+POOL_FEEDS = 24
+"""More feeds to render than this are rendered on every core (a first build)."""
+
+
+@functools.cache
+def renderer_fingerprint() -> bytes:
+    """The code and library versions the outputs are rendered with."""
+    digest = hashlib.sha256(f"feedpub {feedpub.__version__}\n".encode())
+    package = Path(feedpub.__file__).parent
+    for path in sorted([*package.glob("render/*.py"), *package.glob("templates/*")]):
+        with contextlib.suppress(OSError):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for library in ("feedgen", "lxml", "Jinja2", "MarkupSafe"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            digest.update(f"{library}={metadata.version(library)}\n".encode())
+    return digest.digest()
+
+
+@dataclass(slots=True)
+class Rendered:
+    """Every output's bytes, Last-Modified time and (digest, sha256) for the cache."""
+
+    outputs: dict[str, bytes] = field(default_factory=dict)
+    modified: dict[str, datetime] = field(default_factory=dict)
+    digests: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
+    rendered: int = 0
+
+
+def _updated(choice: FeedChoice[ArticleRef]) -> datetime:
+    return max((ref.updated for ref in choice.entries), default=EPOCH)
+
+
+def _feed_digest(config: Config, choice: FeedChoice[ArticleRef]) -> bytes:
+    info = choice.info
+    topic = (info.topic.key, info.topic.name, info.topic.slug) if info.topic else ("", "", "")
+    parts = [
+        info.slug, info.title, info.description, info.path_stem, *topic,
+        _updated(choice).isoformat(), config.language, config.base_url, config.title,
+    ]  # fmt: skip
+    digest = hashlib.sha256(renderer_fingerprint())
+    digest.update("\0".join(parts).encode("utf-8", "surrogatepass"))
+    for ref in choice.entries:
+        digest.update(ref.digest)
+    return digest.digest()
+
+
+def _site_digest(config: Config, choices: Choices, feed_digests: list[bytes]) -> bytes:
+    digest = hashlib.sha256(renderer_fingerprint())
+    head = "\0".join((config.title, config.description, config.base_url, config.language))
+    digest.update(head.encode("utf-8", "surrogatepass"))
+    for choice, feed_digest in zip(choices, feed_digests, strict=True):
+        digest.update(feed_digest + str(choice.total).encode() + b"\0")
+    return digest.digest()
+
+
+def _reuse(
+    out_dir: Path, path: str, previous: tuple[bytes, bytes] | None, digest: bytes
+) -> bytes | None:
+    if previous is None or previous[0] != digest:
+        return None
+    try:
+        data = output_target(out_dir, path).read_bytes()
+    except (OSError, BuildError):
+        return None
+    return data if hashlib.sha256(data).digest() == previous[1] else None
+
+
+def _render(feed: Feed) -> dict[str, bytes]:
+    return {f"{feed.info.path_stem}{suffix}": render_feed(feed, suffix) for suffix in FEED_FORMATS}
+
+
+def render_changed(config: Config, cache: RecordCache, choices: Choices) -> Rendered:
+    """Every output of the site, rendering only those whose inputs changed."""
+    previous = cache.outputs()
+    result = Rendered()
+    digests = [_feed_digest(config, choice) for choice in choices]
+    stale: list[int] = []
+    for number, (choice, digest) in enumerate(zip(choices, digests, strict=True)):
+        updated = _updated(choice)
+        for suffix in FEED_FORMATS:  # every format's date, even when rendering stops early
+            result.modified[f"{choice.info.path_stem}{suffix}"] = updated
+        for suffix in FEED_FORMATS:
+            path = f"{choice.info.path_stem}{suffix}"
+            data = _reuse(config.out, path, previous.get(path), digest)
+            if data is None:
+                stale.append(number)
+                break
+            result.outputs[path] = data
+            result.digests[path] = (digest, previous[path][1])
+    site_digest = _site_digest(config, choices, digests)
+    site_outputs = {}
+    for path in (OPML_PATH, INDEX_PATH):
+        data = _reuse(config.out, path, previous.get(path), site_digest)
+        if data is not None:
+            site_outputs[path] = data
+    headlines = html.HEADLINES_PER_TOPIC if len(site_outputs) < 2 else 0
+    wanted = [ref for n in stale for ref in choices[n].entries]
+    wanted += [ref for choice in choices for ref in choice.entries[:headlines]]
+    articles = fetch_articles(cache, wanted)
+    feeds = [
+        make_feed(
+            choices[number].info,
+            [articles[(ref.file, ref.seq)] for ref in choices[number].entries],
+            choices[number].total,
+            config.base_url,
+            config.language,
+            config.title,
+        )
+        for number in stale
+    ]
+    for number, rendered in zip(stale, map_in_pool(_render, feeds, POOL_FEEDS), strict=True):
+        for path, data in rendered.items():
+            result.outputs[path] = data
+            result.digests[path] = (digests[number], b"")
+            result.rendered += 1
+    if choices:
+        site_updated = max(_updated(choice) for choice in choices)
+        result.modified[OPML_PATH] = result.modified[INDEX_PATH] = site_updated
+    if headlines:
+        site = _headline_site(config, choices, articles, headlines)
+        site_outputs = {OPML_PATH: opml.render_opml(site), INDEX_PATH: html.render_index(site)}
+        result.rendered += 2
+    for path, data in site_outputs.items():
+        result.outputs[path] = data
+        result.digests[path] = (site_digest, b"")
+    for path, (digest, sha) in result.digests.items():
+        if not sha:
+            result.digests[path] = (digest, hashlib.sha256(result.outputs[path]).digest())
+    return result
+
+
+def _headline_site(
+    config: Config, choices: Choices, articles: dict[tuple[str, int], Article], headlines: int
+) -> Site:
+    """The site with each feed holding only the entries the index page shows."""
+    feeds = []
+    for choice in choices:
+        entries = tuple(articles[(ref.file, ref.seq)] for ref in choice.entries[:headlines])
+        feeds.append(
+            Feed(
+                info=choice.info,
+                articles=entries,
+                updated=_updated(choice),
+                total=choice.total,
+                language=config.language,
+                base_url=config.base_url,
+                site_title=config.title,
+            )
+        )
+    return Site(
+        title=config.title,
+        description=config.description,
+        base_url=config.base_url,
+        language=config.language,
+        feeds=tuple(feeds),
+    )

@@ -1,0 +1,57 @@
+"""A build's counts, and the checks that stop a build before it writes anything."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from feedpub.config import Config
+from feedpub.errors import BuildError
+
+
+@dataclass(slots=True)
+class BuildStats:
+    """Counts for the closing summary of a build."""
+
+    files: int = 0
+    records: int = 0
+    skipped: int = 0
+    unpublished: int = 0
+    recovered: int = 0
+    duplicates: int = 0
+    published: int = 0
+    feeds: int = 0
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line for the end of a build."""
+        return (
+            f"read {self.records} records from {self.files} files; "
+            f"skipped {self.skipped}, unpublished {self.unpublished}, "
+            f"recovered {self.recovered}, merged {self.duplicates} duplicates; "
+            f"published {self.published} articles in {self.feeds} feeds; "
+            f"wrote {self.written} files ({self.unchanged} unchanged, {self.removed} removed) "
+            f"in {self.seconds:.2f} s"
+        )
+
+
+def display_path(path: Path) -> str:
+    """A path as users should see it in reports: relative to the current folder if inside it."""
+    relative = os.path.relpath(path)
+    return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()
+
+
+def check_publishable(config: Config, stats: BuildStats) -> None:
+    """Stop a --strict build with reports, and a build with nothing to publish."""
+    if config.strict and (stats.skipped or stats.recovered):
+        raise BuildError(
+            f"--strict: {stats.skipped + stats.recovered} problem(s) reported; nothing written"
+        )
+    if not stats.published:
+        raise BuildError(
+            f"no publishable records in {display_path(config.records)}; nothing written"
+        )

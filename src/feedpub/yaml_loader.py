@@ -1,0 +1,170 @@
+"""Front-matter YAML: PyYAML's safe loader, sped up by `yaml-rs` where that is provably the same.
+
+yaml-rs (Rust) parses ~8x faster than PyYAML's C loader, whose constructor is
+Python, but it speaks YAML 1.2 where PyYAML speaks 1.1: `yes`, `017`, `1e3`,
+`1_000`, `1:20`, timestamps, merge keys, aliases and tags type differently. So the
+fast result is used only when every such difference is ruled out:
+
+1. Gate: a document with tags, anchors, aliases, block scalars, flow collections,
+   complex or merge keys, directives, tabs, YAML 1.1 line breaks, deep indentation,
+   nested `- - ` sequences, empty keys or any scalar continued on a second line goes
+   to PyYAML (which also keeps yaml-rs away from nesting deep enough to overflow its
+   stack). What is left has every scalar and key alone on its line, after `key: `,
+   after `- ` or as the key.
+2. Tokens: every such plain scalar or key that either parser could type as
+   non-text must get the same value from both, except timestamps (text in yaml-rs).
+3. Timestamps: text values equal to a plain timestamp token are typed as PyYAML
+   types them, when that text was never also written quoted.
+
+Any error of the fast parser also goes to PyYAML, which then gives the errors reported.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import math
+import re
+from collections import Counter
+from datetime import date, datetime
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import ScalarNode
+from yaml.resolver import Resolver
+
+try:  # libyaml's C loader is ~8x faster; both are safe loaders that build no objects.
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader  # type: ignore[assignment]
+
+yaml_rs: Any
+try:
+    yaml_rs = importlib.import_module("yaml_rs")
+except ImportError:  # pragma: no cover - the accelerator is optional
+    yaml_rs = None
+
+STR_TAG = "tag:yaml.org,2002:str"
+# Each pattern starts with a character class, which `re` scans for quickly.
+_GATE_BREAKS = re.compile("[\x85\u2028\u2029\ufeff]")  # line breaks only YAML 1.1 knows
+_GATE_NODES = re.compile(
+    r"[:\-?\n] *+[!&*|>\[{%@`?<:]"
+)  # tags, anchors, blocks, flows, merges, empty keys
+_GATE_LINES = re.compile(
+    r"\n(?:---|\.\.\.| {40})"  # document markers, deep nesting
+    r"|- ++-[ \n]"  # nested compact sequences (yaml-rs overflows its stack on 20,000 of them)
+    r"|\n *+(?!- |-\n|#|\n)[^:\n]*+(?::(?! |\n)[^:\n]*+)*+\n"  # neither `key:` nor `- `
+)
+# The plain tokens either parser might read as other than text, up to the line end (a
+# comment cut off): mapping values, sequence items and keys. yaml-rs reads even `_1`
+# or `0B1` as numbers, and every word either parser types has at most 5 letters.
+_MAYBE = r"[-+.0-9_~=<][^\n]*|[^\n'\" ][^\n]{0,4}?(?=(?: +#[^\n]*)? *\n)"
+_VALUE = re.compile(rf": ++({_MAYBE})")
+_ITEM = re.compile(rf"\n *+(?:- ++)++({_MAYBE})")
+_KEY = re.compile(r"\n *+(?:- ++)*+([-+.0-9_~=<][^\n]*?|[^\n'\" :]{1,5}):(?= |\n)")
+# The usual timestamp: PyYAML's datetime for it is the one `fromisoformat` makes.
+_ISO_STAMP = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+_DECIMAL = re.compile(r"^-?(?:0|[1-9][0-9]{0,17})$")  # the same int for both parsers
+_resolver = Resolver()
+_constructor = SafeConstructor()
+_FALLBACK = object()
+
+
+def load_yaml(text: str) -> Any:
+    """What `yaml.load(text, Loader=CSafeLoader)` returns (and raises)."""
+    if yaml_rs is not None and fast_path_allowed(text):
+        fast = _fast_load(text)
+        if fast is not _FALLBACK:
+            return fast
+    return yaml.load(text, Loader=SafeLoader)
+
+
+def fast_path_allowed(text: str) -> bool:
+    """False for documents using what the gate sends to PyYAML (see the module doc)."""
+    if "\t" in text or (not text.isascii() and _GATE_BREAKS.search(text)):
+        return False
+    text = "\n" + text + "\n"
+    return not (_GATE_NODES.search(text) or _GATE_LINES.search(text))
+
+
+def pyyaml_plain(token: str) -> Any:
+    """The value PyYAML gives `token` written as a plain scalar."""
+    tag: str = _resolver.resolve(ScalarNode, token, (True, False))  # type: ignore[no-untyped-call]
+    return _constructor.yaml_constructors[tag](_constructor, ScalarNode(tag, token))
+
+
+def _fast_load(text: str) -> Any:
+    try:
+        data = yaml_rs.loads(text, parse_datetime=False)
+    except Exception:
+        return _FALLBACK
+    framed = "\n" + text + "\n"
+    for key in _KEY.findall(framed):
+        if not _DECIMAL.match(key) and _typing(key) != "same":
+            return _FALLBACK
+    stamps: Counter[str] = Counter()
+    for token in _VALUE.findall(framed) + _ITEM.findall(framed):
+        if " #" in token:
+            token = token[: token.index(" #")]
+        token = token.rstrip(" ")
+        if _DECIMAL.match(token):
+            continue
+        typing = "stamp" if _ISO_STAMP.match(token) else _typing(token)
+        if typing == "stamp":
+            stamps[token] += 1
+        elif typing != "same":
+            return _FALLBACK
+    if not stamps:
+        return data
+    for token, count in stamps.items():
+        if text.count(f"'{token}'") or text.count(f'"{token}"') or text.count(token) != count:
+            return _FALLBACK  # also written quoted, or inside other text: ambiguous
+    try:
+        return _retype(data, {token: _timestamp(token) for token in stamps})
+    except Exception:
+        return _FALLBACK
+
+
+@functools.lru_cache(maxsize=4096)
+def _typing(token: str) -> str:
+    """ "same" when both parsers give plain `token` one value, "stamp" for a PyYAML timestamp."""
+    try:
+        ours = pyyaml_plain(token)
+        theirs = yaml_rs.loads(f"k: {token}", parse_datetime=False)["k"]
+    except Exception:
+        return "different"
+    if isinstance(ours, date) and theirs == token:
+        return "stamp"
+    if type(ours) is not type(theirs):
+        return "different"
+    if isinstance(ours, float) and math.isnan(ours):
+        return "same" if math.isnan(theirs) else "different"
+    return "same" if ours == theirs else "different"
+
+
+def _timestamp(token: str) -> Any:
+    if _ISO_STAMP.match(token):
+        try:
+            return datetime.fromisoformat(token)
+        except ValueError:
+            pass  # out of range: PyYAML's constructor says how
+    return pyyaml_plain(token)
+
+
+def _retype(data: Any, stamps: dict[str, Any]) -> Any:
+    """`data` with every text in `stamps` replaced by its value (in place: the data is ours)."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        pairs = node.items() if type(node) is dict else enumerate(node)
+        for key, value in pairs:
+            kind = type(value)
+            if kind is str:
+                if value in stamps:
+                    node[key] = stamps[value]
+            elif kind is dict or kind is list:
+                stack.append(value)
+    return data

@@ -1,0 +1,319 @@
+"""The record cache: a rebuild through it gives exactly what a build without it gives."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feedpub import cache_select, incremental, rerender
+from feedpub.build import BuildStats, build_site, run_build
+from feedpub.cache import DB_NAME, RecordCache
+from feedpub.config import Config
+from feedpub.fingerprint import fingerprint
+from feedpub.render import render_site
+from feedpub.report import Report
+
+from .conftest import base_record, record_text
+
+TOPICS = (["AI"], ["AI", "Space"], ["Space"], ["Économie", "ai"], [], ["C++", "AI"])
+
+
+def record(number: int, **changes: Any) -> str:
+    fields = base_record(
+        title=f"Headline {number}",
+        webUrl=f"https://example.org/{number % 23}",  # some ids repeat: dedupe must be exact
+        publishedDateTime=f"2026-01-{1 + number % 28:02d}T{number % 24:02d}:00:00Z",
+        updatedDateTime=f"2026-02-{1 + number % 7:02d}T00:00:00Z" if number % 3 else None,
+        topics=TOPICS[number % len(TOPICS)],
+    )
+    fields.update(changes)
+    return record_text(fields)
+
+
+def fill(folder: Path, count: int = 40) -> None:
+    """Records (good, bad, recovered, unpublished, a dump), written an hour ago."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(count):
+        (folder / f"{number:03d}.md").write_text(record(number), encoding="utf-8")
+    for name in ("tie-a.md", "tie-b.md"):  # same id and dates: the greater source wins
+        text = record(300, title=name, webUrl="https://example.org/tie", topics=["Tie"])
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / "bad.md").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    (folder / "recovered.md").write_text(record(99, title=""), encoding="utf-8")
+    (folder / "draft.md").write_text(record(98, published=False), encoding="utf-8")
+    (folder / "dump.jsonl").write_text('{"title": "x"}\nnot json\n', encoding="utf-8")
+    age(*folder.iterdir())
+
+
+def age(*paths: Path) -> None:
+    """Files last changed an hour ago: not "racy", so the cache trusts their size and mtime."""
+    stamp = time.time() - 3600
+    for path in paths:
+        os.utime(path, (stamp, stamp))
+
+
+class Counting:
+    """Counts the files converted and the feeds rendered during builds."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.converted = self.rendered = 0
+        encode, render = incremental.encode_files, rerender.render_feed
+
+        def encode_files(jobs: list[Any], *args: Any) -> Any:
+            self.converted += len(jobs)
+            return encode(jobs, *args)
+
+        def render_feed(*args: Any) -> bytes:
+            self.rendered += 1
+            return render(*args)
+
+        monkeypatch.setattr(incremental, "encode_files", encode_files)
+        monkeypatch.setattr(rerender, "render_feed", render_feed)
+
+
+def config(tmp_path: Path, name: str, **changes: Any) -> Config:
+    settings: dict[str, Any] = {
+        "records": tmp_path / "records",
+        "out": tmp_path / name / "out",
+        "cache_dir": tmp_path / name / "cache",
+        "base_url": "https://feeds.example.com",
+    }
+    settings.update(changes)
+    return Config(**settings)
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def build(cfg: Config, **options: Any) -> tuple[dict[str, bytes], list[str], BuildStats]:
+    reports: list[Report] = []
+    stats = run_build(cfg, reports.append, **options)
+    return files(cfg.out), [str(r) for r in reports], stats
+
+
+COUNTS = ("files", "records", "skipped", "unpublished", "recovered", "duplicates", "published")
+
+
+def assert_same_as_cold(tmp_path: Path, cached: Config) -> BuildStats:
+    """A warm build through `cached` gives the bytes, reports and counts of a cold one."""
+    warm_out, warm_reports, warm = build(cached)
+    shutil.rmtree(tmp_path / "cold", ignore_errors=True)
+    cold_out, cold_reports, cold = build(config(tmp_path, "cold"), use_cache=False)
+    assert warm_out == cold_out
+    assert warm_reports == cold_reports
+    assert [getattr(warm, n) for n in COUNTS] == [getattr(cold, n) for n in COUNTS]
+    return warm
+
+
+@pytest.fixture
+def cached(tmp_path: Path) -> Config:
+    fill(tmp_path / "records")
+    cfg = config(tmp_path, "warm")
+    assert_same_as_cold(tmp_path, cfg)
+    return cfg
+
+
+def test_rebuild_with_nothing_changed_converts_and_renders_nothing(
+    tmp_path: Path, cached: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counting = Counting(monkeypatch)
+    stats = assert_same_as_cold(tmp_path, cached)
+    assert stats.written == 0 and stats.unchanged > 0
+    assert (counting.converted, counting.rendered) == (0, 0)
+
+
+def test_rebuild_after_add_edit_delete_rename(
+    tmp_path: Path, cached: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counting = Counting(monkeypatch)
+    records = tmp_path / "records"
+    newer = {"webUrl": "https://example.org/1", "updatedDateTime": "2026-03-01T00:00:00Z"}
+    (records / "100.md").write_text(record(100, topics=["New topic"], **newer), encoding="utf-8")
+    assert_same_as_cold(tmp_path, cached)
+    assert counting.converted == 1
+    (records / "005.md").write_text(record(5, title="Edited"), encoding="utf-8")
+    age(records / "005.md", records / "100.md")
+    assert_same_as_cold(tmp_path, cached)
+    (records / "007.md").unlink()
+    (records / "bad.md").unlink()
+    assert_same_as_cold(tmp_path, cached)
+    (records / "011.md").rename(records / "zz-renamed.md")
+    (records / "sub").mkdir()
+    (records / "012.md").rename(records / "sub" / "012.md")
+    assert_same_as_cold(tmp_path, cached)
+    assert counting.converted == 5  # 100 twice (written just now: racy), 005, and the renamed
+    rendered = counting.rendered
+    (records / "004.md").write_text(record(4, title="Changed"), encoding="utf-8")
+    assert_same_as_cold(tmp_path, cached)
+    feeds = len(list(cached.out.rglob("*.rss")))
+    assert 0 < counting.rendered - rendered < 3 * feeds  # only the feeds that changed
+
+
+def test_edit_within_the_mtime_tick_is_seen(tmp_path: Path, cached: Config) -> None:
+    """A file changed just before a build may change again with the same size and mtime."""
+    path = tmp_path / "records" / "001.md"
+    path.write_text(record(1, title="First"), encoding="utf-8")
+    assert_same_as_cold(tmp_path, cached)
+    before = path.stat()
+    path.write_text(record(1, title="Other"), encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    assert_same_as_cold(tmp_path, cached)
+
+
+def test_changed_output_file_is_written_again(tmp_path: Path, cached: Config) -> None:
+    (cached.out / "all.rss").write_bytes(b"tampered")
+    (cached.out / "topics" / "ai.json").unlink()
+    assert_same_as_cold(tmp_path, cached)
+
+
+def test_config_changes_reach_the_output(tmp_path: Path, cached: Config) -> None:
+    for changes in ({"max_items": 3}, {"base_url": "https://other.example"}, {"title": "T"}):
+        shutil.rmtree(tmp_path / "cold", ignore_errors=True)
+        changed = cached.replace(**changes)
+        warm_out, _, _ = build(changed)
+        cold_out, _, _ = build(config(tmp_path, "cold", **changes), use_cache=False)
+        assert warm_out == cold_out
+
+
+def test_older_cache_fingerprint_is_rebuilt(tmp_path: Path, cached: Config) -> None:
+    database = cached.cache_dir / DB_NAME
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE meta SET value = 'feedpub 0.0.1' WHERE key = 'fingerprint'")
+        db.execute("UPDATE articles SET id = 'https://evil.example/'")
+    assert_same_as_cold(tmp_path, cached)
+    with RecordCache(cached.cache_dir, "another fingerprint") as cache:
+        assert cache.rebuilt and cache.keys() == []
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "json", "foreign"])
+def test_damaged_cache_is_rebuilt(tmp_path: Path, cached: Config, damage: str) -> None:
+    database = cached.cache_dir / DB_NAME
+    if damage == "garbage":
+        database.write_bytes(os.urandom(1) + b"\x00garbage" * 5000)
+    elif damage == "truncated":
+        with sqlite3.connect(database) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        data = database.read_bytes()
+        database.write_bytes(data[: len(data) // 2])
+    elif damage == "json":  # valid SQLite, right fingerprint, contents not what feedpub wrote
+        with sqlite3.connect(database) as db:
+            db.execute("UPDATE bodies SET data = '[1, 2'")
+            db.execute("UPDATE files SET reports = '{\"x\": 1}' WHERE reports IS NOT NULL")
+    else:
+        database.unlink()
+        with sqlite3.connect(database) as db:
+            db.execute("CREATE TABLE files(name TEXT)")
+    assert_same_as_cold(tmp_path, cached)
+
+
+def test_unusable_cache_folder_builds_without_cache(tmp_path: Path) -> None:
+    fill(tmp_path / "records")
+    (tmp_path / "blocker").write_text("a file where the cache folder should be")
+    cfg = config(tmp_path, "warm", cache_dir=tmp_path / "blocker" / "cache")
+    assert_same_as_cold(tmp_path, cfg)
+
+
+def test_file_names_sqlite_cannot_hold_build_without_cache(tmp_path: Path) -> None:
+    fill(tmp_path / "records")
+    (tmp_path / "records" / os.fsdecode(b"\xff-latin1.md")).write_text(record(7))
+    assert_same_as_cold(tmp_path, config(tmp_path, "warm"))
+
+
+def test_many_changed_ids_recompute_every_winner_at_once(
+    tmp_path: Path, cached: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache_select, "BULK_IDS", 3)
+    for number in (1, 2, 24, 30):
+        path = tmp_path / "records" / f"{number:03d}.md"
+        path.write_text(record(number, title=f"Bulk {number}"), encoding="utf-8")
+    assert_same_as_cold(tmp_path, cached)
+    assert_same_as_cold(tmp_path, config(tmp_path, "bulk-cold"))
+
+
+def test_rare_topic_cases_are_selected_in_memory(tmp_path: Path, cached: Config) -> None:
+    records = tmp_path / "records"
+    # One topic named twice in one article: only the in-memory selection counts it right.
+    text = record(201, topics=["Covid 19", "Covid-19"], webUrl="https://example.org/c201")
+    (records / "c201.md").write_text(text, encoding="utf-8")
+    with RecordCache(cached.cache_dir, fingerprint(cached)) as cache:
+        assert cache_select.choose(cache, "", title="t", description="d", max_items=5)
+    assert_same_as_cold(tmp_path, cached)
+    with RecordCache(cached.cache_dir, fingerprint(cached)) as cache:
+        assert cache_select.choose(cache, "", title="t", description="d", max_items=5) is None
+
+
+def test_process_pool_gives_the_same_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rerender, "POOL_FEEDS", 1)  # render on the pool too
+    monkeypatch.setattr(incremental, "BULK_FILES", 1)  # fill without indexes, then build them
+    fill(tmp_path / "records")
+    pooled = config(tmp_path, "pool")
+    out, reports, _ = build(pooled, pool_threshold=5)
+    cold_out, cold_reports, _ = build(config(tmp_path, "cold"), use_cache=False)
+    assert (out, reports) == (cold_out, cold_reports)
+    (tmp_path / "records" / "001.md").write_text(record(1, title="Edited"), encoding="utf-8")
+    assert_same_as_cold(tmp_path, pooled)
+
+
+def test_build_site_through_the_cache_is_the_same_site(tmp_path: Path, cached: Config) -> None:
+    warm = build_site(cached, lambda report: None, BuildStats())
+    cold = build_site(cached, lambda report: None, BuildStats(), use_cache=False)
+    assert warm == cold
+    assert render_site(warm) == render_site(cold)
+
+
+_BUILD = """
+import sys
+import time
+from pathlib import Path
+from feedpub.build import run_build
+from feedpub.config import Config
+root = Path(sys.argv[1])
+config = Config(records=root / "records", out=root / "shared" / "out",
+                cache_dir=root / "shared" / "cache", base_url="https://feeds.example.com")
+run_build(config, lambda report: None)
+"""
+
+
+def test_two_builds_at_once_leave_a_whole_output(tmp_path: Path) -> None:
+    fill(tmp_path / "records", count=120)
+    script = tmp_path / "build.py"
+    script.write_text(_BUILD, encoding="utf-8")
+    runs = [
+        subprocess.Popen([sys.executable, str(script), str(tmp_path)], stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    for run in runs:
+        _, error = run.communicate(timeout=120)
+        assert run.returncode == 0, error.decode()
+    shared = config(tmp_path, "shared")
+    assert not list(shared.out.rglob("*.feedpub-tmp"))
+    assert_same_as_cold(tmp_path, shared)
+
+
+def test_cached_build_gives_every_output_its_last_modified(tmp_path: Path) -> None:
+    from feedpub.build import build_outputs
+
+    records = tmp_path / "records"
+    records.mkdir()
+    (records / "a.md").write_text(record_text(base_record()), encoding="utf-8")
+    config = Config(records=records, out=tmp_path / "out", cache_dir=tmp_path / "cache")
+    cached = build_outputs(config, lambda report: None, BuildStats())
+    cold = build_outputs(config, lambda report: None, BuildStats(), use_cache=False)
+    assert set(cached.modified) == set(cached.outputs) == set(cold.modified)
+    assert cached.modified == cold.modified

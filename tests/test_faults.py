@@ -1,0 +1,422 @@
+"""Faults: a build killed at any moment, a full or read-only disk, bad input folders or config.
+
+Whatever goes wrong, the feeds already published stay complete and valid (every served
+file parses; temporary files are hidden and never carry a feed's name), a failed build
+exits 1 with a one-line message, and the next good build publishes everything.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from feedpub.build import run_build
+from feedpub.cli import main
+from feedpub.config import Config
+
+from .feedcheck import TEMP_SUFFIX, XML_PARSER, check_outputs, output_files
+
+RECORDS = 300
+TOPICS = 12
+
+
+def write_records(folder: Path, version: int, count: int = RECORDS) -> None:
+    """`count` records with a few topics each; `version` changes every title (every feed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        fields = {
+            "title": f"Article {index} version {version}",
+            "excerpt": "A few words of summary. " * 8,
+            "publishedDateTime": f"2024-05-{1 + index % 28:02d}T{index % 24:02d}:00:00Z",
+            "webUrl": f"https://news.example.org/{index}",
+            "topics": [f"Topic {index % TOPICS}", f"Topic {(index * 5) % TOPICS}", "Everything"],
+            "images": [{"url": f"https://img.example.org/{index}.jpg", "width": 640}],
+        }
+        body = "A paragraph of the article's body. " * 30
+        (folder / f"r{index:03d}.md").write_text(f"---\n{json.dumps(fields)}\n---\n{body}\n")
+
+
+def served(out: Path) -> dict[str, bytes]:
+    """What a static web server would serve: every file but the hidden ones."""
+    return {
+        name: data
+        for name, data in output_files(out).items()
+        if not any(part.startswith(".") for part in name.split("/"))
+    }
+
+
+def assert_complete(out: Path, names: set[str]) -> None:
+    """Every served file is there and parses; every other file is a hidden temporary."""
+    files = output_files(out)
+    visible = served(out)
+    assert set(visible) == names
+    for name, data in visible.items():
+        if name.endswith(".json"):
+            json.loads(data)
+        elif name.endswith((".rss", ".atom", ".opml")):
+            etree.fromstring(data, XML_PARSER)
+        else:
+            assert data.rstrip().endswith(b"</html>"), name
+    for name in set(files) - set(visible):
+        leaf = name.rsplit("/", 1)[-1]
+        assert leaf in (".feedpub-manifest.json", ".feedpub.lock") or (
+            leaf.startswith(".") and leaf.endswith(TEMP_SUFFIX)
+        ), name
+
+
+def feedpub_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "feedpub.cli", *args]
+
+
+def run_feedpub(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        feedpub_command(*args), cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+# -- killed builds ---------------------------------------------------------------------------
+
+
+def test_a_build_killed_at_random_moments_leaves_every_feed_complete(tmp_path: Path) -> None:
+    records = tmp_path / "records"
+    write_records(records, version=0)
+    started = time.monotonic()
+    result = run_feedpub("build", "--records", "records", "--out", "out", "-q", cwd=tmp_path)
+    duration = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out"
+    names = set(served(out))
+    assert len(names) == 3 * (TOPICS + 2) + 2  # all, the topics and Everything; OPML, index
+
+    rng = random.Random(20240501)
+    killed = 0
+    for version in range(1, 6):
+        write_records(records, version)
+        process = subprocess.Popen(
+            feedpub_command("build", "--records", "records", "--out", "out", "-q"),
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        # From mid-conversion to past the end: the later half is rendering and writing.
+        time.sleep(rng.uniform(0.5, 1.1) * duration)
+        process.send_signal(signal.SIGKILL)
+        if process.wait() == -signal.SIGKILL:
+            killed += 1
+        else:
+            duration *= 0.7  # finished first: this machine is faster now, kill sooner
+        assert_complete(out, names)
+    assert killed >= 3, "the builds finished before they could be killed"
+
+    result = run_feedpub("build", "--records", "records", "--out", "out", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    fresh = Config(records=records, out=tmp_path / "fresh", cache_dir=tmp_path / "fresh-cache")
+    run_build(fresh, lambda report: None)
+    assert served(out) == served(tmp_path / "fresh")
+    assert not [name for name in output_files(out) if name.endswith(TEMP_SUFFIX)]
+    check_outputs(out)
+
+
+@pytest.fixture(scope="module")
+def small_site_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """40 records built into `out` (with the build's cache), once for the module."""
+    root = tmp_path_factory.mktemp("small-site")
+    write_records(root / "records", version=0, count=40)
+    config = Config(records=root / "records", out=root / "out", cache_dir=root / ".feedpub-cache")
+    run_build(config, lambda report: None)
+    return root
+
+
+@pytest.fixture
+def small_site(
+    small_site_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """tmp_path as the current folder, holding `records` (40 records) built into `out`."""
+    shutil.copytree(small_site_template, tmp_path, dirs_exist_ok=True, symlinks=True)
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path / "out"
+
+
+def cli(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def after_update(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Version 1 of the small site (40 records), built from scratch elsewhere."""
+    root = tmp_path_factory.mktemp("after-update")
+    write_records(root / "records", version=1, count=40)
+    config = Config(records=root / "records", out=root / "out", cache_dir=root / "cache")
+    run_build(config, lambda report: None)
+    return served(root / "out")
+
+
+class Killed(BaseException):
+    """The process dies here: no `except Exception` and no error handling sees it."""
+
+
+@pytest.mark.parametrize("renames_before_death", [0, 1, 7, 20, 42])
+def test_a_build_that_dies_between_renames_leaves_old_or_new_files_never_half(
+    renames_before_death: int,
+    small_site: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    after_update: dict[str, bytes],
+) -> None:
+    """Death (not an error: nothing is cleaned up) after any number of files are in place."""
+    before = served(small_site)
+    write_records(tmp_path / "records", version=1, count=40)
+    real_replace = os.replace
+    renames = 0
+
+    def dying_replace(source: Any, target: Any) -> None:
+        nonlocal renames
+        if renames == renames_before_death:
+            raise Killed
+        renames += 1
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", dying_replace)
+    with pytest.raises(Killed):
+        cli("build", "--records", "records", "--out", "out", "-q")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert_complete(small_site, set(before))
+    for name, data in served(small_site).items():
+        assert data in (before[name], after_update[name]), name
+
+    result = cli("build", "--records", "records", "--out", "out", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert served(small_site) == after_update
+    assert not [name for name in output_files(small_site) if name.endswith(TEMP_SUFFIX)]
+
+
+# -- write errors ---------------------------------------------------------------------------
+
+
+def disk_full(*args: Any, **kwargs: Any) -> Any:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize(
+    ("module", "name"), [(os, "fsync"), (os, "replace"), (tempfile, "mkstemp")]
+)
+def test_a_full_disk_fails_the_build_and_changes_nothing(
+    module: Any,
+    name: str,
+    small_site: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    after_update: dict[str, bytes],
+) -> None:
+    before = output_files(small_site)  # hidden files too: byte for byte
+    write_records(tmp_path / "records", version=1, count=40)
+    monkeypatch.setattr(module, name, disk_full)
+    result = cli("build", "--records", "records", "--out", "out", "-q")
+    monkeypatch.undo()
+    assert result.exit_code == 1
+    [message] = result.stderr.splitlines()
+    assert message.startswith("feedpub: error: cannot write ")
+    assert message.endswith(": No space left on device")
+    assert output_files(small_site) == before
+
+    # The failure is not remembered: the next build publishes the update in full.
+    monkeypatch.chdir(tmp_path)
+    result = cli("build", "--records", "records", "--out", "out", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert served(small_site) == after_update
+
+
+@pytest.mark.parametrize("failing_rename", [1, 10, 30])
+def test_a_disk_failing_half_way_leaves_each_file_whole(
+    failing_rename: int,
+    small_site: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    after_update: dict[str, bytes],
+) -> None:
+    before = served(small_site)
+    write_records(tmp_path / "records", version=1, count=40)
+    real_replace = os.replace
+    calls = 0
+
+    def failing_replace(source: Any, target: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > failing_rename:
+            disk_full()
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    result = cli("build", "--records", "records", "--out", "out", "-q")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert result.exit_code == 1
+    assert result.stderr.endswith(": No space left on device\n")
+    assert_complete(small_site, set(before))
+    for name, data in served(small_site).items():
+        assert data in (before[name], after_update[name]), name
+    assert not [name for name in output_files(small_site) if name.endswith(TEMP_SUFFIX)]
+
+    result = cli("build", "--records", "records", "--out", "out", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert served(small_site) == after_update
+
+
+def can_run_as(uid: int) -> bool:
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", "import feedpub.cli"], user=uid, capture_output=True, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return probe.returncode == 0
+
+
+NOBODY = 65534
+
+
+def test_a_read_only_output_folder_fails_the_build_and_changes_nothing() -> None:
+    """chmod stops writes only for a user other than root: as root, build as nobody."""
+    as_user = None
+    if os.geteuid() == 0:
+        if not can_run_as(NOBODY):
+            pytest.skip("root, and user nobody cannot run this Python: see the ENOSPC tests")
+        as_user = NOBODY
+    root = Path(tempfile.mkdtemp(prefix="feedpub-readonly-"))  # not tmp_path: nobody must enter
+    try:
+        root.chmod(0o777)
+        write_records(root / "records", version=0, count=20)
+        result = run_feedpub("build", "--records", "records", "--out", "out", "-q", cwd=root)
+        assert result.returncode == 0, result.stderr
+        out = root / "out"
+        before = output_files(out)
+        write_records(root / "records", version=1, count=20)
+        for path in [out, *out.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        (root / ".feedpub-cache").chmod(0o777)
+        for path in (root / ".feedpub-cache").rglob("*"):
+            path.chmod(0o777 if path.is_dir() else 0o666)
+        result = subprocess.run(
+            feedpub_command("build", "--records", "records", "--out", "out", "-q"),
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            user=as_user,
+        )
+        assert result.returncode == 1, result.stderr
+        [message] = result.stderr.splitlines()
+        assert message.startswith("feedpub: error: cannot ")
+        assert message.endswith("Permission denied")
+        assert output_files(out) == before
+    finally:
+        for path in [root, *root.rglob("*")]:
+            if path.is_dir():
+                path.chmod(0o755)
+        shutil.rmtree(root)
+
+
+# -- unusable input: exit 1, nothing changed --------------------------------------------------
+
+BAD_CONFIGS = {
+    "unknown key": ("colour: blue\n", "colour: unknown key"),
+    "not YAML": ("title: [unclosed\n", "not valid YAML"),
+    "wrong type": ("max_items: many\n", "max_items: must be an integer"),
+    "bad limit": ("limits:\n  max_topics: 0\n", "limits.max_topics: must be at least 1"),
+    "script base URL": ("base_url: 'javascript:alert(1)'\n", "base_url: must be an absolute"),
+    "not a mapping": ("- a\n- b\n", "must be a mapping of keys"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
+def test_a_bad_config_fails_and_changes_nothing(
+    case: str, small_site: Path, tmp_path: Path
+) -> None:
+    text, expected = BAD_CONFIGS[case]
+    (tmp_path / "bad.yaml").write_text(text)
+    before = output_files(small_site)
+    result = cli("build", "--config", "bad.yaml", "--records", "records", "--out", "out")
+    assert result.exit_code == 1
+    message = result.stderr.splitlines()[0]  # a YAML error goes on to show where it is
+    assert message.startswith("feedpub: error: bad.yaml") and expected in message
+    assert output_files(small_site) == before
+
+
+def make_empty(tmp_path: Path) -> str:
+    (tmp_path / "empty").mkdir()
+    return "empty"
+
+
+def make_only_bad(tmp_path: Path) -> str:
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "a.md").write_text("---\ntitle: [\n---\n")
+    (tmp_path / "bad" / "b.json").write_bytes(b"\x00\x01")
+    return "bad"
+
+
+def make_file(tmp_path: Path) -> str:
+    (tmp_path / "a-file").write_text("not a folder")
+    return "a-file"
+
+
+RECORD_FOLDERS: dict[str, tuple[Callable[[Path], str], str]] = {
+    "missing": (lambda tmp_path: "missing", "records folder not found: missing"),
+    "a file": (make_file, "records folder not found: a-file"),
+    "empty": (make_empty, "no publishable records in empty; nothing written"),
+    "only bad records": (make_only_bad, "no publishable records in bad; nothing written"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RECORD_FOLDERS))
+def test_an_unusable_records_folder_fails_and_changes_nothing(
+    case: str, small_site: Path, tmp_path: Path
+) -> None:
+    make, expected = RECORD_FOLDERS[case]
+    folder = make(tmp_path)
+    before = output_files(small_site)
+    result = cli("build", "--records", folder, "--out", "out", "-q")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == f"feedpub: error: {expected}"
+    assert output_files(small_site) == before
+
+
+def test_an_output_folder_that_is_a_file_fails_cleanly(small_site: Path, tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file, not a folder")
+    result = cli("build", "--records", "records", "--out", "taken", "-q")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("feedpub: error: cannot use output folder taken")
+    assert (tmp_path / "taken").read_text() == "a file, not a folder"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--records", "missing"), "feedpub: error: records folder not found: missing"),
+        (("--config", "bad.yaml"), "feedpub: error: bad.yaml: colour: unknown key"),
+    ],
+)
+def test_the_real_command_exits_1_and_changes_nothing(
+    args: tuple[str, ...], expected: str, small_site: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "bad.yaml").write_text("colour: blue\n")
+    before = output_files(small_site)
+    full = ("build", "--records", "records", "--out", "out", *args)
+    result = run_feedpub(*full, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith(expected)
+    assert output_files(small_site) == before

@@ -1,0 +1,143 @@
+"""The yaml-rs fast path gives exactly what PyYAML's safe loader gives, or steps aside."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feedpub import yaml_loader
+from feedpub.yaml_loader import load_yaml
+
+pytestmark = pytest.mark.skipif(yaml_loader.yaml_rs is None, reason="yaml-rs not installed")
+
+
+def same(a: Any, b: Any) -> bool:
+    """Deep equality with identical types (1 != 1.0 != True) and time zones."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return same(list(a), list(b)) and same(list(a.values()), list(b.values()))
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, datetime):
+        return a == b and repr(a) == repr(b)
+    return bool(a == b) or (a != a and b != b)  # NaN
+
+
+def outcome(load: Any, text: str) -> tuple[str, Any]:
+    try:
+        return "ok", load(text)
+    except Exception as exc:
+        return "error", type(exc).__name__
+
+
+def assert_like_pyyaml(text: str) -> None:
+    expected = outcome(lambda t: yaml.load(t, Loader=yaml_loader.SafeLoader), text)
+    got = outcome(load_yaml, text)
+    assert expected[0] == got[0] and same(expected[1], got[1]), (text, expected, got)
+
+
+SCALARS = [
+    # YAML 1.1 (PyYAML) and 1.2 (yaml-rs) type these differently
+    "yes", "No", "on", "OFF", "y", "017", "0o17", "09", "0x1F", "0b101", "0B1", "1_000", "_1",
+    "1:20", "190:20:30", "1e3", "1.0e3", "+.5", "0.1_0", ".inf", "-.Inf", ".NaN", "=",
+    "12345678901234567890123", "-0", "00", "1.", "1.50", "6.8523015e+5",
+    # timestamps: plain ones are datetimes for PyYAML, quoted ones text
+    "2023-04-30T23:47:00Z", "2020-05-09T21:03:00-07:00", "2020-05-09", "2020-5-9",
+    "2001-12-14 21:59:43.10 -5", "2001-12-14t21:59:43.10-05:00", "2020-05-09 10:00:00",
+    "2020-02-30", "2020-05-09T25:00:00Z", "2023-04-30T23:47:00.123456789Z", "'2020-05-09'",
+    "'2023-04-30T23:47:00Z'", '"2020-05-09T21:03:00-07:00"',
+    # text, null, bools, quoting
+    "~", "null", "Null", "", "true", "False", "tRue", "'yes'", '"017"', "'it''s'",
+    '"\\u00e9\\x41\\N\\L\\P\\_\\/\\e\\0"', "plain text", "5G", "10 ways to win", "C#", "a #c",
+    "http://x.y/a?b=1&c=2#f", "1,000", "x: y", "- x", "é 東京", "'\x85'", "\u2028", "\ufeff",
+    # indicators: tags, anchors, aliases, blocks, flows, merges, directives
+    "!!str 12", "!!binary aGk=", "!!python/object:os.system x", "!x y", "&a 1", "*a", "|",
+    ">-", "[1, 2]", "{a: 1}", "[[[[", "%x", "@x", "`x", "? x", "<<",
+]  # fmt: skip
+DOCUMENTS = [
+    "a: b\na: c",  # duplicate keys: PyYAML keeps the last
+    "a: &x 1\nb: *x",
+    "<<: {x: 1}\ny: 2",
+    "? [a]\n: 1",
+    "a: plain\n  multi\n  line",
+    'a: "multi\n  line"',
+    "a: |\n  017\nb: 17",
+    "a: 2001-12-14\n  21:59:43.10 -5",
+    "t: 2020-05-09\nu: '2020-05-09'",
+    "t: 2020-05-09T00:00:00Z\nu: x 2020-05-09T00:00:00Z",
+    "017: x",
+    "yes: x",
+    "2020-05-09: x",
+    "- - 017",
+    "- " * 30_000 + "x",  # yaml-rs overflows its stack on this: it must never see it
+    "a: " + "[" * 30_000,
+    "".join(" " * i + "k:\n" for i in range(0, 200, 2)) + " " * 200 + "v: 1",
+    "a:\t1",
+    "--- a\n...",
+    "%YAML 1.1\n---\na: 1",
+    "a: 1 # yes\nb: yes # 1",
+    "a: " + "x" * 100_000,
+    "- 1\n" * 5_000,
+    "a: \x00",
+]
+
+
+@pytest.mark.parametrize("scalar", SCALARS)
+@pytest.mark.parametrize("shape", ["k: {}", "- {}", "k:\n  - {}", "k:\n  n: {}\n  m: 1"])
+def test_hostile_scalars(shape: str, scalar: str) -> None:
+    assert_like_pyyaml(shape.format(scalar))
+
+
+@pytest.mark.parametrize("scalar", SCALARS)
+def test_hostile_keys(scalar: str) -> None:
+    assert_like_pyyaml(f"{scalar}: v\nk: 1")
+
+
+@pytest.mark.parametrize("text", DOCUMENTS)
+def test_hostile_documents(text: str) -> None:
+    assert_like_pyyaml(text)
+
+
+def test_a_typical_record_takes_the_fast_path() -> None:
+    text = (
+        'title: "A headline"\npublishedDateTime: 2023-04-30T23:47:00Z\nquality: 87\n'
+        "published: true\nprovider:\n  name: NBC News\ntopics:\n  - AI\nimages:\n"
+        '  - url: "https://x.example/a.jpg"\n    width: 1920\n    isCached: true\n'
+    )
+    assert yaml_loader.fast_path_allowed(text)
+    assert yaml_loader._fast_load(text) is not yaml_loader._FALLBACK
+    assert_like_pyyaml(text)
+
+
+_keys = st.sampled_from(["a", "title", "yes", "017", "'q'", "2020-05-09", "null", "é", "_1"])
+_values = st.sampled_from(SCALARS)
+
+
+@st.composite
+def documents(draw: st.DrawFn, depth: int = 0) -> str:
+    lines = []
+    indent = "  " * depth
+    for _ in range(draw(st.integers(1, 4))):
+        key, kind = draw(_keys), draw(st.integers(0, 5 if depth < 2 else 2))
+        if kind <= 2:
+            lines.append(f"{indent}{key}: {draw(_values)}")
+        elif kind <= 4:
+            lines.append(f"{indent}{key}:")
+            items = draw(st.lists(_values, min_size=1, max_size=3))
+            lines += [f"{indent}  - {item}" for item in items]
+        else:
+            lines.append(f"{indent}{key}:")
+            lines.append(draw(documents(depth + 1)))
+    return "\n".join(lines)
+
+
+@settings(max_examples=300, deadline=None)
+@given(documents())
+def test_generated_documents(text: str) -> None:
+    assert_like_pyyaml(text)
