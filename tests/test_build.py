@@ -184,3 +184,19 @@ def test_hostile_topic_names_stay_inside_topics(
     slugs = sorted(p.name.rsplit(".", 1)[0] for p in (run.out / "topics").glob("*.rss"))
     assert len(slugs) == 9  # "AI" and "ai" are one topic
     assert "ai" in slugs and "con" not in slugs and all(slug and "." not in slug for slug in slugs)
+
+
+def test_colliding_hashed_slugs_get_the_whole_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    from feedpub import topics
+
+    real = topics.topic_slug
+
+    def weak_hash(key: str, digits: int = 8) -> str:
+        # As if an attacker found two names whose 8-digit hashes agree.
+        return "x-00000000" if digits == 8 and key in ("a+", "a!") else real(key, digits)
+
+    monkeypatch.setattr(topics, "topic_slug", weak_hash)
+    slugs = topics.assign_slugs(["a+", "a!", "b"])
+    assert slugs["b"] == "b"
+    assert slugs["a+"] != slugs["a!"]
+    assert len(slugs["a+"]) == len("a-") + 40

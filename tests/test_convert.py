@@ -222,7 +222,9 @@ def test_featured_iframe_becomes_a_link() -> None:
     assert "<iframe" not in a.content_html
 
 
-@pytest.mark.parametrize("domain", ["cnn.com/world/live", "https://cnn.com/world/live?x=1"])
+@pytest.mark.parametrize(
+    "domain", ["cnn.com/world/live", "https://cnn.com/world/live?x=1", "cnn.com%2Fworld%2Flive"]
+)
 def test_provider_domain_with_a_path_keeps_its_host(domain: str) -> None:
     result = convert(provider={"name": domain, "domain": domain})
     assert result.article is not None and result.reports == []

@@ -5,9 +5,9 @@ Every cached article has a `winner` flag: 1 for the copy of its id that
 A rebuild recomputes the flag only for the ids of changed files (or for all ids
 when many changed), and each feed's newest entries come from an index. This gives
 the same choice as `select.choose_feeds` over every article, without loading them.
-The rare cases where it could differ (two topics whose slugs collide, ordered by
-when each was first seen; an article naming one topic twice, as `Covid-19` and `Covid 19`)
-are detected, and the caller then selects in memory.
+The rare case where it could differ (an article naming one topic twice, as
+`Covid-19` and `Covid 19`) is detected, and the caller then selects in memory.
+Slugs are unique by construction (`topics.assign_slugs`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from feedpub.cache import RecordCache
 from feedpub.codec import ArticleRef, CacheCorrupt, decode_topics, moment, source_of
 from feedpub.model import FeedInfo, Topic
 from feedpub.select import FeedChoice, display_name
-from feedpub.topics import topic_slug
+from feedpub.topics import assign_slugs
 
 BULK_IDS = 2_000
 """Recompute every id's winner in one statement when more ids than this changed."""
@@ -99,11 +99,9 @@ def choose(
         if count:
             names[key][name] = count
     topics = []
+    slugs = assign_slugs(names)
     for key, spellings in names.items():
-        topics.append(Topic(key=key, name=display_name(spellings), slug=topic_slug(key)))
-    slugs = {topic.slug for topic in topics}
-    if len(slugs) < len(topics):
-        return None  # colliding slugs: their order is first-seen order, known only in memory
+        topics.append(Topic(key=key, name=display_name(spellings), slug=slugs[key]))
     topics.sort(key=lambda t: t.slug)
     kept = db.execute("SELECT COUNT(*) FROM articles WHERE winner = 1").fetchone()[0]
     everything = db.execute(

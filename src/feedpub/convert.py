@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from markdown_it import MarkdownIt
 
@@ -172,7 +172,7 @@ class _Converter:
         url = ""
         if isinstance(domain, str):
             # Some dumps give a whole address ("cnn.com/world/..."); its host is the domain.
-            given = domain.strip()
+            given = unquote(domain.strip())  # "wsj.com%2Farticles%2F..." occurs too
             if "://" in given:  # a whole URL: its host is the domain
                 given = _url_host(given)
             host = given.split("/", 1)[0]

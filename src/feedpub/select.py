@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
 from feedpub.model import Article, Feed, FeedInfo, Site, Topic
-from feedpub.topics import topic_key, topic_slug
+from feedpub.topics import assign_slugs, topic_key
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # topic_key is pure and the same few names recur on most articles.
@@ -87,8 +87,9 @@ class TopicIndex:
     def topics(self) -> list[Topic]:
         """Topics sorted by slug; the display name is the most used spelling (`display_name`)."""
         topics = []
+        slugs = assign_slugs(self.names)
         for key, counts in self.names.items():
-            topics.append(Topic(key=key, name=display_name(counts), slug=topic_slug(key)))
+            topics.append(Topic(key=key, name=display_name(counts), slug=slugs[key]))
         topics.sort(key=lambda t: t.slug)
         return topics
 

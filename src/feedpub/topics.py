@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 
 from slugify import slugify
 
@@ -31,7 +33,7 @@ def topic_key(name: str) -> str:
     return " ".join(normalize_topic(name).casefold().replace("-", " ").split())
 
 
-def topic_slug(key: str) -> str:
+def topic_slug(key: str, digits: int = 8) -> str:
     """A readable, stable, unique slug that is always a single safe file name.
 
     The plain slug is used when it says exactly what the key says (ASCII words
@@ -48,5 +50,19 @@ def topic_slug(key: str) -> str:
         and not _HASH_TAIL.search(plain)
     ):
         return plain
-    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:digits]
     return f"{plain}-{digest}" if plain else f"topic-{digest}"
+
+
+def assign_slugs(keys: Iterable[str]) -> dict[str, str]:
+    """Each topic key's slug, unique across `keys` whatever their order.
+
+    Two hashed slugs can share their 8 hex digits (a 32-bit hash is open to a
+    determined attacker); those topics get the whole SHA-1 instead.
+    """
+    slugs = {key: topic_slug(key) for key in keys}
+    users = Counter(slugs.values())
+    for key, slug in slugs.items():
+        if users[slug] > 1:
+            slugs[key] = topic_slug(key, digits=40)
+    return slugs
