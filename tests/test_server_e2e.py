@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -232,3 +233,158 @@ def test_503_until_the_first_good_build(start, tmp_path: Path):
     write(records, "late.md", "Late story", 9, ["AI"])
     server.wait_for(lambda: server.request("/all.rss")[0] == 200, "the first good build")
     assert json.loads(server.request("/healthz")[2])["status"] == "ok"
+
+
+# -- hostile requests and bounded load ---------------------------------------------
+
+Start = Callable[..., Server]
+
+
+def raw_request(port: int, data: bytes, timeout: float = 10.0) -> bytes:
+    """Send raw bytes, read the whole answer (the server closes or answers one request)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if b"\r\n\r\n" in b"".join(chunks) and b"Connection: close" not in b"".join(chunks):
+                break
+        return b"".join(chunks)
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+def rss_bytes(server: Server) -> int:
+    """Resident memory of the server's whole process group (master and workers), in KiB."""
+    total = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+            stat = (status.parent / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat[2]) != server.process.pid:  # field 5: process group id
+            continue
+        for line in text.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
+
+
+def test_hostile_requests_get_short_4xx_answers_never_500(start: Start) -> None:
+    server = start(2)
+    port = server.port
+    cases: list[tuple[bytes, set[int]]] = [
+        (b"GET /" + b"a" * 6000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", {400, 404, 414}),
+        (b"GET /all.rss?" + b"q=1&" * 2000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", {200, 400, 414}),
+        (b"GET /all.rss?limit=" + b"9" * 500 + b" HTTP/1.1\r\nHost: x\r\n\r\n", {400}),
+        (b"GET /all.rss?limit=1&limit=2 HTTP/1.1\r\nHost: x\r\n\r\n", {400}),
+        (b"GET /all.rss HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: yesterday\r\n\r\n", {200}),
+        (b"GET /all.rss HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: \r\n\r\n", {200}),
+        (
+            b'GET /all.rss HTTP/1.1\r\nHost: x\r\nIf-None-Match: "a"\r\nIf-None-Match: "b"\r\n\r\n',
+            {200},
+        ),
+        (b"GET /all.rss HTTP/1.1\r\nHost: x\r\nRange: bytes=0-10\r\n\r\n", {200, 206}),
+        (b"GET /all.rss HTTP/1.1\r\nHost: x\r\nRange: bytes=oops\r\n\r\n", {200, 416}),
+        (b"GET /all.rss HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip;q=abc, br;q=\r\n\r\n", {200}),
+        (
+            b"GET /all.rss HTTP/1.1\r\nHost: x\r\nX-Long: " + b"v" * 9000 + b"\r\n\r\n",
+            {200, 400, 431},
+        ),
+        (b"GET /all.rss HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n", {400}),
+        (b"GET /all.rss HTTP/1.1\r\nHost: x\r\n" + b"X-A: 1\r\n" * 200 + b"\r\n", {200, 400, 431}),
+        (b"FOO /all.rss HTTP/1.1\r\nHost: x\r\n\r\n", {400, 405, 501}),
+        (b"TRACE /all.rss HTTP/1.1\r\nHost: x\r\n\r\n", {405}),
+        (b"PATCH /all.rss HTTP/1.1\r\nHost: x\r\n\r\n", {405}),
+        (b"DELETE /topics/ai.rss HTTP/1.1\r\nHost: x\r\n\r\n", {405}),
+        (b"GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", {400, 404}),
+        (b"GET /topics/..%2f..%2fconfig.yaml HTTP/1.1\r\nHost: x\r\n\r\n", {400, 404}),
+        (b"GET /topics/%00.rss HTTP/1.1\r\nHost: x\r\n\r\n", {400, 404}),
+        (b"GET /config.yaml HTTP/1.1\r\nHost: x\r\n\r\n", {404}),
+        (b"GET /.feedpub-manifest.json HTTP/1.1\r\nHost: x\r\n\r\n", {404}),
+        (b"GET /all.rss HTTP/9.9\r\nHost: x\r\n\r\n", {400, 505}),
+        (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n", {400}),
+    ]
+    for request, allowed in cases:
+        answer = raw_request(port, request)
+        assert answer.startswith(b"HTTP/1."), (request[:60], answer[:80])
+        code = status_of(answer)
+        assert code in allowed, (request[:80], answer[:300])
+        assert b"Traceback" not in answer and b"root:" not in answer
+    # After all that, the server still serves its feeds.
+    assert server.request("/all.rss")[0] == 200
+    assert "Traceback" not in server.log()
+
+
+def test_many_concurrent_clients_get_no_errors_and_memory_stays_flat(start: Start) -> None:
+    server = start(2)
+    etag = server.etag()
+    duration, connections = 6.0, 64
+    errors: list[str] = []
+    counts = [0] * connections
+
+    def client(number: int) -> None:
+        import http.client
+
+        deadline = time.monotonic() + duration
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            while time.monotonic() < deadline:
+                headers = {"Accept-Encoding": "gzip"}
+                if number % 2:
+                    headers["If-None-Match"] = etag
+                connection.request(
+                    "GET", "/all.rss" if number % 3 else "/topics/ai.atom", headers=headers
+                )
+                response = connection.getresponse()
+                response.read()
+                if response.status not in (200, 304):
+                    errors.append(str(response.status))
+                counts[number] += 1
+        except OSError as exc:
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    def run_round() -> None:
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(connections)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(duration + 30)
+
+    run_round()  # warm up: workers reach their working set
+    before = rss_bytes(server)
+    run_round()
+    after = rss_bytes(server)
+    assert errors == []
+    assert sum(counts) > connections
+    assert before > 0
+    assert after < before * 1.25 + 8192, (before, after)
+
+
+@pytest.mark.parametrize("workers", [2])
+def test_records_folder_vanishing_keeps_serving_last_good_feeds(
+    start: Start, tmp_path: Path, workers: int
+) -> None:
+    import json
+    import shutil
+
+    server = start(workers)
+    body = server.request("/all.rss")[2]
+    shutil.rmtree(tmp_path / "records")
+    server.wait_for(
+        lambda: json.loads(server.request("/healthz")[2])["status"] == "degraded",
+        "healthz to report the missing records folder",
+    )
+    status, _, again = server.request("/all.rss")
+    assert status == 200 and again == body
