@@ -110,19 +110,28 @@ def _text_only(fragment: str) -> str:
     )
 
 
+MAX_DECODE_PASSES = 4
+
+
 def plain_text(text: str) -> str:
-    """Text with markup removed, entities decoded once and whitespace collapsed."""
+    """Text with markup removed, entities decoded and whitespace collapsed.
+
+    Scraped text is often escaped twice (`AT&amp;amp;T`, `&amp;lt;b&amp;gt;`): entities
+    are decoded, and markup removed, until nothing changes (a few passes at most), so
+    no published text holds an entity or a tag, and nothing is written doubly escaped.
+    """
     text = strip_forbidden(text)
-    if "<" in text or "&" in text:
+    for _ in range(MAX_DECODE_PASSES):
+        if "<" not in text and "&" not in text:
+            break
         # Decoded entities can be forbidden characters (`&#x8d;`): drop them before looking
         # for tags, or `&lt;&#x8d;script&gt;` would pass as text and close up to `<script>`.
-        text = strip_forbidden(html.unescape(_text_only(text)))
-        if _TAG_LIKE.search(text):
-            # Entity-escaped markup (`&lt;img ...&gt;`) is markup too: never let it out.
-            escaped = text.replace("&", "&amp;")  # decode entities once, not twice
-            text = strip_forbidden(html.unescape(_text_only(escaped)))
-            # Whatever still looks like a tag loses its `<`: plain text never holds markup.
-            text = _TAG_OPENERS.sub("", text)
+        decoded = strip_forbidden(html.unescape(_text_only(text)))
+        if decoded == text:
+            break
+        text = decoded
+    # Whatever still looks like a tag loses its `<`: plain text never holds markup.
+    text = _TAG_OPENERS.sub("", text)
     return _WHITESPACE.sub(" ", text).strip()
 
 
