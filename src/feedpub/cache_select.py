@@ -19,7 +19,7 @@ from typing import Any
 from feedpub.cache import RecordCache
 from feedpub.codec import ArticleRef, CacheCorrupt, decode_topics, moment, source_of
 from feedpub.model import FeedInfo, Topic
-from feedpub.select import FeedChoice, display_name
+from feedpub.select import FeedChoice, display_name, topic_feed_info
 from feedpub.topics import assign_slugs
 
 BULK_IDS = 2_000
@@ -118,13 +118,7 @@ def choose(
             " ORDER BY t.published DESC, t.id LIMIT ?",
             (topic.key, max_items),
         )
-        info = FeedInfo(
-            slug=topic.slug,
-            title=f"{title}: {topic.name}",
-            description=f"{description}: {topic.name}",
-            path_stem=f"topics/{topic.slug}",
-            topic=topic,
-        )
+        info = topic_feed_info(topic, title, description)
         choices.append(FeedChoice(info, _refs(rows, base), sum(names[topic.key].values())))
     return choices
 

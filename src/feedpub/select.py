@@ -129,13 +129,7 @@ def choose_feeds(
     ]
     for topic in index.topics():
         chosen = heapq.nsmallest(max_items, per_topic[topic.key], key=newest_first)
-        info = FeedInfo(
-            slug=topic.slug,
-            title=f"{title}: {topic.name}",
-            description=f"{description}: {topic.name}",
-            path_stem=f"topics/{topic.slug}",
-            topic=topic,
-        )
+        info = topic_feed_info(topic, title, description)
         choices.append(FeedChoice(info, chosen, counts[topic.key]))
     return choices
 
@@ -182,4 +176,15 @@ def make_feed(
         language=language,
         base_url=base_url,
         site_title=site_title,
+    )
+
+
+def topic_feed_info(topic: Topic, title: str, description: str) -> FeedInfo:
+    """What a topic's feed is called and where it lives (`topics/<slug>`)."""
+    return FeedInfo(
+        slug=topic.slug,
+        title=f"{title}: {topic.name}",
+        description=f"{description}: {topic.name}",
+        path_stem=f"topics/{topic.slug}",
+        topic=topic,
     )
