@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +21,7 @@ from feedpub.config import Limits
 from feedpub.parse_pool import convert_file
 from feedpub.records import _CLOSING, _DELIMITER, _YAML_FORBIDDEN
 
-
-def same(a: Any, b: Any) -> bool:
-    """Deep equality that also requires identical types (1 != 1.0 != True)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return same(list(a), list(b)) and same(list(a.values()), list(b.values()))
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, datetime):
-        return a == b and repr(a) == repr(b)  # the same instant in the same zone
-    return bool(a == b) or (a != a and b != b)
+same = yaml_loader.same_value
 
 
 def header_of(text: str) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -16,17 +15,7 @@ from feedpub.yaml_loader import load_yaml
 pytestmark = pytest.mark.skipif(yaml_loader.yaml_rs is None, reason="yaml-rs not installed")
 
 
-def same(a: Any, b: Any) -> bool:
-    """Deep equality with identical types (1 != 1.0 != True) and time zones."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return same(list(a), list(b)) and same(list(a.values()), list(b.values()))
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, datetime):
-        return a == b and repr(a) == repr(b)
-    return bool(a == b) or (a != a and b != b)  # NaN
+same = yaml_loader.same_value
 
 
 def outcome(load: Any, text: str) -> tuple[str, Any]:

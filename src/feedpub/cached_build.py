@@ -21,7 +21,7 @@ from feedpub.model import Site
 from feedpub.parse_pool import POOL_THRESHOLD
 from feedpub.report import Report, ReportSink
 from feedpub.rerender import Rendered, render_changed
-from feedpub.select import FeedChoice, choose_feeds, deduplicate, make_feed
+from feedpub.select import FeedChoice, choose_feeds, deduplicate, make_feed, site_of
 from feedpub.stats import BuildStats, check_publishable, display_path
 
 Choices = list[FeedChoice[ArticleRef]]
@@ -132,10 +132,4 @@ def _full_site(config: Config, cache: RecordCache, choices: Choices) -> Site:
         )
         for choice in choices
     ]
-    return Site(
-        title=config.title,
-        description=config.description,
-        base_url=config.base_url,
-        language=config.language,
-        feeds=tuple(feeds),
-    )
+    return site_of(config, feeds)

@@ -26,7 +26,7 @@ from feedpub.model import Article, Feed, Site
 from feedpub.parse_pool import map_in_pool
 from feedpub.publish.files import output_target
 from feedpub.render import FEED_FORMATS, INDEX_PATH, OPML_PATH, html, opml, render_feed
-from feedpub.select import EPOCH, FeedChoice, make_feed
+from feedpub.select import EPOCH, FeedChoice, make_feed, site_of
 
 Choices = list[FeedChoice[ArticleRef]]
 POOL_FEEDS = 24
@@ -178,10 +178,4 @@ def _headline_site(
                 site_title=config.title,
             )
         )
-    return Site(
-        title=config.title,
-        description=config.description,
-        base_url=config.base_url,
-        language=config.language,
-        feeds=tuple(feeds),
-    )
+    return site_of(config, feeds)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
+from feedpub.config import Config
 from feedpub.model import Article, Feed, FeedInfo, Site, Topic
 from feedpub.topics import assign_slugs, topic_key
 
@@ -187,4 +188,15 @@ def topic_feed_info(topic: Topic, title: str, description: str) -> FeedInfo:
         description=f"{description}: {topic.name}",
         path_stem=f"topics/{topic.slug}",
         topic=topic,
+    )
+
+
+def site_of(config: Config, feeds: Iterable[Feed]) -> Site:
+    """The site of `feeds`, titled and addressed as `config` says."""
+    return Site(
+        title=config.title,
+        description=config.description,
+        base_url=config.base_url,
+        language=config.language,
+        feeds=tuple(feeds),
     )

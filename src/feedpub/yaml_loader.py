@@ -168,3 +168,17 @@ def _retype(data: Any, stamps: dict[str, Any]) -> Any:
             elif kind is dict or kind is list:
                 stack.append(value)
     return data
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Deep equality with identical types (1 != 1.0 != True) and time zones: what
+    "the fast parser gives PyYAML's result" means, for the checks of this module."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return same_value(list(a), list(b)) and same_value(list(a.values()), list(b.values()))
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, datetime):
+        return a == b and repr(a) == repr(b)  # the same instant in the same zone
+    return bool(a == b) or (a != a and b != b)  # NaN equals NaN here
