@@ -45,6 +45,9 @@ _URI = re.compile(
     r"^[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9\-._~:/?@!$&'()*+,;=%]*(?:#[A-Za-z0-9\-._~:/?@!$&'()*+,;=%]*)?$"
 )
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# An http(s) URL with a plain host name and only characters RFC 3986 allows in a path and
+# query: `safe_url` would publish it unchanged, so it is accepted without further checks.
+_PLAIN_HTTP_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?:/[A-Za-z0-9\-._~:/?@!$&'()*+,;=%]*)?\Z")
 _HOST = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=%]+|\[[0-9A-Fa-f:.]+\])$")
 # Text that merely mentions a script scheme ("[x](javascript:...)" left as text by the
 # Markdown renderer) is harmless, but write its colon as an entity so that no reader, and
@@ -120,6 +123,14 @@ def plain_text(text: str) -> str:
     are decoded, and markup removed, until nothing changes (a few passes at most), so
     no published text holds an entity or a tag, and nothing is written doubly escaped.
     """
+    if text.isprintable() and "<" not in text and "&" not in text and "  " not in text:
+        # Nothing to do but trim: no markup, entity, forbidden character (all unprintable)
+        # or whitespace but single spaces (every other kind is unprintable).
+        return text.strip(" ")
+    return _plain_text_general(text)
+
+
+def _plain_text_general(text: str) -> str:
     text = strip_forbidden(text)
     for _ in range(MAX_DECODE_PASSES):
         if "<" not in text and "&" not in text:
@@ -144,6 +155,12 @@ def safe_url(url: object, base: str = "") -> str:
     """
     if not isinstance(url, str):
         return ""
+    if not base and _PLAIN_HTTP_URL.match(url) and ("%" not in url or not _BAD_PERCENT.search(url)):
+        return url  # the common case, decided without splitting: see _PLAIN_HTTP_URL
+    return _safe_url_general(url, base)
+
+
+def _safe_url_general(url: str, base: str) -> str:
     url = strip_forbidden(url).strip().replace("\t", "").replace("\n", "").replace("\r", "")
     if not url:
         return ""

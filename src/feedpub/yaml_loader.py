@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover - the accelerator is optional
 
 STR_TAG = "tag:yaml.org,2002:str"
 # Each pattern starts with a character class, which `re` scans for quickly.
-_GATE_BREAKS = re.compile("[\x85\u2028\u2029\ufeff]")  # line breaks only YAML 1.1 knows
+_GATE_BREAKS = ("\x85", "\u2028", "\u2029", "\ufeff")  # line breaks only YAML 1.1 knows
 _GATE_NODES = re.compile(
     r"[:\-?\n] *+[!&*|>\[{%@`?<:]"
 )  # tags, anchors, blocks, flows, merges, empty keys
@@ -68,6 +68,10 @@ _ISO_STAMP = re.compile(
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})$"
 )
 _DECIMAL = re.compile(r"^-?(?:0|[1-9][0-9]{0,17})$")  # the same int for both parsers
+# A double-quoted value that fills the rest of its line after `key: ` or `- ` and holds no
+# quote or backslash: it is text to both parsers, so the gate and token scans skip it (most
+# of a record's bytes are such titles, excerpts and URLs).
+_QUOTED_VALUE = re.compile(r'"(?<=[:-] ")[^"\'\\\n]*+"(?=\n)')
 _resolver = Resolver()
 _constructor = SafeConstructor()
 _FALLBACK = object()
@@ -75,19 +79,39 @@ _FALLBACK = object()
 
 def load_yaml(text: str) -> Any:
     """What `yaml.load(text, Loader=CSafeLoader)` returns (and raises)."""
-    if yaml_rs is not None and fast_path_allowed(text):
-        fast = _fast_load(text)
-        if fast is not _FALLBACK:
-            return fast
+    if yaml_rs is not None:
+        outline = _outline(text)
+        if _gate_passes(text, outline):
+            fast = _fast_load(text, outline)
+            if fast is not _FALLBACK:
+                return fast
     return yaml.load(text, Loader=SafeLoader)
 
 
 def fast_path_allowed(text: str) -> bool:
     """False for documents using what the gate sends to PyYAML (see the module doc)."""
-    if "\t" in text or (not text.isascii() and _GATE_BREAKS.search(text)):
+    return _gate_passes(text, _outline(text))
+
+
+def takes_fast_path(text: str) -> bool:
+    """True when `load_yaml(text)` is yaml-rs's result (retyped), not PyYAML's."""
+    outline = _outline(text)
+    return (
+        yaml_rs is not None
+        and _gate_passes(text, outline)
+        and _fast_load(text, outline) is not _FALLBACK
+    )
+
+
+def _outline(text: str) -> str:
+    """`text` between line breaks, with every plain double-quoted value emptied."""
+    return _QUOTED_VALUE.sub('""', "\n" + text + "\n")
+
+
+def _gate_passes(text: str, outline: str) -> bool:
+    if "\t" in text or (not text.isascii() and any(c in text for c in _GATE_BREAKS)):
         return False
-    text = "\n" + text + "\n"
-    return not (_GATE_NODES.search(text) or _GATE_LINES.search(text))
+    return not (_GATE_NODES.search(outline) or _GATE_LINES.search(outline))
 
 
 def pyyaml_plain(token: str) -> Any:
@@ -96,17 +120,16 @@ def pyyaml_plain(token: str) -> Any:
     return _constructor.yaml_constructors[tag](_constructor, ScalarNode(tag, token))
 
 
-def _fast_load(text: str) -> Any:
+def _fast_load(text: str, outline: str) -> Any:
     try:
         data = yaml_rs.loads(text, parse_datetime=False)
     except Exception:
         return _FALLBACK
-    framed = "\n" + text + "\n"
-    for key in _KEY.findall(framed):
+    for key in _KEY.findall(outline):
         if not _DECIMAL.match(key) and _typing(key) != "same":
             return _FALLBACK
     stamps: Counter[str] = Counter()
-    for token in _VALUE.findall(framed) + _ITEM.findall(framed):
+    for token in _VALUE.findall(outline) + _ITEM.findall(outline):
         if " #" in token:
             token = token[: token.index(" #")]
         token = token.rstrip(" ")

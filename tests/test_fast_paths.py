@@ -1,0 +1,70 @@
+"""Every shortcut taken for speed gives exactly what the general code gives.
+
+Each fast path is checked against the general function it skips, on inputs built
+near the edges of the shortcut (the characters and shapes that decide whether it applies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import hypothesis.strategies as st
+from hypothesis import given, settings
+
+from feedpub import records, sanitize
+
+# Characters on both sides of every decision: markup, entities, spaces of every kind,
+# controls (C0, DEL, C1), format and private-use characters, noncharacters, astral ones.
+EDGE_CHARS = (
+    " \t\n\r\x0b\x0c\x1c\x00\x7f\x85\x9f\xa0\xad\u1680\u2000\u200b\u2028\u2029\u202f"
+    "\u3000\ue000\ufeff\ufffd\ufffe\uffff\U0001f600\U000e0001<>&;#/x=\"'aé東:%"
+)
+edge_text = st.text(st.sampled_from(EDGE_CHARS) | st.characters(), max_size=40)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(edge_text)
+def test_plain_text_fast_path_is_the_general_result(text: str) -> None:
+    assert sanitize.plain_text(text) == sanitize._plain_text_general(text)
+
+
+URL_PARTS = st.sampled_from(
+    ["http", "https", "HTTP", "ftp", "javascript", "://", ":", "/", "//", "?", "#", "@", "%",
+     "%2F", "%zz", "%4", ".", "-", "a", "Z9", "example.com", "[::1]", ":80", ":99999", " ",
+     "\t", "\n", "é", "東", "\x00", "\x85", "'", '"', "<", "~", "_", "!$&()*+,;=", "\ufffe"]
+)  # fmt: skip
+url_like = st.lists(URL_PARTS, max_size=12).map("".join) | st.from_regex(
+    r"\Ahttps?://[a-z0-9.\-]{0,12}(/[!-~]{0,20})?\Z"
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(url_like)
+def test_safe_url_fast_path_is_the_general_result(url: str) -> None:
+    assert sanitize.safe_url(url) == sanitize._safe_url_general(url, "")
+
+
+FRONT_CHARS = st.sampled_from(
+    ["---", "...", "\n", " ", "\t", "a: b", "- x", "\x00", "\x01", "\x7f", "\x85", "\x9f",
+     "\xa0", "\ud7ff", "\ue000", "\ufffe", "\uffff", "é", "\U0001f600", "#", "\r"]
+)  # fmt: skip
+front_text = st.lists(FRONT_CHARS, max_size=16).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(front_text)
+def test_front_matter_split_is_the_general_result(text: str) -> None:
+    def outcome(split: Callable[[str], tuple[str, str]]) -> object:
+        try:
+            return split(text)
+        except records.NoFrontMatter as missing:
+            return str(missing)
+
+    assert outcome(records.split_front_matter) == outcome(records._split_front_matter_general)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(front_text)
+def test_yaml_forbidden_check_is_the_general_result(text: str) -> None:
+    raw = text.encode("utf-8")
+    assert records.may_hold_yaml_forbidden(raw) or not records._YAML_FORBIDDEN.search(text)
