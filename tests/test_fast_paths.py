@@ -7,11 +7,13 @@ near the edges of the shortcut (the characters and shapes that decide whether it
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import hypothesis.strategies as st
 from hypothesis import given, settings
 
 from feedpub import records, sanitize
+from feedpub.convert import _IMAGE_TYPES, image_mime_type
 
 # Characters on both sides of every decision: markup, entities, spaces of every kind,
 # controls (C0, DEL, C1), format and private-use characters, noncharacters, astral ones.
@@ -68,3 +70,22 @@ def test_front_matter_split_is_the_general_result(text: str) -> None:
 def test_yaml_forbidden_check_is_the_general_result(text: str) -> None:
     raw = text.encode("utf-8")
     assert records.may_hold_yaml_forbidden(raw) or not records._YAML_FORBIDDEN.search(text)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(url_like, st.sampled_from(["", ".jpg", ".PNG", ".x/y.gif", ".webp?a.png", "#.svg", "/."]))
+def test_image_type_is_read_from_the_url_path(url: str, tail: str) -> None:
+    safe = sanitize.safe_url(url + tail)
+    if safe:
+        path = urlsplit(safe).path
+        name = path.rsplit("/", 1)[-1]
+        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        assert image_mime_type(safe) == _IMAGE_TYPES.get(extension, "image/jpeg")
+
+
+@settings(max_examples=500, deadline=None)
+@given(edge_text.map(lambda t: t.replace("t", "javaScript:").replace("x", "VBSCRIPT:")))
+def test_script_schemes_are_neutralised_with_or_without_the_shortcut(text: str) -> None:
+    assert sanitize.neutralize_script_schemes(text) == sanitize._SCRIPT_SCHEME.sub(
+        r"\1\2&#58;", text
+    )

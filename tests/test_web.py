@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from feedpub import records as records_module
 from feedpub.build import run_build
 from feedpub.config import Config, ServerConfig
 from feedpub.publish.accesslog import AccessLog
@@ -371,6 +372,21 @@ def test_records_changes_are_served_after_a_poll(app: Flask, write_record: Write
         assert builder(app).poll() is True
     assert client.get("/all.rss").headers["ETag"] == fresh.headers["ETag"]
     assert any("broken.md" in message for message in caplog.messages)
+
+
+def test_a_poll_stats_the_records_once(app: Flask, write_record: Write, monkeypatch):
+    scans: list[int] = []
+    real_scan = records_module.scan_stats
+
+    def counted(folder: Path) -> list[tuple[str, int, int]]:
+        scans.append(1)
+        return real_scan(folder)
+
+    monkeypatch.setattr(records_module, "scan_stats", counted)
+    write_record("new.md", base_record(title="Fresh", webUrl="https://example.org/fresh"))
+    assert builder(app).poll() is True
+    assert len(scans) == 1  # the build took the poll's scan
+    assert b"Fresh" in app.test_client().get("/all.rss").data
 
 
 def test_missing_records_keep_the_last_good_feeds(app: Flask, config: Config):

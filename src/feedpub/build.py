@@ -15,7 +15,7 @@ from feedpub.model import Article, Site
 from feedpub.parse_pool import POOL_THRESHOLD, FileOutcome
 from feedpub.parse_pool import convert_file as convert_path
 from feedpub.publish.files import write_outputs
-from feedpub.records import RecordFile, scan_records
+from feedpub.records import RecordFile, Scan, scan_records
 from feedpub.render import render_site
 from feedpub.report import ReportSink
 from feedpub.select import deduplicate, select_site
@@ -130,6 +130,7 @@ def build_outputs(
     use_cache: bool = True,
     pool_threshold: int = POOL_THRESHOLD,
     site: bool = True,
+    scan: Scan | None = None,
 ) -> Built:
     """The site (unless `site=False`), every output's bytes and each one's Last-Modified.
 
@@ -139,7 +140,7 @@ def build_outputs(
     """
     once = sink if isinstance(sink, Once) else Once(sink)
     if use_cache:
-        options = Options(progress=progress, threshold=pool_threshold, site=site)
+        options = Options(progress=progress, threshold=pool_threshold, site=site, scan=scan)
         try:
             return build_cached(config, once, stats, options)
         except (OSError, UnicodeEncodeError, sqlite3.Error):

@@ -73,12 +73,6 @@ class CachedFile:
     reports: str | None
 
 
-def _shared(row: ArticleRow) -> int:
-    """1 when two of the article's topic names are one topic (or one name comes twice)."""
-    keyed = row.keyed_topics
-    return int(len({key for key, _ in keyed}) < len(keyed) or len(set(keyed)) < len(keyed))
-
-
 class RecordCache:
     """An open, locked, validated cache; use as a context manager."""
 
@@ -247,7 +241,17 @@ class RecordCache:
         db.executemany(
             "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
             [
-                (name, seq, r.id, r.published, r.updated, r.source, r.topics, r.digest, _shared(r))
+                (
+                    name,
+                    seq,
+                    r.id,
+                    r.published,
+                    r.updated,
+                    r.source,
+                    r.topics,
+                    r.digest,
+                    r.shared_keys,
+                )
                 for name, _entry, rows in batch
                 for seq, r in enumerate(rows)
             ],

@@ -19,6 +19,7 @@ from feedpub.fingerprint import fingerprint
 from feedpub.incremental import fetch_articles, index_refs, load_cached
 from feedpub.model import Site
 from feedpub.parse_pool import POOL_THRESHOLD
+from feedpub.records import Scan
 from feedpub.report import Report, ReportSink
 from feedpub.rerender import Rendered, render_changed
 from feedpub.select import FeedChoice, choose_feeds, deduplicate, make_feed, site_of
@@ -53,7 +54,7 @@ def select_cached(
     if not config.records.is_dir():
         raise BuildError(f"records folder not found: {display_path(config.records)}")
     base = display_path(config.records)
-    loaded = load_cached(config, cache, base, options.threshold, options.progress)
+    loaded = load_cached(config, cache, base, options.threshold, options.progress, options.scan)
     stats.files, stats.records, stats.unpublished = loaded.files, loaded.records, loaded.unpublished
     for report in loaded.reports:
         if report.skipped:
@@ -80,6 +81,7 @@ class Options:
     threshold: int = POOL_THRESHOLD
     site: bool = True  # also load the full Site (what the writer alone does not need)
     render: bool = True  # also render the outputs (what the site alone does not need)
+    scan: Scan | None = None  # the records folder as a server's poll just saw it
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from feedpub.model import Article, Image, Provider, Related
 from feedpub.report import Report
@@ -22,9 +22,11 @@ class CacheCorrupt(Exception):
     """The record cache holds something feedpub did not write: rebuild it."""
 
 
-@dataclass(frozen=True, slots=True)
-class ArticleRow:
-    """One article as stored: the light index columns and the full JSON."""
+class ArticleRow(NamedTuple):
+    """One article as stored: the light index columns and the full JSON.
+
+    A named tuple: pool workers send thousands of these, and tuples pickle cheaply.
+    """
 
     id: str
     published: int
@@ -34,6 +36,7 @@ class ArticleRow:
     digest: bytes
     data: str
     keyed_topics: tuple[tuple[str, str], ...]  # (topic key, name) of each topic
+    shared_keys: int  # 1 when two topic names are one topic (or one name comes twice)
 
 
 @dataclass(slots=True)
@@ -97,6 +100,7 @@ def encode_article(article: Article, display: str) -> ArticleRow:
         ensure_ascii=False,
         separators=(",", ":"),
     )
+    keyed = tuple((topic_key(name), name) for name in article.topics)
     return ArticleRow(
         id=article.id,
         published=_stamp(article.published),
@@ -105,7 +109,10 @@ def encode_article(article: Article, display: str) -> ArticleRow:
         topics=json.dumps(article.topics, ensure_ascii=False, separators=(",", ":")),
         digest=hashlib.sha1(data.encode("utf-8")).digest(),
         data=data,
-        keyed_topics=tuple((topic_key(name), name) for name in article.topics),
+        keyed_topics=keyed,
+        shared_keys=int(
+            len({key for key, _ in keyed}) < len(keyed) or len(set(keyed)) < len(keyed)
+        ),
     )
 
 

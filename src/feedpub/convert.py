@@ -364,9 +364,11 @@ def convert_record(record: RawRecord, limits: Limits) -> Conversion:
 
 
 def image_mime_type(url: str) -> str:
-    """The image's media type from its file extension; image/jpeg when unknown."""
-    path = urlsplit(url).path
-    extension = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    """The image's media type from the extension of a safe URL's path; image/jpeg when unknown."""
+    address = url.split("#", 1)[0].split("?", 1)[0]
+    path = address.partition("://")[2].partition("/")[2]  # what follows the host
+    name = path.rsplit("/", 1)[-1]
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     return _IMAGE_TYPES.get(extension, "image/jpeg")
 
 

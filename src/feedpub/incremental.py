@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +28,7 @@ from feedpub.codec import (
 from feedpub.config import Config
 from feedpub.model import Article
 from feedpub.parse_pool import POOL_THRESHOLD, EncodedOutcome, FileJob, encode_files
-from feedpub.records import scan_stats
+from feedpub.records import Scan, scan_folder
 from feedpub.report import Report
 
 STORE_BATCH = 500
@@ -55,10 +54,13 @@ def load_cached(
     base: str,
     threshold: int = POOL_THRESHOLD,
     progress: bool = False,
+    scan: Scan | None = None,
 ) -> Loaded:
-    """Bring the cache up to date with the records folder; every file's reports and counts."""
-    started_ns = time.time_ns()
-    scanned = scan_stats(config.records)
+    """Bring the cache up to date with the records folder; every file's reports and counts.
+
+    `scan` is a scan of the folder already made (by a server's poll), else one is made now.
+    """
+    started_ns, scanned = scan_folder(config.records) if scan is None else scan
     changed, removed, known = _differences(scanned, cache.keys())
     folder = str(config.records)
     jobs = [FileJob(os.path.join(folder, name), f"{base}/{name}") for name, _s, _m in changed]

@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from feedpub.codec import ArticleRow, encode_article
 from feedpub.config import Limits
@@ -48,9 +48,8 @@ class FileJob:
     display: str
 
 
-@dataclass(slots=True)
-class EncodedOutcome:
-    """A file's outcome in its stored form."""
+class EncodedOutcome(NamedTuple):
+    """A file's outcome in its stored form (a named tuple: it is pickled back from workers)."""
 
     rows: list[ArticleRow]
     reports: list[Report]

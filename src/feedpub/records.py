@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import yaml
 
@@ -68,6 +69,19 @@ def scan_records(folder: Path) -> Iterator[RecordFile]:
     """Every non-hidden file under `folder`, recursively, in a stable (sorted) order."""
     for name, size, mtime_ns in scan_stats(folder):
         yield RecordFile(folder / name, name, size, mtime_ns)
+
+
+class Scan(NamedTuple):
+    """Every file of a records folder as (name, size, mtime_ns), and when the scan began."""
+
+    started_ns: int
+    entries: list[tuple[str, int, int]]
+
+
+def scan_folder(folder: Path) -> Scan:
+    """`scan_stats` of `folder`, stamped with the wall-clock time it began (for racy mtimes)."""
+    started_ns = time.time_ns()
+    return Scan(started_ns, scan_stats(folder))
 
 
 def scan_stats(folder: Path) -> list[tuple[str, int, int]]:

@@ -241,6 +241,8 @@ def clean_html(fragment: str, base: str = "") -> str:
 
 def neutralize_script_schemes(markup: str) -> str:
     """Write the colon of `javascript:`-like text as `&#58;` (same text, never a URL)."""
+    if "t:" not in markup and "T:" not in markup:
+        return markup  # every such scheme ends in "t:" (any case): nothing to neutralise
     return _SCRIPT_SCHEME.sub(r"\1\2&#58;", markup)
 
 

@@ -146,7 +146,7 @@ def _fast_load(text: str, outline: str) -> Any:
         if text.count(f"'{token}'") or text.count(f'"{token}"') or text.count(token) != count:
             return _FALLBACK  # also written quoted, or inside other text: ambiguous
     try:
-        return _retype(data, {token: _timestamp(token) for token in stamps})
+        return _retype(data, {token: _timestamp(token) for token in stamps}, stamps.total())
     except Exception:
         return _FALLBACK
 
@@ -177,8 +177,16 @@ def _timestamp(token: str) -> Any:
     return pyyaml_plain(token)
 
 
-def _retype(data: Any, stamps: dict[str, Any]) -> Any:
-    """`data` with every text in `stamps` replaced by its value (in place: the data is ours)."""
+def _retype(data: Any, stamps: dict[str, Any], count: int) -> Any:
+    """`data` with the `count` texts found in `stamps` replaced by their values (in place:
+    the data is ours). The top level is done first: usually all of them are there."""
+    if type(data) is dict:
+        for key, value in data.items():
+            if type(value) is str and value in stamps:
+                data[key] = stamps[value]
+                count -= 1
+        if count == 0:
+            return data
     stack = [data]
     while stack:
         node = stack.pop()
