@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,29 @@ config = Config(records=Path(records), out=Path(out), cache_dir=Path(cache),
 started = time.perf_counter()
 stats = run_build(config, lambda report: None, use_cache=use_cache)
 print(json.dumps({"seconds": time.perf_counter() - started, "summary": stats.summary()}))
+"""
+
+_SERVER = """
+import json, sys, time
+from pathlib import Path
+from feedpub.config import Config
+from feedpub.publish.builder import Builder
+records, out, cache, edited = sys.argv[1:5]
+config = Config(records=Path(records), out=Path(out), cache_dir=Path(cache),
+                base_url="https://feeds.example.com")
+builder = Builder(config)
+builder.poll()  # the server's first build (the cache is already there)
+path = Path(edited)
+original = path.read_bytes()
+try:
+    path.write_bytes(original.replace(b'title: "', b'title: "Served edit: ', 1))
+    started = time.perf_counter()
+    rebuilt = builder.poll()  # what the polling thread does: scan, rebuild, new snapshot
+    seconds = time.perf_counter() - started
+finally:
+    path.write_bytes(original)
+assert rebuilt and b"Served edit" in builder.current().resources["all.rss"].identity.body
+print(json.dumps({"seconds": seconds, "summary": "server poll picked up 1 edited record"}))
 """
 
 _FLOOR = """
@@ -219,6 +243,16 @@ def dataset(count: int, seed: int) -> Path:
     return folder
 
 
+def shown_record(records: Path, out: Path) -> Path:
+    """The record file of the newest entry of the `all` feed (so editing it changes feeds)."""
+    newest = json.loads((out / "all.json").read_text(encoding="utf-8"))["items"][0]["url"]
+    needle = f'"{newest}"'.encode()
+    for path in sorted(records.iterdir()):
+        if needle in path.read_bytes():
+            return path
+    raise SystemExit(f"no record holds {newest}")
+
+
 def bench(count: int, seed: int, no_cache_build: bool) -> list[Run]:
     records = dataset(count, seed)
     work = Path(tempfile.mkdtemp(prefix="feedpub-bench-"))
@@ -230,7 +264,9 @@ def bench(count: int, seed: int, no_cache_build: bool) -> list[Run]:
         runs.append(measure(name, _BUILD, str(records), *map(str, target), "1" * use_cache))
         print(f"  {name}: {runs[-1].seconds:.2f} s", file=sys.stderr)
 
-    edited = sorted(records.iterdir())[count // 2]
+    edited = sorted(records.iterdir())[
+        count // 2
+    ]  # replaced by a shown record after the cold build
     original = edited.read_bytes()
     added = records / "zzzzzz_bench_added.txt"
     try:
@@ -241,14 +277,31 @@ def bench(count: int, seed: int, no_cache_build: bool) -> list[Run]:
         if no_cache_build:
             build("feedpub, no cache", use_cache=False)
         build("cold build")
+        # Changes that show: edit the newest article of all.rss, add (then delete) a newer one.
+        edited = shown_record(records, out)
+        original = edited.read_bytes()
         build("warm, nothing changed")
         text, _url = record(__import__("random").Random(seed + 1), count + 1, None)
+        text = re.sub(
+            r"(?m)^publishedDateTime: .*$", "publishedDateTime: 2099-01-01T00:00:00Z", text
+        )
         added.write_text(text, encoding="utf-8")
         build("warm, 1 record added")
         edited.write_bytes(original.replace(b'title: "', b'title: "Edited: ', 1))
         build("warm, 1 record edited")
         added.unlink()
         build("warm, 1 record deleted")
+        runs.append(
+            measure(
+                "server: poll after 1 edit",
+                _SERVER,
+                str(records),
+                str(out),
+                str(cache),
+                str(edited),
+            )
+        )
+        print(f"  server poll after 1 edit: {runs[-1].seconds:.2f} s", file=sys.stderr)
     finally:
         edited.write_bytes(original)
         added.unlink(missing_ok=True)

@@ -172,6 +172,24 @@ def test_outputs_never_leave_the_output_folder(tmp_path: Path, bad: str) -> None
     assert not (tmp_path / "evil.rss").exists()
 
 
+def test_symbolic_links_out_of_the_output_folder_are_refused(tmp_path: Path) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "topics").symlink_to(elsewhere, target_is_directory=True)
+    (out / "all.rss").symlink_to(elsewhere / "victim")
+    (out / "inside").mkdir()
+    (out / "inside" / "ok.rss").symlink_to(out / "inside" / "real.rss")
+    for bad in ("topics/ai.rss", "all.rss"):
+        with pytest.raises(BuildError, match="outside the output folder"):
+            output_target(out, bad)
+    assert output_target(out, "inside/ok.rss") == out / "inside" / "ok.rss"
+    assert output_target(out, "index.html") == out / "index.html"
+    with pytest.raises(BuildError):
+        write_outputs({"topics/ai.rss": b"x"}, out)
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_hostile_topic_names_stay_inside_topics(
     build: Build, write_record: Write, tmp_path: Path
 ) -> None:

@@ -110,7 +110,8 @@ def choose(
         (max_items,),
     )
     info = FeedInfo(slug="all", title=title, description=description, path_stem="all")
-    choices = [FeedChoice(info, _refs(everything, base), kept)]
+    decoded: dict[str, tuple[str, ...]] = {}  # most entries share a few topic lists
+    choices = [FeedChoice(info, _refs(everything, base, decoded), kept)]
     for topic in topics:
         rows = db.execute(
             f"SELECT {_COLUMNS} FROM topics t JOIN articles a ON a.file = t.file"
@@ -119,13 +120,19 @@ def choose(
             (topic.key, max_items),
         )
         info = topic_feed_info(topic, title, description)
-        choices.append(FeedChoice(info, _refs(rows, base), sum(names[topic.key].values())))
+        total = sum(names[topic.key].values())
+        choices.append(FeedChoice(info, _refs(rows, base, decoded), total))
     return choices
 
 
-def _refs(rows: Iterable[tuple[Any, ...]], base: str) -> list[ArticleRef]:
+def _refs(
+    rows: Iterable[tuple[Any, ...]], base: str, decoded: dict[str, tuple[str, ...]]
+) -> list[ArticleRef]:
     refs = []
     for file, seq, ident, published, updated, suffix, topics, digest in rows:
+        names = decoded.get(topics) if type(topics) is str else None
+        if names is None:
+            names = decoded[topics] = decode_topics(topics)
         if not (type(file) is str and type(seq) is int and type(ident) is str):
             raise CacheCorrupt("bad article key")
         if type(digest) is not bytes:
@@ -136,7 +143,7 @@ def _refs(rows: Iterable[tuple[Any, ...]], base: str) -> list[ArticleRef]:
                 published=moment(published),
                 updated=moment(updated),
                 source=source_of(suffix, f"{base}/{file}"),
-                topics=decode_topics(topics),
+                topics=names,
                 file=file,
                 seq=seq,
                 digest=digest,

@@ -24,7 +24,7 @@ from feedpub.errors import BuildError
 from feedpub.incremental import fetch_articles
 from feedpub.model import Article, Feed, Site
 from feedpub.parse_pool import map_in_pool
-from feedpub.publish.files import output_target
+from feedpub.publish.files import OutputFolder
 from feedpub.render import FEED_FORMATS, INDEX_PATH, OPML_PATH, html, opml, render_feed
 from feedpub.select import EPOCH, FeedChoice, make_feed, site_of
 
@@ -85,12 +85,12 @@ def _site_digest(config: Config, choices: Choices, feed_digests: list[bytes]) ->
 
 
 def _reuse(
-    out_dir: Path, path: str, previous: tuple[bytes, bytes] | None, digest: bytes
+    out: OutputFolder, path: str, previous: tuple[bytes, bytes] | None, digest: bytes
 ) -> bytes | None:
     if previous is None or previous[0] != digest:
         return None
     try:
-        data = output_target(out_dir, path).read_bytes()
+        data = out.target(path).read_bytes()
     except (OSError, BuildError):
         return None
     return data if hashlib.sha256(data).digest() == previous[1] else None
@@ -103,6 +103,7 @@ def _render(feed: Feed) -> dict[str, bytes]:
 def render_changed(config: Config, cache: RecordCache, choices: Choices) -> Rendered:
     """Every output of the site, rendering only those whose inputs changed."""
     previous = cache.outputs()
+    out = OutputFolder(config.out)
     result = Rendered()
     digests = [_feed_digest(config, choice) for choice in choices]
     stale: list[int] = []
@@ -112,7 +113,7 @@ def render_changed(config: Config, cache: RecordCache, choices: Choices) -> Rend
             result.modified[f"{choice.info.path_stem}{suffix}"] = updated
         for suffix in FEED_FORMATS:
             path = f"{choice.info.path_stem}{suffix}"
-            data = _reuse(config.out, path, previous.get(path), digest)
+            data = _reuse(out, path, previous.get(path), digest)
             if data is None:
                 stale.append(number)
                 break
@@ -121,7 +122,7 @@ def render_changed(config: Config, cache: RecordCache, choices: Choices) -> Rend
     site_digest = _site_digest(config, choices, digests)
     site_outputs = {}
     for path in (OPML_PATH, INDEX_PATH):
-        data = _reuse(config.out, path, previous.get(path), site_digest)
+        data = _reuse(out, path, previous.get(path), site_digest)
         if data is not None:
             site_outputs[path] = data
     headlines = html.HEADLINES_PER_TOPIC if len(site_outputs) < 2 else 0

@@ -37,18 +37,43 @@ class WriteStats:
 
 def output_target(out_dir: Path, relative: str) -> Path:
     """The file for output path `relative`, refusing any path that leaves `out_dir`."""
-    pure = PurePosixPath(relative)
-    if (
-        pure.is_absolute()
-        or not pure.parts
-        or any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in pure.parts)
-    ):
-        raise BuildError(f"refusing to write outside the output folder: {relative!r}")
-    target = out_dir.joinpath(*pure.parts)
-    root = out_dir.resolve()
-    if root not in target.resolve().parents:
-        raise BuildError(f"refusing to write outside the output folder: {relative!r}")
-    return target
+    return OutputFolder(out_dir).target(relative)
+
+
+class OutputFolder:
+    """Checks output paths against one output folder, resolving each directory once.
+
+    A build names a few hundred files in a couple of folders: resolving every file's
+    whole path (an `lstat` per component) cost more than writing the changed ones.
+    Only a file that is itself a symbolic link is resolved whole.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self._root: Path | None = None
+        self._inside: dict[Path, bool] = {}
+
+    def target(self, relative: str) -> Path:
+        """The file for output path `relative`; BuildError for any path that leaves the folder."""
+        pure = PurePosixPath(relative)
+        if (
+            pure.is_absolute()
+            or not pure.parts
+            or any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in pure.parts)
+        ):
+            raise BuildError(f"refusing to write outside the output folder: {relative!r}")
+        target = self.out_dir.joinpath(*pure.parts)
+        if self._root is None:
+            self._root = self.out_dir.resolve()
+        inside = self._inside.get(target.parent)
+        if inside is None:
+            parent = target.parent.resolve()
+            inside = self._inside[target.parent] = (
+                parent == self._root or self._root in parent.parents
+            )
+        if not inside or (target.is_symlink() and self._root not in target.resolve().parents):
+            raise BuildError(f"refusing to write outside the output folder: {relative!r}")
+        return target
 
 
 @contextlib.contextmanager
@@ -79,8 +104,9 @@ def write_outputs(
     with locked_output(out_dir):
         _remove_leftover_temporaries(out_dir)
         changed: list[tuple[Path, bytes, datetime | None]] = []
+        folder = OutputFolder(out_dir)
         for relative in sorted(outputs):
-            target = output_target(out_dir, relative)
+            target = folder.target(relative)
             if not _same_content(target, outputs[relative]):
                 changed.append((target, outputs[relative], modified.get(relative)))
         staged: list[tuple[str, Path]] = []
@@ -162,9 +188,10 @@ def _same_content(target: Path, data: bytes) -> bool:
 def _remove_stale(out_dir: Path, current: set[str]) -> int:
     """Remove files that an earlier build wrote and this one no longer produces."""
     removed = 0
+    folder = OutputFolder(out_dir)
     for relative in sorted(_previous(out_dir) - current):
         try:
-            output_target(out_dir, relative).unlink()
+            folder.target(relative).unlink()
             removed += 1
         except (OSError, BuildError):
             continue
