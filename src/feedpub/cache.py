@@ -16,10 +16,10 @@ import contextlib
 import fcntl
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from feedpub.codec import ArticleRow, CacheCorrupt
 
@@ -62,15 +62,30 @@ _INDEXES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class CachedFile:
-    """A file's cache entry: its key and what it yielded."""
+class StoredFile(NamedTuple):
+    """A converted file's rows in the form they are inserted (built in the pool workers)."""
 
-    size: int
-    mtime_ns: int
-    records: int
-    unpublished: int
-    reports: str | None
+    name: str
+    articles: list[tuple[Any, ...]]
+    topics: list[tuple[Any, ...]]
+    bodies: list[tuple[str, int, str]]
+
+
+def stored_file(name: str, rows: list[ArticleRow]) -> StoredFile:
+    """The `articles`, `topics` and `bodies` rows of the articles of file `name`."""
+    return StoredFile(
+        name,
+        [
+            (name, seq, r.id, r.published, r.updated, r.source, r.topics, r.digest, r.shared_keys)
+            for seq, r in enumerate(rows)
+        ],
+        [
+            (name, seq, key, topic, r.published, r.id)
+            for seq, r in enumerate(rows)
+            for key, topic in r.keyed_topics
+        ],
+        [(name, seq, r.data) for seq, r in enumerate(rows)],
+    )
 
 
 class RecordCache:
@@ -228,46 +243,23 @@ class RecordCache:
         db.execute("DELETE FROM bodies WHERE file = ?", (name,))
         return ids
 
-    def store(self, batch: list[tuple[str, CachedFile, list[ArticleRow]]]) -> None:
-        """Record files' entries and articles (inside a transaction, after `forget`)."""
+    def store(
+        self, entries: list[tuple[str, int, int, int, int, str | None]], files: list[StoredFile]
+    ) -> None:
+        """Record files' entries (name, size, mtime_ns, records, unpublished, reports) and
+        their articles (inside a transaction, after `forget`)."""
         db = self.db
-        db.executemany(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (name, e.size, e.mtime_ns, e.records, e.unpublished, e.reports)
-                for name, e, _rows in batch
-            ],
-        )
+        db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)", entries)
         db.executemany(
             "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-            [
-                (
-                    name,
-                    seq,
-                    r.id,
-                    r.published,
-                    r.updated,
-                    r.source,
-                    r.topics,
-                    r.digest,
-                    r.shared_keys,
-                )
-                for name, _entry, rows in batch
-                for seq, r in enumerate(rows)
-            ],
+            chain.from_iterable(file.articles for file in files),
         )
         db.executemany(
             "INSERT OR IGNORE INTO topics VALUES (?, ?, ?, ?, ?, ?, 0)",
-            [
-                (name, seq, key, topic, r.published, r.id)
-                for name, _entry, rows in batch
-                for seq, r in enumerate(rows)
-                for key, topic in r.keyed_topics
-            ],
+            chain.from_iterable(file.topics for file in files),
         )
         db.executemany(
-            "INSERT INTO bodies VALUES (?, ?, ?)",
-            [(name, seq, r.data) for name, _entry, rows in batch for seq, r in enumerate(rows)],
+            "INSERT INTO bodies VALUES (?, ?, ?)", chain.from_iterable(f.bodies for f in files)
         )
 
     def drop_indexes(self) -> None:

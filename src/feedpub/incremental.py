@@ -13,15 +13,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from feedpub.cache import CachedFile, RecordCache
+from feedpub.cache import RecordCache, StoredFile
 from feedpub.cache_select import update_winners
 from feedpub.codec import (
     ArticleRef,
-    ArticleRow,
     decode_article,
     decode_reports,
     decode_topics,
-    encode_reports,
     moment,
     source_of,
 )
@@ -63,7 +61,7 @@ def load_cached(
     started_ns, scanned = scan_folder(config.records) if scan is None else scan
     changed, removed, known = _differences(scanned, cache.keys())
     folder = str(config.records)
-    jobs = [FileJob(os.path.join(folder, name), f"{base}/{name}") for name, _s, _m in changed]
+    jobs = [FileJob(os.path.join(folder, name), name, f"{base}/{name}") for name, _s, _m in changed]
     fresh: dict[str, list[Report]] = {}
     ids: set[str] = set()  # whose winner may have changed
     bulk = len(jobs) > BULK_FILES and len(jobs) > len(scanned) // 2
@@ -73,20 +71,31 @@ def load_cached(
         for name in removed:
             ids.update(cache.forget(name))
         outcomes = _with_progress(encode_files(jobs, config.limits, threshold), len(jobs), progress)
-        batch: list[tuple[str, CachedFile, list[ArticleRow]]] = []
-        for (name, size, mtime_ns), job, outcome in zip(changed, jobs, outcomes, strict=True):
+        entries: list[tuple[str, int, int, int, int, str | None]] = []
+        files: list[StoredFile] = []
+        for (name, size, mtime_ns), outcome in zip(changed, outcomes, strict=True):
             racy = mtime_ns >= started_ns - RACY_NS
-            entry = _entry(outcome, size, -1 if racy else mtime_ns, job.display)
+            entries.append(
+                (
+                    name,
+                    size,
+                    -1 if racy else mtime_ns,
+                    outcome.records,
+                    outcome.unpublished,
+                    outcome.reports_text,
+                )
+            )
+            files.append(outcome.stored)
             if outcome.reports:
                 fresh[name] = outcome.reports
             if name in known:
                 ids.update(cache.forget(name))
-            ids.update(row.id for row in outcome.rows)
-            batch.append((name, entry, outcome.rows))
-            if len(batch) >= STORE_BATCH:
-                cache.store(batch)
-                batch = []
-        cache.store(batch)
+            if not bulk:  # a bulk update recomputes every winner anyway
+                ids.update(row[2] for row in outcome.stored.articles)
+            if len(files) >= STORE_BATCH:
+                cache.store(entries, files)
+                entries, files = [], []
+        cache.store(entries, files)
         update_winners(cache, ids, everything=bulk)
         if bulk:
             cache.create_indexes()
@@ -164,16 +173,6 @@ def _with_progress(
         outcomes, total=total, desc="records", unit="file", file=sys.stderr, leave=False
     )
     return bar
-
-
-def _entry(outcome: EncodedOutcome, size: int, mtime_ns: int, display: str) -> CachedFile:
-    return CachedFile(
-        size=size,
-        mtime_ns=mtime_ns,
-        records=outcome.records,
-        unpublished=outcome.unpublished,
-        reports=encode_reports(outcome.reports, display),
-    )
 
 
 def index_refs(cache: RecordCache, base: str) -> list[ArticleRef]:

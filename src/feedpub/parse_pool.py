@@ -1,6 +1,6 @@
 """Read and convert record files: in this process, or on every core for a big batch.
 
-Workers send back articles already encoded for the cache (`ArticleRow`), so the
+Workers send back articles already encoded for the cache (`StoredFile`), so the
 parent process only stores them and never holds every article at once.
 """
 
@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
-from feedpub.codec import ArticleRow, encode_article
+from feedpub.cache import StoredFile, stored_file
+from feedpub.codec import encode_article, encode_reports
 from feedpub.config import Limits
 from feedpub.convert import convert_record
 from feedpub.model import Article
@@ -42,17 +43,19 @@ class FileOutcome:
 
 @dataclass(frozen=True, slots=True)
 class FileJob:
-    """One file to convert: where it is and the name its reports use."""
+    """One file to convert: where it is, its name in the cache and the name reports use."""
 
     path: str
+    name: str
     display: str
 
 
 class EncodedOutcome(NamedTuple):
     """A file's outcome in its stored form (a named tuple: it is pickled back from workers)."""
 
-    rows: list[ArticleRow]
+    stored: StoredFile
     reports: list[Report]
+    reports_text: str | None  # the reports as the cache keeps them
     records: int
     unpublished: int
 
@@ -77,7 +80,13 @@ def encode_file(job: FileJob, limits: Limits) -> EncodedOutcome:
     """Convert one file and encode its articles for the cache."""
     outcome = convert_file(Path(job.path), job.display, limits)
     rows = [encode_article(article, job.display) for article in outcome.articles]
-    return EncodedOutcome(rows, outcome.reports, outcome.records, outcome.unpublished)
+    return EncodedOutcome(
+        stored_file(job.name, rows),
+        outcome.reports,
+        encode_reports(outcome.reports, job.display),
+        outcome.records,
+        outcome.unpublished,
+    )
 
 
 def _encode_chunk(jobs: list[FileJob], limits: Limits) -> list[EncodedOutcome]:
