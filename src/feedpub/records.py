@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat as stat_module
 import time
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -82,6 +84,46 @@ def scan_folder(folder: Path) -> Scan:
     """`scan_stats` of `folder`, stamped with the wall-clock time it began (for racy mtimes)."""
     started_ns = time.time_ns()
     return Scan(started_ns, scan_stats(folder))
+
+
+def rescan_names(previous: Scan, folder: Path, names: Iterable[str]) -> Scan:
+    """`previous` brought up to date for the files `names` (relative, `/`-separated) only.
+
+    What a full `scan_folder` would now give, when nothing but those files changed since
+    `previous`: each is stat'ed again, and is listed only if a full scan would list it
+    (a file, not hidden, not under a hidden or symlinked folder).
+    """
+    started_ns = time.time_ns()
+    entries = list(previous.entries)
+    for name in sorted(set(names)):
+        found = _listed_stat(folder, name)
+        at = bisect_left(entries, name, key=itemgetter(0))
+        present = at < len(entries) and entries[at][0] == name
+        if found is None:
+            if present:
+                del entries[at]
+        elif present:
+            entries[at] = (name, *found)
+        else:
+            entries.insert(at, (name, *found))
+    return Scan(started_ns, entries)
+
+
+def _listed_stat(folder: Path, name: str) -> tuple[int, int] | None:
+    """(size, mtime_ns) of `folder/name` if `scan_stats` would list it, else None."""
+    parts = name.split("/")
+    if any(not part or part[0] == "." for part in parts):
+        return None  # hidden (and "." or ".."), or an empty part
+    try:
+        current = str(folder)
+        for part in parts[:-1]:  # scan_stats descends real folders only, never links
+            current = os.path.join(current, part)
+            if not stat_module.S_ISDIR(os.lstat(current).st_mode):
+                return None
+        found = os.stat(os.path.join(current, parts[-1]))  # a link to a file counts
+    except (OSError, ValueError):
+        return None
+    return (found.st_size, found.st_mtime_ns) if stat_module.S_ISREG(found.st_mode) else None
 
 
 def scan_stats(folder: Path) -> list[tuple[str, int, int]]:

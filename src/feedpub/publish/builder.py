@@ -21,7 +21,8 @@ from feedpub.config import Config
 from feedpub.errors import BuildError
 from feedpub.publish.files import write_outputs
 from feedpub.publish.snapshot import Snapshot, SnapshotDir, make_snapshot
-from feedpub.records import Scan, scan_folder
+from feedpub.publish.watch import RecordWatcher
+from feedpub.records import Scan, rescan_names, scan_folder
 from feedpub.report import Report
 
 log = logging.getLogger("feedpub.serve")
@@ -87,6 +88,17 @@ class BuildState:
         }
 
 
+FULL_SCAN_SECONDS = 60.0
+"""While a watcher runs, the whole records folder is still scanned this often."""
+
+
+class _Unchanged:
+    """The watcher saw no change (a marker, unlike None: "scan the folder")."""
+
+
+_UNCHANGED = _Unchanged()
+
+
 class Builder:
     """Builds the site when the records change and keeps the last good snapshot."""
 
@@ -96,6 +108,9 @@ class Builder:
         self.state = BuildState()
         self._snapshot: Snapshot | None = None
         self._seen: list[tuple[str, int, int]] | bool | None = False  # False: not polled yet
+        self._scan: Scan | None = None  # the scan of the last poll that saw a change
+        self._watcher: RecordWatcher | None = None
+        self._last_full_scan = float("-inf")
         self._reported: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -109,14 +124,43 @@ class Builder:
         return self.state.as_json()
 
     def poll(self) -> bool:
-        """Rebuild when the records folder changed since the last look; True if it built."""
-        scan = fingerprint(self.config.records)
+        """Rebuild when the records folder changed since the last look; True if it built.
+
+        While a watcher runs, only the files its events name are looked at again, and the
+        whole folder every `FULL_SCAN_SECONDS` (events can be lost); otherwise every file.
+        """
+        scan = self._watched_scan()
+        if scan is _UNCHANGED:
+            return False
+        if scan is None:
+            if self._watcher is not None:
+                self._watcher.take()  # the full scan sees whatever they name
+            self._last_full_scan = time.monotonic()
+            scan = fingerprint(self.config.records)
+        assert not isinstance(scan, _Unchanged)
         seen = None if scan is None else scan.entries
         if seen == self._seen:
             return False
-        self._seen = seen
+        self._seen, self._scan = seen, scan
         self.build(scan)  # the build uses this scan: 100k files are not stat'ed twice
         return True
+
+    def _watched_scan(self) -> Scan | _Unchanged | None:
+        """The scan brought up to date from the watcher's events; None if a full scan is due."""
+        watcher = self._watcher
+        if (
+            watcher is None
+            or self._scan is None
+            or not watcher.alive
+            or time.monotonic() - self._last_full_scan >= FULL_SCAN_SECONDS
+        ):
+            return None
+        changes = watcher.take()
+        if changes.rescan:
+            return None
+        if not changes.names:
+            return _UNCHANGED
+        return rescan_names(self._scan, self.config.records, changes.names)
 
     def build(self, scan: Scan | None = None) -> bool:
         """Build now (from `scan`, when given); True when the build succeeded."""
@@ -195,10 +239,16 @@ class Builder:
             log.warning("%s", line)
         self._reported = current
 
-    def start(self) -> None:
-        """Poll the records folder every `server.poll_seconds` in a daemon thread."""
+    def start(self, watch: bool = True) -> None:
+        """Look for changes every `server.poll_seconds` in a daemon thread, told by file
+        system events when the platform has them (`watch`), else by scanning the folder."""
         if self._thread is not None:
             return
+        if watch and self._watcher is None and self.config.records.is_dir():
+            watcher = RecordWatcher(self.config.records)
+            if watcher.start():
+                self._watcher = watcher
+                self._last_full_scan = float("-inf")  # what changed before it started
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="feedpub-builder", daemon=True)
         self._thread.start()
@@ -209,6 +259,9 @@ class Builder:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
 
     def _run(self) -> None:
         while not self._stop.wait(self.config.server.poll_seconds):

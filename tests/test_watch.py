@@ -1,0 +1,198 @@
+"""The server re-reads only the files that file system events name, and scans when it must."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hypothesis.strategies as st
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from feedpub import records as records_module
+from feedpub.config import Config, ServerConfig
+from feedpub.publish import builder as builder_module
+from feedpub.publish.builder import Builder
+from feedpub.publish.watch import RecordWatcher
+from feedpub.records import rescan_names, scan_folder
+
+from .conftest import base_record
+
+Write = Callable[..., Path]
+
+
+def wait_for(condition: Callable[[], Any], seconds: float = 10.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+# -- rescanning named files gives what a full scan gives -------------------------------------
+
+NAMES = ["a.md", "b.json", "sub/c.md", "sub/deep/d.md", ".hidden.md", "sub/.e.md", ".dot/f.md"]
+operations = st.lists(
+    st.tuples(st.sampled_from(["write", "grow", "delete", "link", "fifo", "dir"]),
+              st.sampled_from(NAMES)),
+    max_size=8,
+)  # fmt: skip
+
+
+def apply(folder: Path, operation: str, name: str) -> None:
+    path = folder / name
+    if operation in ("write", "grow"):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.is_symlink() or (path.exists() and not path.is_file()):
+            path.unlink()  # never open a FIFO: it would wait for a reader
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab" if operation == "grow" else "wb") as handle:
+            handle.write(b"---\ntitle: x\n---\n")
+    elif operation == "delete":
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    elif operation == "link" and not path.exists() and not path.is_symlink():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(folder.parent / "outside.md")
+    elif operation == "fifo" and not path.exists() and not path.is_symlink():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(path)
+    elif operation == "dir" and not path.exists():
+        path.mkdir(parents=True)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(operations, operations)
+def test_rescanning_the_touched_files_equals_a_full_scan(
+    tmp_path_factory: pytest.TempPathFactory,
+    first: list[tuple[str, str]],
+    then: list[tuple[str, str]],
+) -> None:
+    root = tmp_path_factory.mktemp("scan")
+    folder = root / "records"
+    folder.mkdir()
+    (root / "outside.md").write_bytes(b"---\ntitle: y\n---\n")
+    (folder / "sub").mkdir()
+    (folder / "linked-dir").symlink_to(root, target_is_directory=True)  # never descended
+    for operation, name in first:
+        apply(folder, operation, name)
+    before = scan_folder(folder)
+    for operation, name in then:
+        apply(folder, operation, name)
+    touched = {name for _, name in then} | {"linked-dir/outside.md", "sub/../a.md", ""}
+    assert rescan_names(before, folder, touched).entries == scan_folder(folder).entries
+
+
+# -- the watcher -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def watcher(records_dir: Path) -> Any:
+    watching = RecordWatcher(records_dir)
+    if not watching.start():
+        pytest.skip("no file system events on this platform")
+    yield watching
+    watching.stop()
+
+
+def test_the_watcher_names_changed_files(watcher: RecordWatcher, records_dir: Path) -> None:
+    (records_dir / "sub").mkdir()
+    wait_for(lambda: watcher.take().rescan)  # a new folder: only a full scan can tell
+    (records_dir / "sub" / "a.md").write_text("---\ntitle: x\n---\n")
+    names: set[str] = set()
+    wait_for(lambda: names.update(watcher.take().names) or "sub/a.md" in names)
+    (records_dir / "sub" / "a.md").rename(records_dir / "b.md")
+    wait_for(lambda: names.update(watcher.take().names) or "b.md" in names)
+    assert "sub/a.md" in names
+
+
+def test_reading_a_file_is_no_change(watcher: RecordWatcher, records_dir: Path) -> None:
+    record = records_dir / "a.md"
+    record.write_text("---\ntitle: x\n---\n")
+    wait_for(lambda: "a.md" in watcher.take().names)
+    time.sleep(0.2)
+    watcher.take()
+    record.read_bytes()
+    time.sleep(0.3)
+    assert watcher.take().names == frozenset()
+
+
+# -- the builder with a watcher ----------------------------------------------------------------
+
+
+@pytest.fixture
+def config(tmp_path: Path, records_dir: Path) -> Config:
+    return Config(
+        records=records_dir,
+        out=tmp_path / "out",
+        cache_dir=tmp_path / "cache",
+        base_url="https://feeds.example.com",
+        server=ServerConfig(poll_seconds=3600, access_log=False),  # the test polls itself
+    )
+
+
+def test_a_watching_builder_reads_only_what_events_name(
+    config: Config, write_record: Write, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(3):
+        write_record(f"{number}.md", base_record(webUrl=f"https://example.org/{number}"))
+    builder = Builder(config)
+    assert builder.poll()
+    builder.start()
+    try:
+        if builder._watcher is None:
+            pytest.skip("no file system events on this platform")
+        assert builder.poll() is False  # the full scan after starting: nothing new
+        scans: list[Path] = []
+        real_scan = records_module.scan_stats
+        monkeypatch.setattr(records_module, "scan_stats", lambda f: scans.append(f) or real_scan(f))
+        write_record("new.md", base_record(title="Fresh", webUrl="https://example.org/fresh"))
+        wait_for(builder.poll)
+        snapshot = builder.current()
+        assert snapshot is not None and b"Fresh" in snapshot.resources["all.rss"].identity.body
+        (config.records / "new.md").unlink()
+        wait_for(builder.poll)
+        snapshot = builder.current()
+        assert snapshot is not None and b"Fresh" not in snapshot.resources["all.rss"].identity.body
+        assert scans == []  # no full scan: the events named the files
+        monkeypatch.setattr(builder_module, "FULL_SCAN_SECONDS", 0.0)
+        builder.poll()
+        assert scans == [config.records]  # and still one now and then
+    finally:
+        builder.stop()
+    assert builder._watcher is None
+
+
+def test_without_events_the_builder_scans(
+    config: Config, write_record: Write, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise OSError("inotify watch limit reached")
+
+    write_record("a.md", base_record())
+    builder = Builder(config)
+    builder.poll()
+    monkeypatch.setattr("watchdog.observers.Observer.schedule", refuse)
+    with caplog.at_level(logging.WARNING, logger="feedpub.serve"):
+        builder.start()
+    try:
+        assert builder._watcher is None
+        assert any("polling instead" in message for message in caplog.messages)
+        write_record("b.md", base_record(title="Polled", webUrl="https://example.org/b"))
+        assert builder.poll()
+        snapshot = builder.current()
+        assert snapshot is not None and b"Polled" in snapshot.resources["all.rss"].identity.body
+    finally:
+        builder.stop()
