@@ -167,6 +167,13 @@ def test_a_watching_builder_reads_only_what_events_name(
         snapshot = builder.current()
         assert snapshot is not None and b"Fresh" not in snapshot.resources["all.rss"].identity.body
         assert scans == []  # no full scan: the events named the files
+        shutil.rmtree(config.cache_dir)  # a lost cache: the named files alone would not do
+        write_record("late.md", base_record(title="Late", webUrl="https://example.org/late"))
+        wait_for(builder.poll)
+        snapshot = builder.current()
+        assert snapshot is not None
+        served = snapshot.resources["all.rss"].identity.body
+        assert b"Late" in served and all(f"example.org/{n}".encode() in served for n in range(3))
         monkeypatch.setattr(builder_module, "FULL_SCAN_SECONDS", 0.0)
         builder.poll()
         assert scans == [config.records]  # and still one now and then

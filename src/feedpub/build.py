@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from feedpub.cached_build import Built, Once, Options, build_cached
+from feedpub.cached_build import Built, KnownArticles, Once, Options, build_cached
 from feedpub.config import Config, Limits
 from feedpub.errors import BuildError
 from feedpub.model import Article, Site
@@ -131,6 +131,7 @@ def build_outputs(
     pool_threshold: int = POOL_THRESHOLD,
     site: bool = True,
     scan: Scan | None = None,
+    known: KnownArticles | None = None,
 ) -> Built:
     """The site (unless `site=False`), every output's bytes and each one's Last-Modified.
 
@@ -140,7 +141,9 @@ def build_outputs(
     """
     once = sink if isinstance(sink, Once) else Once(sink)
     if use_cache:
-        options = Options(progress=progress, threshold=pool_threshold, site=site, scan=scan)
+        options = Options(
+            progress=progress, threshold=pool_threshold, site=site, scan=scan, known=known
+        )
         try:
             return build_cached(config, once, stats, options)
         except (OSError, UnicodeEncodeError, sqlite3.Error):

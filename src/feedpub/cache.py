@@ -180,9 +180,16 @@ class RecordCache:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def keys(self) -> list[tuple[str, int, int]]:
-        """Every cached file's (name, size, mtime_ns), by name (code point order)."""
-        return self.db.execute("SELECT name, size, mtime_ns FROM files ORDER BY name").fetchall()
+    def keys(self, names: list[str] | None = None) -> list[tuple[str, int, int]]:
+        """Every cached file's (name, size, mtime_ns), or those of `names`, by name
+        (code point order)."""
+        if names is None:
+            return self.db.execute(
+                "SELECT name, size, mtime_ns FROM files ORDER BY name"
+            ).fetchall()
+        marks = ",".join("?" * len(names))
+        query = f"SELECT name, size, mtime_ns FROM files WHERE name IN ({marks}) ORDER BY name"
+        return self.db.execute(query, names).fetchall()
 
     def totals(self) -> tuple[int, int]:
         """Records and unpublished records in all cached files."""

@@ -17,7 +17,7 @@ from feedpub.config import Config
 from feedpub.errors import BuildError
 from feedpub.fingerprint import fingerprint
 from feedpub.incremental import fetch_articles, index_refs, load_cached
-from feedpub.model import Site
+from feedpub.model import Article, Site
 from feedpub.parse_pool import POOL_THRESHOLD
 from feedpub.records import Scan
 from feedpub.report import Report, ReportSink
@@ -26,6 +26,8 @@ from feedpub.select import FeedChoice, choose_feeds, deduplicate, make_feed, sit
 from feedpub.stats import BuildStats, check_publishable, display_path
 
 Choices = list[FeedChoice[ArticleRef]]
+KnownArticles = dict[tuple[str, int, bytes, str], Article]
+"""Decoded articles by (file, seq, digest, source suffix): what a server's next build reuses."""
 
 
 class Once:
@@ -82,6 +84,7 @@ class Options:
     site: bool = True  # also load the full Site (what the writer alone does not need)
     render: bool = True  # also render the outputs (what the site alone does not need)
     scan: Scan | None = None  # the records folder as a server's poll just saw it
+    known: KnownArticles | None = None  # the last site's articles (a server's), kept up to date
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +112,7 @@ def build_cached(config: Config, once: Once, stats: BuildStats, options: Options
                 if options.render:
                     rendered = render_changed(config, cache, choices)
                     cache.store_outputs(rendered.digests)
-                site = _full_site(config, cache, choices) if options.site else None
+                site = _full_site(config, cache, choices, options.known) if options.site else None
             except (CacheCorrupt, sqlite3.DatabaseError):
                 if attempt:
                     raise
@@ -121,8 +124,20 @@ def build_cached(config: Config, once: Once, stats: BuildStats, options: Options
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _full_site(config: Config, cache: RecordCache, choices: Choices) -> Site:
-    articles = fetch_articles(cache, (ref for choice in choices for ref in choice.entries))
+def _full_site(
+    config: Config, cache: RecordCache, choices: Choices, known: KnownArticles | None
+) -> Site:
+    """The site with every feed's articles; those in `known` are not decoded again, and
+    `known` then holds this site's articles."""
+    refs = [ref for choice in choices for ref in choice.entries]
+    known = {} if known is None else known
+    keyed = {(ref.file, ref.seq): (ref.file, ref.seq, ref.digest, ref.source) for ref in refs}
+    fetched = fetch_articles(
+        cache, (ref for ref in refs if keyed[(ref.file, ref.seq)] not in known)
+    )
+    articles = {at: known.get(key) or fetched[at] for at, key in keyed.items()}
+    known.clear()
+    known.update((key, articles[at]) for at, key in keyed.items())
     feeds = [
         make_feed(
             choice.info,

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 
 from feedpub.cache import RecordCache, StoredFile
 from feedpub.cache_select import update_winners
@@ -31,6 +33,8 @@ from feedpub.report import Report
 
 STORE_BATCH = 500
 BULK_FILES = 2_000
+TARGETED_FILES = 500
+"""A scan that names at most this many changed files is compared with their entries only."""
 RACY_NS = 2_000_000_000
 """A file changed this close to the scan may change again within its mtime tick: re-read it."""
 
@@ -58,8 +62,14 @@ def load_cached(
 
     `scan` is a scan of the folder already made (by a server's poll), else one is made now.
     """
-    started_ns, scanned = scan_folder(config.records) if scan is None else scan
-    changed, removed, known = _differences(scanned, cache.keys())
+    started_ns, scanned, only = scan_folder(config.records) if scan is None else scan
+    if only is not None and len(only) <= TARGETED_FILES and not cache.rebuilt:
+        # Only these files can have changed since the scan the cache was brought up to.
+        wanted = sorted(only)
+        subset = [entry for entry in _entries(scanned, wanted) if entry is not None]
+        changed, removed, known = _differences(subset, cache.keys(wanted))
+    else:
+        changed, removed, known = _differences(scanned, cache.keys())
     folder = str(config.records)
     jobs = [FileJob(os.path.join(folder, name), name, f"{base}/{name}") for name, _s, _m in changed]
     fresh: dict[str, list[Report]] = {}
@@ -109,6 +119,15 @@ def load_cached(
 
 
 Key = tuple[str, int, int]  # a file's name, size and mtime_ns
+
+
+def _entries(scanned: list[Key], names: list[str]) -> list[Key | None]:
+    """The entry of each name in the sorted `scanned` (None where it has none)."""
+    found: list[Key | None] = []
+    for name in names:
+        at = bisect_left(scanned, name, key=itemgetter(0))
+        found.append(scanned[at] if at < len(scanned) and scanned[at][0] == name else None)
+    return found
 
 
 def _differences(scanned: list[Key], cached: list[Key]) -> tuple[list[Key], list[str], set[str]]:

@@ -74,10 +74,14 @@ def scan_records(folder: Path) -> Iterator[RecordFile]:
 
 
 class Scan(NamedTuple):
-    """Every file of a records folder as (name, size, mtime_ns), and when the scan began."""
+    """Every file of a records folder as (name, size, mtime_ns), and when the scan began.
+
+    `changed`, when known, names the only files that can differ from the scan before.
+    """
 
     started_ns: int
     entries: list[tuple[str, int, int]]
+    changed: frozenset[str] | None = None
 
 
 def scan_folder(folder: Path) -> Scan:
@@ -106,7 +110,7 @@ def rescan_names(previous: Scan, folder: Path, names: Iterable[str]) -> Scan:
             entries[at] = (name, *found)
         else:
             entries.insert(at, (name, *found))
-    return Scan(started_ns, entries)
+    return Scan(started_ns, entries, frozenset(names))
 
 
 def _listed_stat(folder: Path, name: str) -> tuple[int, int] | None:

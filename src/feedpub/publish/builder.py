@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from feedpub.build import BuildStats, build_outputs
+from feedpub.cached_build import KnownArticles
 from feedpub.config import Config
 from feedpub.errors import BuildError
 from feedpub.publish.files import write_outputs
@@ -110,6 +111,7 @@ class Builder:
         self._seen: list[tuple[str, int, int]] | bool | None = False  # False: not polled yet
         self._scan: Scan | None = None  # the scan of the last poll that saw a change
         self._watcher: RecordWatcher | None = None
+        self._articles: KnownArticles = {}  # the served site's articles, reused by the next build
         self._last_full_scan = float("-inf")
         self._reported: set[str] = set()
         self._stop = threading.Event()
@@ -142,7 +144,8 @@ class Builder:
         if seen == self._seen:
             return False
         self._seen, self._scan = seen, scan
-        self.build(scan)  # the build uses this scan: 100k files are not stat'ed twice
+        if not self.build(scan):  # the build uses this scan: 100k files are not stat'ed twice
+            self._scan = None  # the cache may lag behind it: the next change scans in full
         return True
 
     def _watched_scan(self) -> Scan | _Unchanged | None:
@@ -176,7 +179,9 @@ class Builder:
         stats = BuildStats()
         try:
             # Through the record cache: only changed files are parsed, only changed feeds rendered.
-            built = build_outputs(self.config, reports.append, stats, scan=scan)
+            built = build_outputs(
+                self.config, reports.append, stats, scan=scan, known=self._articles
+            )
             site, outputs, modified = built.site, built.outputs, built.modified
             if site is None:  # pragma: no cover - build_outputs returns the site by default
                 raise BuildError("the build returned no site")
