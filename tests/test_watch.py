@@ -203,3 +203,13 @@ def test_without_events_the_builder_scans(
         assert snapshot is not None and b"Polled" in snapshot.resources["all.rss"].identity.body
     finally:
         builder.stop()
+
+
+def test_a_scan_lists_many_folders_and_skips_linked_ones(tmp_path: Path) -> None:
+    folder = tmp_path / "records"
+    for number in range(1_100):  # more folders than a process may hold open at once
+        (folder / f"f{number:04}").mkdir(parents=True)
+        (folder / f"f{number:04}" / "a.md").write_bytes(b"x")
+    (folder / "f0000" / "link").symlink_to(folder / "f0001", target_is_directory=True)
+    names = [name for name, _size, _mtime in scan_folder(folder).entries]
+    assert names == [f"f{number:04}/a.md" for number in range(1_100)]
