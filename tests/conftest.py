@@ -86,19 +86,24 @@ class BuildRun:
         return [str(report) for report in self.reports]
 
 
+def config_for(tmp_path: Path, records_dir: Path, **changes: Any) -> Config:
+    """A Config for `records_dir` writing into tmp_path; keyword arguments change it."""
+    settings: dict[str, Any] = {
+        "records": records_dir,
+        "out": tmp_path / "out",
+        "cache_dir": tmp_path / "cache",
+        "base_url": "https://feeds.example.com",
+    }
+    settings.update(changes)
+    return Config(**settings)
+
+
 @pytest.fixture
 def build(tmp_path: Path, records_dir: Path) -> Callable[..., BuildRun]:
     """Build `records_dir` into tmp_path/out; keyword arguments change the Config."""
 
     def run(**changes: Any) -> BuildRun:
-        settings: dict[str, Any] = {
-            "records": records_dir,
-            "out": tmp_path / "out",
-            "cache_dir": tmp_path / "cache",
-            "base_url": "https://feeds.example.com",
-        }
-        settings.update(changes)
-        config = Config(**settings)
+        config = config_for(tmp_path, records_dir, **changes)
         reports: list[Report] = []
         stats = run_build(config, reports.append)
         return BuildRun(config.out, stats, reports)

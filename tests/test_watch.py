@@ -21,7 +21,7 @@ from feedpub.publish.builder import Builder
 from feedpub.publish.watch import RecordWatcher
 from feedpub.records import rescan_names, scan_folder
 
-from .conftest import base_record
+from .conftest import base_record, config_for
 
 Write = Callable[..., Path]
 
@@ -134,13 +134,8 @@ def test_reading_a_file_is_no_change(watcher: RecordWatcher, records_dir: Path) 
 
 @pytest.fixture
 def config(tmp_path: Path, records_dir: Path) -> Config:
-    return Config(
-        records=records_dir,
-        out=tmp_path / "out",
-        cache_dir=tmp_path / "cache",
-        base_url="https://feeds.example.com",
-        server=ServerConfig(poll_seconds=3600, access_log=False),  # the test polls itself
-    )
+    # The test polls itself: the builder's thread sleeps.
+    return config_for(tmp_path, records_dir, server=ServerConfig(poll_seconds=3600))
 
 
 def test_a_watching_builder_reads_only_what_events_name(

@@ -27,7 +27,7 @@ from feedpub.publish.fastpath import accepted_codings, coding_weight, parse_http
 from feedpub.publish.snapshot import CODINGS, DirectorySource, SnapshotDir
 from feedpub.publish.web import ServerState, create_app
 
-from .conftest import base_record
+from .conftest import base_record, config_for
 
 Write = Callable[..., Path]
 FEEDS = ["/all.rss", "/all.atom", "/all.json", "/topics/ai.rss", "/topics/space.json"]
@@ -49,14 +49,8 @@ def seed(write_record: Write, count: int = 4) -> None:
 
 @pytest.fixture
 def config(tmp_path: Path, records_dir: Path) -> Config:
-    return Config(
-        records=records_dir,
-        out=tmp_path / "out",
-        cache_dir=tmp_path / "cache",
-        base_url="https://feeds.example.com",
-        max_items=10,
-        server=ServerConfig(max_age=120, access_log=False),
-    )
+    server = ServerConfig(max_age=120, access_log=False)
+    return config_for(tmp_path, records_dir, max_items=10, server=server)
 
 
 @pytest.fixture
