@@ -172,6 +172,11 @@ def test_live_updates_while_serving(start, tmp_path: Path):
     server = start(1)
     records = tmp_path / "records"
     first = server.etag()
+    if sys.platform.startswith("linux"):  # inotify: the builder is told what changed
+        server.wait_for(
+            lambda: json.loads(server.request("/healthz")[2])["changes_by"] == "events",
+            "healthz to say changes come by events",
+        )
 
     write(records, "r4.md", "Story four", 4, ["AI"])
     server.wait_for(lambda: server.etag() != first, "an added record")

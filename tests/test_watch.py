@@ -149,6 +149,7 @@ def test_a_watching_builder_reads_only_what_events_name(
     try:
         if builder._watcher is None:
             pytest.skip("no file system events on this platform")
+        assert builder.status()["changes_by"] == "events"
         assert builder.poll() is False  # the full scan after starting: nothing new
         scans: list[Path] = []
         real_scan = records_module.scan_stats
@@ -190,7 +191,7 @@ def test_without_events_the_builder_scans(
     with caplog.at_level(logging.WARNING, logger="feedpub.serve"):
         builder.start()
     try:
-        assert builder._watcher is None
+        assert builder._watcher is None and builder.status()["changes_by"] == "scan"
         assert any("polling instead" in message for message in caplog.messages)
         write_record("b.md", base_record(title="Polled", webUrl="https://example.org/b"))
         assert builder.poll()

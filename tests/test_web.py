@@ -351,6 +351,7 @@ def test_healthz(client: FlaskClient):
     assert body["status"] == "ok"
     assert body["version"] == body["serving"]
     assert body["last_error"] is None and body["built_at"]
+    assert body["changes_by"] == "scan"  # this in-process builder has no polling thread
 
 
 def test_records_changes_are_served_after_a_poll(app: Flask, write_record: Write, caplog):

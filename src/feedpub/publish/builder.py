@@ -73,6 +73,7 @@ class BuildState:
     articles: int = 0
     feeds: int = 0
     problems: int = 0
+    changes_by: str = "scan"  # how changed records are found: "events" or "scan"
 
     def as_json(self) -> dict[str, Any]:
         """The state as a JSON-ready mapping."""
@@ -86,6 +87,7 @@ class BuildState:
             "articles": self.articles,
             "feeds": self.feeds,
             "problems": self.problems,
+            "changes_by": self.changes_by,
         }
 
 
@@ -254,6 +256,9 @@ class Builder:
             if watcher.start():
                 self._watcher = watcher
                 self._last_full_scan = float("-inf")  # what changed before it started
+                self.state.changes_by = "events"
+                if self.handoff is not None:
+                    self.handoff.write_status(self.status())
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="feedpub-builder", daemon=True)
         self._thread.start()
@@ -267,6 +272,7 @@ class Builder:
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
+            self.state.changes_by = "scan"
 
     def _run(self) -> None:
         while not self._stop.wait(self.config.server.poll_seconds):
