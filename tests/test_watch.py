@@ -209,3 +209,26 @@ def test_a_scan_lists_many_folders_and_skips_linked_ones(tmp_path: Path) -> None
     (folder / "f0000" / "link").symlink_to(folder / "f0001", target_is_directory=True)
     names = [name for name, _size, _mtime in scan_folder(folder).entries]
     assert names == [f"f{number:04}/a.md" for number in range(1_100)]
+
+
+def test_a_records_folder_made_again_is_watched_again(config: Config, write_record: Write) -> None:
+    write_record("a.md", base_record())
+    builder = Builder(config)
+    builder.poll()
+    builder.start()
+    try:
+        if builder._watcher is None:
+            pytest.skip("no file system events on this platform")
+        builder.poll()
+        shutil.rmtree(config.records)
+        wait_for(lambda: builder.poll() or builder.status()["status"] == "degraded")
+        config.records.mkdir()
+        write_record("b.md", base_record(title="Back again", webUrl="https://example.org/b"))
+        wait_for(builder.poll)  # the folder event: watched afresh, and scanned once
+        assert builder._watcher is not None and builder._watcher.alive
+        write_record("c.md", base_record(title="Third", webUrl="https://example.org/c"))
+        wait_for(builder.poll)  # told by an event of the new watcher, long before a full scan
+        snapshot = builder.current()
+        assert snapshot is not None and b"Third" in snapshot.resources["all.rss"].identity.body
+    finally:
+        builder.stop()

@@ -115,6 +115,8 @@ class Builder:
         self._watcher: RecordWatcher | None = None
         self._articles: KnownArticles = {}  # the served site's articles, reused by the next build
         self._last_full_scan = float("-inf")
+        self._watching = False  # file system events wanted (by `start`)
+        self._watch_again = False  # a folder event: watch the records folder afresh
         self._reported: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -137,7 +139,10 @@ class Builder:
         if scan is _UNCHANGED:
             return False
         if scan is None:
-            if self._watcher is not None:
+            watcher = self._watcher
+            if self._watching and (self._watch_again or watcher is None or not watcher.alive):
+                self._rewatch()
+            elif self._watcher is not None:
                 self._watcher.take()  # the full scan sees whatever they name
             self._last_full_scan = time.monotonic()
             scan = fingerprint(self.config.records)
@@ -162,6 +167,7 @@ class Builder:
             return None
         changes = watcher.take()
         if changes.rescan:
+            self._watch_again = True
             return None
         if not changes.names:
             return _UNCHANGED
@@ -251,14 +257,9 @@ class Builder:
         system events when the platform has them (`watch`), else by scanning the folder."""
         if self._thread is not None:
             return
-        if watch and self._watcher is None and self.config.records.is_dir():
-            watcher = RecordWatcher(self.config.records)
-            if watcher.start():
-                self._watcher = watcher
-                self._last_full_scan = float("-inf")  # what changed before it started
-                self.state.changes_by = "events"
-                if self.handoff is not None:
-                    self.handoff.write_status(self.status())
+        self._watching = watch
+        if watch:
+            self._rewatch()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="feedpub-builder", daemon=True)
         self._thread.start()
@@ -269,10 +270,31 @@ class Builder:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self._watching = False
+        self._unwatch()
+
+    def _rewatch(self) -> None:
+        """(Re)start the watcher: after a folder event the old watches may be gone (a records
+        folder deleted and made again). The full scan that follows covers the gap."""
+        before = self.state.changes_by
+        self._unwatch()
+        self._watch_again = False
+        if self.config.records.is_dir():
+            watcher = RecordWatcher(self.config.records)
+            if watcher.start():
+                self._watcher = watcher
+                self._last_full_scan = float("-inf")  # what changed before it started
+            else:
+                self._watching = False  # no events here: scan from now on (logged once)
+        self.state.changes_by = "events" if self._watcher is not None else "scan"
+        if self.state.changes_by != before and self.handoff is not None:
+            self.handoff.write_status(self.status())
+
+    def _unwatch(self) -> None:
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
-            self.state.changes_by = "scan"
+        self.state.changes_by = "scan"
 
     def _run(self) -> None:
         while not self._stop.wait(self.config.server.poll_seconds):
