@@ -138,18 +138,26 @@ class Builder:
         scan = self._watched_scan()
         if scan is _UNCHANGED:
             return False
+        told = False  # whether events already told of what this poll finds
         if scan is None:
             watcher = self._watcher
+            if watcher is not None:
+                changes = watcher.take()  # the full scan sees whatever they name
+                told = bool(changes.names) or changes.rescan
+                self._watch_again = self._watch_again or changes.rescan
             if self._watching and (self._watch_again or watcher is None or not watcher.alive):
-                self._rewatch()
-            elif self._watcher is not None:
-                self._watcher.take()  # the full scan sees whatever they name
+                self._rewatch()  # before the scan: no change falls between the two
+                told = True
             self._last_full_scan = time.monotonic()
             scan = fingerprint(self.config.records)
+        else:
+            told = True
         assert not isinstance(scan, _Unchanged)
         seen = None if scan is None else scan.entries
         if seen == self._seen:
             return False
+        if not told and self._watcher is not None:
+            self._watch_again = True  # a change no event told of: watch afresh next time
         self._seen, self._scan = seen, scan
         if not self.build(scan):  # the build uses this scan: 100k files are not stat'ed twice
             self._scan = None  # the cache may lag behind it: the next change scans in full
@@ -161,6 +169,7 @@ class Builder:
         if (
             watcher is None
             or self._scan is None
+            or self._watch_again
             or not watcher.alive
             or time.monotonic() - self._last_full_scan >= FULL_SCAN_SECONDS
         ):
