@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -21,6 +22,8 @@ from flask.testing import FlaskClient
 from feedpub import records as records_module
 from feedpub.build import run_build
 from feedpub.config import Config, ServerConfig
+from feedpub.errors import BuildError
+from feedpub.publish import builder as builder_module
 from feedpub.publish.accesslog import AccessLog
 from feedpub.publish.builder import Builder
 from feedpub.publish.fastpath import accepted_codings, coding_weight, parse_http_date
@@ -382,6 +385,49 @@ def test_a_poll_stats_the_records_once(app: Flask, write_record: Write, monkeypa
     assert builder(app).poll() is True
     assert len(scans) == 1  # the build took the poll's scan
     assert b"Fresh" in app.test_client().get("/all.rss").data
+
+
+def test_a_failed_build_is_tried_again_without_a_change(
+    app: Flask, write_record: Write, monkeypatch
+):
+    monkeypatch.setattr(builder_module, "RETRY_MIN_SECONDS", 0.0)
+    real_build = builder_module.build_outputs
+    failures = [BuildError("disk trouble")]
+
+    def flaky(*args, **kwargs):
+        if failures:
+            raise failures.pop()
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(builder_module, "build_outputs", flaky)
+    client = app.test_client()
+    write_record("new.md", base_record(title="Fresh", webUrl="https://example.org/fresh"))
+    assert builder(app).poll() is True
+    assert client.get("/healthz").get_json()["last_error"] == "disk trouble"
+    assert b"Fresh" not in client.get("/all.rss").data
+    assert builder(app).poll() is True  # nothing changed, but the retry is due
+    assert client.get("/healthz").get_json()["status"] == "ok"
+    assert b"Fresh" in client.get("/all.rss").data
+    assert builder(app).poll() is False  # built: no more retries
+
+
+def test_retries_of_a_failing_build_wait_longer_each_time(
+    app: Flask, write_record: Write, monkeypatch
+):
+    monkeypatch.setattr(builder_module, "RETRY_MIN_SECONDS", 0.01)
+    monkeypatch.setattr(builder_module, "RETRY_MAX_SECONDS", 0.04)
+
+    def broken(*args, **kwargs):
+        raise BuildError("still broken")
+
+    monkeypatch.setattr(builder_module, "build_outputs", broken)
+    write_record("new.md", base_record(title="Fresh", webUrl="https://example.org/fresh"))
+    waits = []
+    for _ in range(4):
+        time.sleep(0.05)
+        assert builder(app).poll() is True
+        waits.append(builder(app)._retry_seconds)
+    assert waits == [0.01, 0.02, 0.04, 0.04]
 
 
 def test_missing_records_keep_the_last_good_feeds(app: Flask, config: Config):

@@ -93,6 +93,9 @@ class BuildState:
 
 FULL_SCAN_SECONDS = 60.0
 """While a watcher runs, the whole records folder is still scanned this often."""
+RETRY_MIN_SECONDS = 2.0
+RETRY_MAX_SECONDS = 300.0
+"""A failed build is tried again after 2 s, then 4 s, ... at most every 5 minutes."""
 
 
 class _Unchanged:
@@ -116,6 +119,8 @@ class Builder:
         self._articles: KnownArticles = {}  # the served site's articles, reused by the next build
         self._last_full_scan = float("-inf")
         self._watching = False  # file system events wanted (by `start`)
+        self._retry_seconds = 0.0  # the wait before the last retry of a failed build
+        self._retry_at: float | None = None  # when a failed build is tried again
         self._watch_again = False  # a folder event: watch the records folder afresh
         self._reported: set[str] = set()
         self._stop = threading.Event()
@@ -135,7 +140,7 @@ class Builder:
         While a watcher runs, only the files its events name are looked at again, and the
         whole folder every `FULL_SCAN_SECONDS` (events can be lost); otherwise every file.
         """
-        scan = self._watched_scan()
+        scan = self._watched_scan()  # None after a failed build: it is retried from a full scan
         if scan is _UNCHANGED:
             return False
         told = False  # whether events already told of what this poll finds
@@ -154,14 +159,23 @@ class Builder:
             told = True
         assert not isinstance(scan, _Unchanged)
         seen = None if scan is None else scan.entries
-        if seen == self._seen:
+        if seen == self._seen and not self._retry_due():
             return False
-        if not told and self._watcher is not None:
+        if not told and self._watcher is not None and seen != self._seen:
             self._watch_again = True  # a change no event told of: watch afresh next time
         self._seen, self._scan = seen, scan
-        if not self.build(scan):  # the build uses this scan: 100k files are not stat'ed twice
-            self._scan = None  # the cache may lag behind it: the next change scans in full
+        if self.build(scan):  # the build uses this scan: 100k files are not stat'ed twice
+            self._retry_seconds, self._retry_at = 0.0, None
+        else:
+            self._scan = None  # the cache may lag behind it: the next look scans in full
+            # Try again even if nothing changes (a full disk, a folder back in place),
+            # waiting twice as long each time, up to RETRY_MAX_SECONDS.
+            wait = min(max(2 * self._retry_seconds, RETRY_MIN_SECONDS), RETRY_MAX_SECONDS)
+            self._retry_seconds, self._retry_at = wait, time.monotonic() + wait
         return True
+
+    def _retry_due(self) -> bool:
+        return self._retry_at is not None and time.monotonic() >= self._retry_at
 
     def _watched_scan(self) -> Scan | _Unchanged | None:
         """The scan brought up to date from the watcher's events; None if a full scan is due."""
