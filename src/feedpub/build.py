@@ -19,7 +19,7 @@ from feedpub.records import RecordFile, Scan, scan_records
 from feedpub.render import render_site
 from feedpub.report import ReportSink
 from feedpub.select import deduplicate, select_site
-from feedpub.stats import BuildStats, check_publishable, display_path
+from feedpub.stats import BuildStats, check_publishable, display_path, pass_on
 
 __all__ = [
     "BuildStats",
@@ -61,12 +61,7 @@ def load_articles(
 def _account(outcome: FileOutcome, stats: BuildStats, sink: ReportSink) -> None:
     stats.records += outcome.records
     stats.unpublished += outcome.unpublished
-    for report in outcome.reports:
-        if report.skipped:
-            stats.skipped += 1
-        else:
-            stats.recovered += 1
-        sink(report)
+    pass_on(outcome.reports, stats, sink)
 
 
 def _with_progress(files: list[RecordFile], progress: bool) -> Iterable[RecordFile]:
@@ -95,17 +90,13 @@ def build_site(
     `config.cache_dir`; without it (or when the cache folder is unusable) every file
     is read and every article held in memory. Both give the same site.
     """
+    once = sink if isinstance(sink, Once) else Once(sink)
     if use_cache:
-        once = sink if isinstance(sink, Once) else Once(sink)
         options = Options(progress=progress, threshold=pool_threshold, render=False)
-        try:
-            site = build_cached(config, once, stats, options).site
-            assert site is not None
-            return site
-        except (OSError, UnicodeEncodeError, sqlite3.Error):
-            _start_over(once, stats)  # no usable cache folder, or names SQLite cannot hold
-        sink = once
-    articles = load_articles(config, sink, stats, progress)
+        built = _through_cache(config, once, stats, options)
+        if built is not None and built.site is not None:
+            return built.site
+    articles = load_articles(config, once, stats, progress)
     unique, stats.duplicates = deduplicate(articles)
     stats.published = len(unique)
     check_publishable(config, stats)
@@ -144,12 +135,20 @@ def build_outputs(
         options = Options(
             progress=progress, threshold=pool_threshold, site=site, scan=scan, known=known
         )
-        try:
-            return build_cached(config, once, stats, options)
-        except (OSError, UnicodeEncodeError, sqlite3.Error):
-            _start_over(once, stats)  # no usable cache folder, or names SQLite cannot hold
+        built = _through_cache(config, once, stats, options)
+        if built is not None:
+            return built
     full = build_site(config, once, stats, progress, use_cache=False)
     return Built(full, render_site(full), site_modified_times(full))
+
+
+def _through_cache(config: Config, once: Once, stats: BuildStats, options: Options) -> Built | None:
+    """A build through the record cache; None (counts reset) when the cache cannot be used."""
+    try:
+        return build_cached(config, once, stats, options)
+    except (OSError, UnicodeEncodeError, sqlite3.Error):
+        _start_over(once, stats)  # no usable cache folder, or names SQLite cannot hold
+        return None
 
 
 def _start_over(once: Once, stats: BuildStats) -> None:

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
 
 from feedpub.cache import RecordCache
-from feedpub.codec import ArticleRef, CacheCorrupt, decode_topics, moment, source_of
+from feedpub.codec import ArticleRef, RefDecoder
 from feedpub.model import FeedInfo, Topic
 from feedpub.select import FeedChoice, display_name, topic_feed_info
 from feedpub.topics import assign_slugs
@@ -110,8 +109,8 @@ def choose(
         (max_items,),
     )
     info = FeedInfo(slug="all", title=title, description=description, path_stem="all")
-    decoded: dict[str, tuple[str, ...]] = {}  # most entries share a few topic lists
-    choices = [FeedChoice(info, _refs(everything, base, decoded), kept)]
+    decode = RefDecoder(base)
+    choices = [FeedChoice(info, [decode(row) for row in everything], kept)]
     for topic in topics:
         rows = db.execute(
             f"SELECT {_COLUMNS} FROM topics t JOIN articles a ON a.file = t.file"
@@ -121,32 +120,5 @@ def choose(
         )
         info = topic_feed_info(topic, title, description)
         total = sum(names[topic.key].values())
-        choices.append(FeedChoice(info, _refs(rows, base, decoded), total))
+        choices.append(FeedChoice(info, [decode(row) for row in rows], total))
     return choices
-
-
-def _refs(
-    rows: Iterable[tuple[Any, ...]], base: str, decoded: dict[str, tuple[str, ...]]
-) -> list[ArticleRef]:
-    refs = []
-    for file, seq, ident, published, updated, suffix, topics, digest in rows:
-        names = decoded.get(topics) if type(topics) is str else None
-        if names is None:
-            names = decoded[topics] = decode_topics(topics)
-        if not (type(file) is str and type(seq) is int and type(ident) is str):
-            raise CacheCorrupt("bad article key")
-        if type(digest) is not bytes:
-            raise CacheCorrupt("bad digest")
-        refs.append(
-            ArticleRef(
-                id=ident,
-                published=moment(published),
-                updated=moment(updated),
-                source=source_of(suffix, f"{base}/{file}"),
-                topics=names,
-                file=file,
-                seq=seq,
-                digest=digest,
-            )
-        )
-    return refs

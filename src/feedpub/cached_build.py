@@ -23,7 +23,7 @@ from feedpub.records import Scan
 from feedpub.report import Report, ReportSink
 from feedpub.rerender import Rendered, render_changed
 from feedpub.select import FeedChoice, choose_feeds, deduplicate, make_feed, site_of
-from feedpub.stats import BuildStats, check_publishable, display_path
+from feedpub.stats import BuildStats, check_publishable, display_path, pass_on
 
 Choices = list[FeedChoice[ArticleRef]]
 KnownArticles = dict[tuple[str, int, bytes, str], Article]
@@ -58,12 +58,7 @@ def select_cached(
     base = display_path(config.records)
     loaded = load_cached(config, cache, base, options.threshold, options.progress, options.scan)
     stats.files, stats.records, stats.unpublished = loaded.files, loaded.records, loaded.unpublished
-    for report in loaded.reports:
-        if report.skipped:
-            stats.skipped += 1
-        else:
-            stats.recovered += 1
-        sink(report)
+    pass_on(loaded.reports, stats, sink)
     stats.published, stats.duplicates = cache_select.counts(cache)
     check_publishable(config, stats)
     texts = {"title": config.title, "description": config.description}

@@ -185,6 +185,50 @@ def decode_reports(text: Any, display: str) -> list[Report]:
     return reports
 
 
+class RefDecoder:
+    """Turns `articles` rows (file, seq, id, published, updated, source, topics, digest) into
+    `ArticleRef`s, checking every type. Topic lists and timestamps that many rows share
+    are decoded once."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._topics: dict[str, tuple[str, ...]] = {}
+        self._moments: dict[int, datetime] = {}
+
+    def __call__(self, row: tuple[Any, ...]) -> ArticleRef:
+        file, seq, ident, published, updated, suffix, topics, digest = row
+        if not (type(file) is str and type(seq) is int and type(ident) is str):
+            raise CacheCorrupt("bad article key")
+        if type(digest) is not bytes:
+            raise CacheCorrupt("bad digest")
+        return ArticleRef(
+            id=ident,
+            published=self._moment(published),
+            updated=self._moment(updated),
+            source=source_of(suffix, f"{self.base}/{file}"),
+            topics=self._topic_list(topics),
+            file=file,
+            seq=seq,
+            digest=digest,
+        )
+
+    def _topic_list(self, text: Any) -> tuple[str, ...]:
+        if type(text) is not str:
+            return decode_topics(text)  # raises CacheCorrupt
+        names = self._topics.get(text)
+        if names is None:
+            names = self._topics[text] = decode_topics(text)
+        return names
+
+    def _moment(self, stamp: Any) -> datetime:
+        if type(stamp) is not int:
+            return moment(stamp)  # raises CacheCorrupt
+        value = self._moments.get(stamp)
+        if value is None:
+            value = self._moments[stamp] = moment(stamp)
+        return value
+
+
 def source_of(suffix: Any, display: str) -> str:
     """An article's full source from its stored suffix."""
     return _source(_text(suffix), display)

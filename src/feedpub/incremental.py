@@ -12,19 +12,11 @@ import sys
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from operator import itemgetter
 
 from feedpub.cache import RecordCache, StoredFile
 from feedpub.cache_select import update_winners
-from feedpub.codec import (
-    ArticleRef,
-    decode_article,
-    decode_reports,
-    decode_topics,
-    moment,
-    source_of,
-)
+from feedpub.codec import ArticleRef, RefDecoder, decode_article, decode_reports
 from feedpub.config import Config
 from feedpub.model import Article
 from feedpub.parse_pool import POOL_THRESHOLD, EncodedOutcome, FileJob, encode_files
@@ -196,33 +188,8 @@ def _with_progress(
 
 def index_refs(cache: RecordCache, base: str) -> list[ArticleRef]:
     """Every cached article's light entry, in file and record order (for in-memory selection)."""
-    refs: list[ArticleRef] = []
-    topics_seen: dict[str, tuple[str, ...]] = {}  # most articles share a few topic lists
-    moments: dict[int, datetime] = {}
-    for file, seq, ident, published, updated, suffix, topics, digest in cache.index_rows():
-        names = topics_seen.get(topics)
-        if names is None:
-            names = topics_seen[topics] = decode_topics(topics)
-        refs.append(
-            ArticleRef(
-                id=ident,
-                published=_moment(moments, published),
-                updated=_moment(moments, updated),
-                source=source_of(suffix, f"{base}/{file}"),
-                topics=names,
-                file=file,
-                seq=seq,
-                digest=digest,
-            )
-        )
-    return refs
-
-
-def _moment(memo: dict[int, datetime], stamp: int) -> datetime:
-    value = memo.get(stamp)
-    if value is None:
-        value = memo[stamp] = moment(stamp)
-    return value
+    decode = RefDecoder(base)
+    return [decode(row) for row in cache.index_rows()]
 
 
 def fetch_articles(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from feedpub.config import Config
 from feedpub.errors import BuildError
+from feedpub.report import Report, ReportSink
 
 
 @dataclass(slots=True)
@@ -37,6 +39,16 @@ class BuildStats:
             f"wrote {self.written} files ({self.unchanged} unchanged, {self.removed} removed) "
             f"in {self.seconds:.2f} s"
         )
+
+
+def pass_on(reports: Iterable[Report], stats: BuildStats, sink: ReportSink) -> None:
+    """Count each report as a skipped record or a recovered problem, and hand it to `sink`."""
+    for report in reports:
+        if report.skipped:
+            stats.skipped += 1
+        else:
+            stats.recovered += 1
+        sink(report)
 
 
 def display_path(path: Path) -> str:

@@ -88,11 +88,6 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=SafeLoader)
 
 
-def fast_path_allowed(text: str) -> bool:
-    """False for documents using what the gate sends to PyYAML (see the module doc)."""
-    return _gate_passes(text, _outline(text))
-
-
 def takes_fast_path(text: str) -> bool:
     """True when `load_yaml(text)` is yaml-rs's result (retyped), not PyYAML's."""
     outline = _outline(text)
