@@ -430,6 +430,28 @@ def test_retries_of_a_failing_build_wait_longer_each_time(
     assert waits == [0.01, 0.02, 0.04, 0.04]
 
 
+def test_files_that_could_not_be_written_are_written_by_a_retry(
+    app: Flask, config: Config, write_record: Write, monkeypatch
+):
+    monkeypatch.setattr(builder_module, "RETRY_MIN_SECONDS", 0.0)
+    client = app.test_client()
+    written = config.out / "all.rss"
+    written.unlink()
+    written.mkdir()  # a folder where the feed goes: it cannot be replaced
+    write_record("new.md", base_record(title="Fresh", webUrl="https://example.org/fresh"))
+    assert builder(app).poll() is True
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "degraded" and "all.rss" in health["last_error"]
+    assert b"Fresh" in client.get("/all.rss").data  # served at once; only the file lags
+    assert builder(app).poll() is True  # nothing changed, but the retry is due
+    assert client.get("/healthz").get_json()["status"] == "degraded"
+    written.rmdir()
+    assert builder(app).poll() is True
+    assert client.get("/healthz").get_json()["status"] == "ok"
+    assert b"Fresh" in written.read_bytes()
+    assert builder(app).poll() is False  # the files caught up: no more retries
+
+
 def test_missing_records_keep_the_last_good_feeds(app: Flask, config: Config):
     client = app.test_client()
     etag = client.get("/all.rss").headers["ETag"]

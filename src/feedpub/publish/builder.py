@@ -121,6 +121,7 @@ class Builder:
         self._watching = False  # file system events wanted (by `start`)
         self._retry_seconds = 0.0  # the wait before the last retry of a failed build
         self._retry_at: float | None = None  # when a failed build is tried again
+        self._files_behind = False  # the last build's files could not all be written to `out`
         self._watch_again = False  # a folder event: watch the records folder afresh
         self._reported: set[str] = set()
         self._stop = threading.Event()
@@ -164,14 +165,15 @@ class Builder:
         if not told and self._watcher is not None and seen != self._seen:
             self._watch_again = True  # a change no event told of: watch afresh next time
         self._seen, self._scan = seen, scan
-        if self.build(scan):  # the build uses this scan: 100k files are not stat'ed twice
+        built = self.build(scan)  # the build uses this scan: 100k files are not stat'ed twice
+        if built and not self._files_behind:
             self._retry_seconds, self._retry_at = 0.0, None
-        else:
-            self._scan = None  # the cache may lag behind it: the next look scans in full
-            # Try again even if nothing changes (a full disk, a folder back in place),
-            # waiting twice as long each time, up to RETRY_MAX_SECONDS.
-            wait = min(max(2 * self._retry_seconds, RETRY_MIN_SECONDS), RETRY_MAX_SECONDS)
-            self._retry_seconds, self._retry_at = wait, time.monotonic() + wait
+            return True
+        self._scan = None  # the retry (or the next change) is looked for by a full scan
+        # Try again even if nothing changes (a full disk, a folder back in place, an output
+        # folder writable again), waiting twice as long each time, up to RETRY_MAX_SECONDS.
+        wait = min(max(2 * self._retry_seconds, RETRY_MIN_SECONDS), RETRY_MAX_SECONDS)
+        self._retry_seconds, self._retry_at = wait, time.monotonic() + wait
         return True
 
     def _retry_due(self) -> bool:
@@ -218,6 +220,7 @@ class Builder:
                 raise BuildError("the build returned no site")
             snapshot = make_snapshot(site, outputs, modified, self._snapshot)
             write_error = self._write_files(outputs, modified)
+            self._files_behind = write_error is not None
             previous = self._snapshot
             if previous is None or previous.version != snapshot.version:
                 if self.handoff is not None:
