@@ -107,6 +107,7 @@ def build_site(
         base_url=config.base_url,
         language=config.language,
         max_items=config.max_items,
+        hubs=config.websub.hubs,
     )
     stats.feeds = len(site.feeds)
     return site
@@ -200,5 +201,6 @@ def run_build(
         written.unchanged,
         written.removed,
     )
+    stats.written_paths = written.paths
     stats.seconds = clock() - started
     return stats

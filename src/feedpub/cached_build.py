@@ -141,6 +141,7 @@ def _full_site(
             config.base_url,
             config.language,
             config.title,
+            config.websub.hubs,
         )
         for choice in choices
     ]

@@ -12,6 +12,7 @@ from feedpub import __version__
 from feedpub.build import BuildStats, build_site, run_build
 from feedpub.config import Config, load_config
 from feedpub.errors import ConfigError, FeedpubError
+from feedpub.publish.websub import changed_feed_urls, notify_hubs
 from feedpub.report import Report
 from feedpub.serve import serve
 
@@ -86,6 +87,15 @@ def build(
         return
     if not quiet:
         click.echo(f"feedpub: {stats.summary()}", err=True)
+    changed = changed_feed_urls(config, stats.written_paths)
+    problems = notify_hubs(config, changed)
+    for problem in problems:
+        click.echo(f"feedpub: websub: {problem}", err=True)  # the feeds are written: exit 0
+    if not quiet and changed and config.websub.hubs and config.websub.notify:
+        hubs = len(config.websub.hubs)
+        click.echo(
+            f"feedpub: websub: told {hubs} hub(s) of {len(changed)} changed feed(s)", err=True
+        )
 
 
 @main.command()

@@ -45,6 +45,17 @@ class ServerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSubConfig:
+    """WebSub hubs the feeds name, and whether builds tell them of changed feeds."""
+
+    hubs: tuple[str, ...] = ()
+    notify: bool = True
+
+
+MAX_HUBS = 10
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration of a build (and of the server)."""
 
@@ -59,6 +70,7 @@ class Config:
     strict: bool = False
     limits: Limits = field(default_factory=Limits)
     server: ServerConfig = field(default_factory=ServerConfig)
+    websub: WebSubConfig = field(default_factory=WebSubConfig)
 
     def __post_init__(self) -> None:
         # `https://example.org/` and `https://example.org` name the same site.
@@ -142,6 +154,10 @@ def _coerce(name: str, value: Any, default: Any, origin: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{origin}: {name}: must be an integer, not {_kind(value)}")
         return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{origin}: {name}: must be a list of strings, not {_kind(value)}")
+        return tuple(value)
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{origin}: {name}: must be a number, not {_kind(value)}")
@@ -176,6 +192,23 @@ def validate_config(config: Config, origin: str = "config") -> None:
         raise ConfigError(f"{origin}: server.max_age: must not be negative")
     if not 0.1 <= server.poll_seconds <= 3600:
         raise ConfigError(f"{origin}: server.poll_seconds: must be 0.1..3600")
+    _check_hubs(config.websub.hubs, origin)
+
+
+def _check_hubs(hubs: tuple[str, ...], origin: str) -> None:
+    if len(hubs) > MAX_HUBS:
+        raise ConfigError(f"{origin}: websub.hubs: at most {MAX_HUBS} hubs, got {len(hubs)}")
+    for number, hub in enumerate(hubs, 1):
+        parts = urlsplit(hub)
+        if parts.scheme not in ("http", "https") or not parts.netloc or _CONTROL.search(hub):
+            raise ConfigError(
+                f"{origin}: websub.hubs[{number}]: must be an absolute http(s) URL, got {hub!r}"
+            )
+        if parts.fragment or any(c in hub for c in ' "<>\\^`{|}'):
+            raise ConfigError(
+                f"{origin}: websub.hubs[{number}]: not a plain URL (a fragment, a space or "
+                f"a character URLs cannot hold): {hub!r}"
+            )
 
 
 def _check_base_url(url: str, origin: str) -> None:

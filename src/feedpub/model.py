@@ -6,6 +6,7 @@ sanitised, URLs are absolute http(s), datetimes are aware and in UTC.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -115,6 +116,7 @@ class Feed:
     language: str = "en"
     base_url: str = ""
     site_title: str = ""
+    hubs: tuple[str, ...] = ()  # WebSub hubs the feed names
 
     def url_for(self, suffix: str) -> str:
         """The absolute URL of this feed in one format (suffix like ``.rss``)."""
@@ -127,15 +129,7 @@ class Feed:
 
     def limited(self, limit: int) -> Feed:
         """The same feed holding only its `limit` newest entries."""
-        return Feed(
-            info=self.info,
-            articles=self.articles[:limit],
-            updated=self.updated,
-            total=self.total,
-            language=self.language,
-            base_url=self.base_url,
-            site_title=self.site_title,
-        )
+        return dataclasses.replace(self, articles=self.articles[:limit])
 
 
 @dataclass(frozen=True, slots=True)

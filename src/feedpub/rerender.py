@@ -67,6 +67,7 @@ def _feed_digest(config: Config, choice: FeedChoice[ArticleRef]) -> bytes:
     parts = [
         info.slug, info.title, info.description, info.path_stem, *topic,
         _updated(choice).isoformat(), config.language, config.base_url, config.title,
+        *config.websub.hubs,
     ]  # fmt: skip
     digest = hashlib.sha256(renderer_fingerprint())
     digest.update("\0".join(parts).encode("utf-8", "surrogatepass"))
@@ -137,6 +138,7 @@ def render_changed(config: Config, cache: RecordCache, choices: Choices) -> Rend
             config.base_url,
             config.language,
             config.title,
+            config.websub.hubs,
         )
         for number in stale
     ]

@@ -143,11 +143,12 @@ def select_site(
     base_url: str,
     language: str,
     max_items: int,
+    hubs: tuple[str, ...] = (),
 ) -> Site:
     """Build every feed of the site from deduplicated articles."""
     choices = choose_feeds(articles, title=title, description=description, max_items=max_items)
     feeds = [
-        make_feed(choice.info, choice.entries, choice.total, base_url, language, title)
+        make_feed(choice.info, choice.entries, choice.total, base_url, language, title, hubs)
         for choice in choices
     ]
     return Site(
@@ -166,6 +167,7 @@ def make_feed(
     base_url: str,
     language: str,
     site_title: str,
+    hubs: tuple[str, ...] = (),
 ) -> Feed:
     """A feed of `articles` (newest first); its date is that of its most recently updated."""
     updated = max((a.updated for a in articles), default=EPOCH)
@@ -177,6 +179,7 @@ def make_feed(
         language=language,
         base_url=base_url,
         site_title=site_title,
+        hubs=hubs,
     )
 
 

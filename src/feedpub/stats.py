@@ -28,6 +28,7 @@ class BuildStats:
     unchanged: int = 0
     removed: int = 0
     seconds: float = 0.0
+    written_paths: tuple[str, ...] = ()  # the outputs this build wrote (new or changed)
 
     def summary(self) -> str:
         """One line for the end of a build."""

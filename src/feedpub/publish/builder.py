@@ -23,6 +23,7 @@ from feedpub.errors import BuildError
 from feedpub.publish.files import write_outputs
 from feedpub.publish.snapshot import Snapshot, SnapshotDir, make_snapshot
 from feedpub.publish.watch import RecordWatcher
+from feedpub.publish.websub import changed_feed_urls, notify_later
 from feedpub.records import Scan, rescan_names, scan_folder
 from feedpub.report import Report
 
@@ -96,6 +97,16 @@ FULL_SCAN_SECONDS = 60.0
 RETRY_MIN_SECONDS = 2.0
 RETRY_MAX_SECONDS = 300.0
 """A failed build is tried again after 2 s, then 4 s, ... at most every 5 minutes."""
+
+
+def _changed(previous: Snapshot | None, current: Snapshot) -> list[str]:
+    """The output paths whose bytes differ between two snapshots (all, without `previous`)."""
+    before = {} if previous is None else previous.resources
+    return [
+        path
+        for path, resource in current.resources.items()
+        if path not in before or before[path].identity.etag != resource.identity.etag
+    ]
 
 
 class _Unchanged:
@@ -219,13 +230,17 @@ class Builder:
             if site is None:  # pragma: no cover - build_outputs returns the site by default
                 raise BuildError("the build returned no site")
             snapshot = make_snapshot(site, outputs, modified, self._snapshot)
-            write_error = self._write_files(outputs, modified)
+            write_error, written = self._write_files(outputs, modified)
             self._files_behind = write_error is not None
             previous = self._snapshot
             if previous is None or previous.version != snapshot.version:
                 if self.handoff is not None:
                     self.handoff.publish(snapshot)
-                self._snapshot = previous = snapshot
+                self._snapshot = snapshot
+                # After a restart, only feeds whose files changed: hubs heard of the rest.
+                changed = list(written) if previous is None else _changed(previous, snapshot)
+                notify_later(self.config, changed_feed_urls(self.config, changed))
+                previous = snapshot
                 log.info(
                     "serving version %s: %d articles in %d feeds (built in %.2f s)",
                     snapshot.version,
@@ -253,14 +268,16 @@ class Builder:
             state.status, state.last_error, state.error_at = "degraded", write_error, time.time()
         return True
 
-    def _write_files(self, outputs: dict[str, bytes], modified: dict[str, datetime]) -> str | None:
-        """Keep config.out in step with what is served; a failure is reported, not fatal."""
+    def _write_files(
+        self, outputs: dict[str, bytes], modified: dict[str, datetime]
+    ) -> tuple[str | None, tuple[str, ...]]:
+        """Keep config.out in step with what is served: (the error, if any, which is reported,
+        not fatal; the output paths written)."""
         try:
-            write_outputs(outputs, self.config.out, modified)
+            return None, write_outputs(outputs, self.config.out, modified).paths
         except BuildError as exc:
             log.error("serving the new build, but %s", exc)
-            return str(exc)
-        return None
+            return str(exc), ()
 
     def _fail(self, reason: str) -> None:
         state = self.state

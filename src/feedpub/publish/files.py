@@ -33,6 +33,7 @@ class WriteStats:
     written: int
     unchanged: int
     removed: int
+    paths: tuple[str, ...] = ()  # the outputs written (new or changed), by output path
 
 
 def output_target(out_dir: Path, relative: str) -> Path:
@@ -103,15 +104,15 @@ def write_outputs(
     modified = modified or {}
     with locked_output(out_dir):
         _remove_leftover_temporaries(out_dir)
-        changed: list[tuple[Path, bytes, datetime | None]] = []
+        changed: list[tuple[str, Path, bytes, datetime | None]] = []
         folder = OutputFolder(out_dir)
         for relative in sorted(outputs):
             target = folder.target(relative)
             if not _same_content(target, outputs[relative]):
-                changed.append((target, outputs[relative], modified.get(relative)))
+                changed.append((relative, target, outputs[relative], modified.get(relative)))
         staged: list[tuple[str, Path]] = []
         try:
-            for target, data, stamp in changed:
+            for _relative, target, data, stamp in changed:
                 staged.append((_stage(target, data, stamp), target))
             if changed:
                 # Name the files of both builds before any rename, so that if this build
@@ -127,7 +128,12 @@ def write_outputs(
                         os.unlink(temporary)
         removed = _remove_stale(out_dir, set(outputs))
         _write_manifest(out_dir, set(outputs))
-    return WriteStats(written=len(changed), unchanged=len(outputs) - len(changed), removed=removed)
+    return WriteStats(
+        written=len(changed),
+        unchanged=len(outputs) - len(changed),
+        removed=removed,
+        paths=tuple(relative for relative, *_ in changed),
+    )
 
 
 def write_atomically(target: Path, data: bytes, modified: datetime | None = None) -> None:

@@ -68,7 +68,10 @@ def new_generator(
     generator.language(feed.language)
     generator.author({"name": feed.site_title, "uri": feed.home_url})
     generator.generator("feedpub", version=__version__, uri="https://pypi.org/project/feedpub/")
-    # Self first: for RSS, the channel <link> is whichever link is added last.
+    # Hubs and self first: for RSS, the channel <link> is whichever link is added last
+    # (feedgen writes neither hub links nor the alternate one into RSS as atom:link).
+    for hub in feed.hubs:
+        generator.link(href=hub, rel="hub")
     generator.link(href=feed.url_for(self_suffix), rel="self")
     generator.link(href=feed.home_url, rel="alternate", type="text/html")
     generator.updated(feed.updated)

@@ -20,8 +20,10 @@ def render_json_feed(feed: Feed) -> bytes:
         "description": feed.info.description,
         "language": feed.language,
         "authors": [{"name": feed.site_title, "url": feed.home_url}],
-        "items": [_item(article) for article in feed.articles],
     }
+    if feed.hubs:
+        document["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]
+    document["items"] = [_item(article) for article in feed.articles]
     text = json.dumps(document, ensure_ascii=False, indent=2)
     return (text + "\n").encode("utf-8")
 

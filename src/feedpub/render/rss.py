@@ -8,7 +8,9 @@ from lxml import etree
 
 from feedpub.model import Feed
 from feedpub.render._feedgen import (
+    ATOM_NS,
     DC_NS,
+    EXTENSION,
     MEDIA_NS,
     ArticleEntryExtension,
     NamespaceExtension,
@@ -21,7 +23,21 @@ CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 
 
 class _RssNamespaces(NamespaceExtension):
+    """Declares the namespaces and adds an `atom:link rel="hub"` per WebSub hub."""
+
     namespaces: ClassVar[dict[str, str]] = {"media": MEDIA_NS, "dc": DC_NS}
+    hubs: tuple[str, ...] = ()
+
+    def extend_rss(self, feed: Any) -> Any:
+        channel = feed.find("channel")
+        if channel is None or not self.hubs:
+            return feed
+        self_link = channel.find(f"{{{ATOM_NS}}}link")
+        at = list(channel).index(self_link) + 1 if self_link is not None else len(channel)
+        for offset, hub in enumerate(self.hubs):
+            link = etree.Element(f"{{{ATOM_NS}}}link", href=hub, rel="hub")
+            channel.insert(at + offset, link)
+        return feed
 
 
 class _RssItem(ArticleEntryExtension):
@@ -74,5 +90,6 @@ def _set_size(element: Any, width: int | None, height: int | None) -> None:
 def render_rss(feed: Feed) -> bytes:
     """The feed as an RSS 2.0 document (UTF-8 bytes)."""
     generator = new_generator(feed, ".rss", _RssNamespaces, _RssItem)
+    getattr(generator, EXTENSION).hubs = feed.hubs
     generator.lastBuildDate(feed.updated)
     return bytes(generator.rss_str(pretty=True))
