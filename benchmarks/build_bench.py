@@ -3,13 +3,16 @@
     python benchmarks/build_bench.py                      # 10,000 and 100,000 records
     python benchmarks/build_bench.py --records 100000     # one size
     python benchmarks/build_bench.py --records 10000 --no-cache-build
+    python benchmarks/build_bench.py --records 100000 --copies-of ../shared/corpus/real
 
 Records come from benchmarks/generate.py into a temporary folder kept between runs
-(one per size and seed). Every build runs in its own process: its time is measured
-inside the process around `run_build` (interpreter start and imports excluded; the
-wall time with them is shown too), its memory as the peak RSS and PSS summed over
-the whole process tree (pool workers included), sampled every 10 ms. PSS counts the
-pages forked workers share with the parent once: it is the memory the build takes.
+(one per size and seed), or with --copies-of FOLDER from copies of the front-matter
+records in FOLDER (your own archive, say), each copy's webUrl made unique. Every build
+runs in its own process: its time is measured inside the process around `run_build`
+(interpreter start and imports excluded; the wall time with them is shown too), its
+memory as the peak RSS and PSS summed over the whole process tree (pool workers
+included), sampled every 10 ms. PSS counts the pages forked workers share with the
+parent once: it is the memory the build takes.
 
 The floor is reading every file and parsing its front matter with PyYAML's C loader
 in one process; the peer is a naive script that does that and renders every topic's
@@ -59,6 +62,7 @@ import json, sys, time
 from pathlib import Path
 from feedpub.config import Config, ServerConfig
 from feedpub.publish.builder import Builder
+import re
 records, out, cache, edited, watch = sys.argv[1:6]
 config = Config(records=Path(records), out=Path(out), cache_dir=Path(cache),
                 base_url="https://feeds.example.com", server=ServerConfig(poll_seconds=3600))
@@ -72,7 +76,8 @@ if watch == "1":
 path = Path(edited)
 original = path.read_bytes()
 try:
-    path.write_bytes(original.replace(b'title: "', b'title: "Served edit: ', 1))
+    marked = re.sub(rb"(?m)^title: ([\\"']?)", rb"title: \\1Served edit ", original, count=1)
+    path.write_bytes(marked)
     time.sleep(0.5)  # let the event arrive
     started = time.perf_counter()
     rebuilt = builder.poll()  # what the polling thread does: look, rebuild, new snapshot
@@ -92,9 +97,12 @@ started = time.perf_counter()
 count = 0
 for name in sorted(os.listdir(folder)):
     with open(os.path.join(folder, name), "rb") as handle:
-        text = handle.read().decode("utf-8")
+        text = handle.read().decode("utf-8", "replace")
     header = text.split("\\n---\\n", 1)[0][4:]
-    yaml.load(header, Loader=yaml.CSafeLoader)
+    try:
+        yaml.load(header, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        pass  # a broken record costs its parse too
     count += 1
 print(json.dumps({"seconds": time.perf_counter() - started, "summary": f"{count} parsed"}))
 """
@@ -110,15 +118,26 @@ started = time.perf_counter()
 by_topic = defaultdict(list)
 for name in sorted(os.listdir(folder)):
     with open(os.path.join(folder, name), "rb") as handle:
-        text = handle.read().decode("utf-8")
-    data = yaml.load(text.split("\\n---\\n", 1)[0][4:], Loader=yaml.CSafeLoader)
-    if not data.get("published", True):
+        text = handle.read().decode("utf-8", "replace")
+    try:
+        data = yaml.load(text.split("\\n---\\n", 1)[0][4:], Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
         continue
-    when = data["publishedDateTime"]
-    if isinstance(when, str):
-        from datetime import datetime
-        when = datetime.fromisoformat(when)
-    for topic in ["all", *(data.get("topics") or [])]:
+    if not isinstance(data, dict) or not data.get("published", True):
+        continue
+    when = data.get("publishedDateTime")
+    try:
+        if isinstance(when, str):
+            from datetime import datetime
+            when = datetime.fromisoformat(when)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+    except (AttributeError, ValueError, TypeError):
+        continue  # no usable date: a naive script skips the record
+    if not isinstance(data.get("webUrl"), str) or not isinstance(data.get("title"), str):
+        continue
+    topics = data.get("topics") if isinstance(data.get("topics"), list) else []
+    for topic in ["all", *(t for t in topics if isinstance(t, str))]:
         by_topic[topic].append((when, data))
 os.makedirs(out, exist_ok=True)
 for number, (topic, items) in enumerate(sorted(by_topic.items())):
@@ -250,18 +269,51 @@ def dataset(count: int, seed: int) -> Path:
     return folder
 
 
+_WEB_URL = re.compile(rb"(?m)^(webUrl: *)([\"']?)(https?://[^\"'\s]+)")
+
+
+def copies(source: Path, count: int) -> Path:
+    """`count` records made of copies of the front-matter records in `source`, kept between
+    runs; copy k of a record gets `/c<k>` after its webUrl, so copies are not duplicates."""
+    originals = sorted(
+        path for path in source.iterdir() if path.suffix in (".txt", ".md") and path.is_file()
+    )
+    if not originals:
+        raise SystemExit(f"{source}: no .txt or .md records to copy")
+    name = f"copies-of-{source.resolve().name}-{count}"
+    folder = Path(tempfile.gettempdir()) / "feedpub-bench" / name
+    marker = folder.with_name(folder.name + ".done")
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        print(f"copying {len(originals):,} records to {count:,} in {folder} ...", file=sys.stderr)
+        for number in range(count):
+            copy, original = divmod(number, len(originals))
+            data = originals[original].read_bytes()
+            if copy:
+                data = _WEB_URL.sub(rb"\1\2\3/c%d" % copy, data, count=1)
+            (folder / f"c{copy:03d}_{originals[original].name}").write_bytes(data)
+        stamp = time.time() - 3600
+        for path in folder.iterdir():
+            os.utime(path, (stamp, stamp))
+        marker.touch()
+    return folder
+
+
 def shown_record(records: Path, out: Path) -> Path:
     """The record file of the newest entry of the `all` feed (so editing it changes feeds)."""
     newest = json.loads((out / "all.json").read_text(encoding="utf-8"))["items"][0]["url"]
-    needle = f'"{newest}"'.encode()
+    needles = [
+        f"{quote}{newest}{end}".encode() for quote, end in (('"', '"'), ("'", "'"), ("", "\n"))
+    ]
     for path in sorted(records.iterdir()):
-        if needle in path.read_bytes():
+        data = path.read_bytes()
+        if any(needle in data for needle in needles):
             return path
     raise SystemExit(f"no record holds {newest}")
 
 
-def bench(count: int, seed: int, no_cache_build: bool) -> list[Run]:
-    records = dataset(count, seed)
+def bench(records: Path, count: int, seed: int, no_cache_build: bool) -> list[Run]:
     work = Path(tempfile.mkdtemp(prefix="feedpub-bench-"))
     out, cache = work / "out", work / "cache"
     runs: list[Run] = []
@@ -294,7 +346,9 @@ def bench(count: int, seed: int, no_cache_build: bool) -> list[Run]:
         )
         added.write_text(text, encoding="utf-8")
         build("warm, 1 record added")
-        edited.write_bytes(original.replace(b'title: "', b'title: "Edited: ', 1))
+        edited.write_bytes(
+            re.sub(rb"(?m)^title: ([\"']?)", rb"title: \1Edited ", original, count=1)
+        )
         build("warm, 1 record edited")
         added.unlink()
         build("warm, 1 record deleted")
@@ -350,10 +404,19 @@ def main() -> None:
     parser.add_argument(
         "--stages", action="store_true", help="only print each stage's microseconds per record"
     )
+    parser.add_argument(
+        "--copies-of", type=Path, metavar="FOLDER", help="copies of these records, not generated"
+    )
     args = parser.parse_args()
+
+    def records_for(count: int) -> Path:
+        return (
+            dataset(count, args.seed) if args.copies_of is None else copies(args.copies_of, count)
+        )
+
     if args.stages:
         for count in args.records or [10_000]:
-            records = dataset(count, args.seed)
+            records = records_for(count)
             sample = str(min(count, 5_000))
             result = subprocess.run(
                 [sys.executable, "-c", _STAGES, str(records), sample],
@@ -365,7 +428,7 @@ def main() -> None:
                 print(f"  {name:42} {micros:8.1f}")
         return
     for count in args.records or [10_000, 100_000]:
-        report(count, bench(count, args.seed, args.no_cache_build))
+        report(count, bench(records_for(count), count, args.seed, args.no_cache_build))
 
 
 if __name__ == "__main__":
