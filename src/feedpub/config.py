@@ -204,10 +204,15 @@ def _check_hubs(hubs: tuple[str, ...], origin: str) -> None:
             raise ConfigError(
                 f"{origin}: websub.hubs[{number}]: must be an absolute http(s) URL, got {hub!r}"
             )
-        if parts.fragment or any(c in hub for c in ' "<>\\^`{|}'):
+        if parts.fragment or not hub.isascii() or any(c in hub for c in ' "<>\\^`{|}'):
             raise ConfigError(
-                f"{origin}: websub.hubs[{number}]: not a plain URL (a fragment, a space or "
-                f"a character URLs cannot hold): {hub!r}"
+                f"{origin}: websub.hubs[{number}]: not a plain ASCII URL (a fragment, a space "
+                f"or a character URLs cannot hold; percent-encode or punycode it): {hub!r}"
+            )
+        if parts.username is not None or parts.password is not None:
+            raise ConfigError(
+                f"{origin}: websub.hubs[{number}]: must not hold a user name or password "
+                "(every feed publishes the hub's URL)"
             )
 
 
