@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import socket
 import subprocess
@@ -226,6 +227,26 @@ def test_the_server_pings_after_a_change_but_not_after_a_restart(
     assert restarted.poll() is True
     stems = ["all", "topics/art"]
     assert pinged(6) == sorted(f"{BASE}/{s}{x}" for s in stems for x in (".atom", ".json", ".rss"))
+
+
+def test_the_server_logs_a_failing_hub_and_keeps_serving(
+    tmp_path: Path, records_dir: Path, write_record: Write, hub: Hub, monkeypatch, caplog
+):
+    monkeypatch.setattr(websub, "SETTLE_SECONDS", 0.0)
+    hub.status = 503
+    write_record("a.md", base_record())
+    builder = Builder(load_config(_write_config(tmp_path, records_dir, hubs=[hub.url])))
+    with caplog.at_level(logging.INFO, logger="feedpub.serve"):
+        assert builder.poll() is True
+        deadline = time.monotonic() + 10
+        while not any("told 1 hub" in m for m in caplog.messages) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    refused = f"websub: hub {hub.url} refused {BASE}/all.rss: HTTP 503"
+    assert any(refused in message for message in caplog.messages), caplog.messages
+    told = [r for r in caplog.records if "told 1 hub" in r.getMessage()]
+    assert told and told[0].name == "feedpub.serve"  # where `feedpub serve` logs to stderr
+    assert builder.status()["status"] == "ok"  # a hub's trouble is not the build's
+    assert builder.current() is not None
 
 
 @pytest.mark.parametrize(

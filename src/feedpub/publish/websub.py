@@ -22,7 +22,7 @@ from feedpub import __version__
 from feedpub.config import Config
 from feedpub.render import FEED_FORMATS
 
-log = logging.getLogger("feedpub.websub")
+log = logging.getLogger("feedpub.serve")  # the server logs what its pings meet
 
 TIMEOUT_SECONDS = 10.0
 PARALLEL_PINGS = 4
