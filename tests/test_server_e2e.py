@@ -161,6 +161,7 @@ def test_two_workers_serve_the_build_bytes_and_one_etag(start, tmp_path: Path):
         assert gzip.decompress(packed[2]) == (tmp_path / "static" / path[1:]).read_bytes()
         status, headers, body = server.request(path, {"If-None-Match": etags.pop()})
         assert (status, body) == (304, b"")
+    server.wait_for(lambda: server.log().count("Booting worker") == 2, "both workers' log lines")
     assert server.log().count("Booting worker") == 2
     code, seconds = server.stop()
     assert code == 0

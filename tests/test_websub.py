@@ -37,6 +37,7 @@ class Hub:
     def __init__(self) -> None:
         self.pings: list[dict[str, list[str]]] = []
         self.status = 204
+        self.delay = 0.0  # seconds before answering
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -45,6 +46,7 @@ class Hub:
                 form = parse_qs(self.rfile.read(length).decode("ascii"))
                 form["content-type"] = [self.headers.get("Content-Type", "")]
                 hub.pings.append(form)
+                time.sleep(hub.delay)
                 self.send_response(hub.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -190,8 +192,25 @@ def test_a_hub_that_fails_costs_a_message_not_the_build(
     result = _build(_write_config(tmp_path, records_dir, hubs=[hub.url, dead]))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "all.rss").is_file()
-    assert f"websub: hub {hub.url} refused {BASE}/all.rss: HTTP 500" in result.stderr
-    assert f"websub: hub {dead} not reached for {BASE}/all.rss" in result.stderr
+    lines = [line for line in result.stderr.splitlines() if "websub: hub" in line]
+    assert len(lines) == 2, lines  # one line per hub, however many feeds failed
+    refused = f"feedpub: websub: hub {hub.url}: refused {BASE}/all.atom: HTTP 500"
+    assert lines[0].startswith(refused) and "5 more ping(s) failed" in lines[0]
+    assert lines[1].startswith(f"feedpub: websub: hub {dead}: not reached for {BASE}/")
+    assert len(hub.pings) == 6  # the refusing hub still got every ping
+
+
+def test_a_dead_or_hanging_hub_costs_one_timeout_not_one_per_feed(
+    tmp_path: Path, records_dir: Path, hub: Hub
+):
+    config = load_config(_write_config(tmp_path, records_dir, hubs=[hub.url]))
+    urls = [f"{BASE}/topics/t{number}.rss" for number in range(40)]
+    hub.delay = 5.0  # answers long after the budget
+    started = time.monotonic()
+    problems = websub.notify_hubs(config, urls, budget=0.5)
+    assert time.monotonic() - started < 3
+    assert len(problems) == 1 and problems[0].startswith(f"hub {hub.url}: not reached for")
+    assert problems[0].endswith("not sent") and len(hub.pings) <= websub.PARALLEL_PINGS
 
 
 def test_notify_false_names_the_hubs_but_sends_nothing(
@@ -241,7 +260,7 @@ def test_the_server_logs_a_failing_hub_and_keeps_serving(
         deadline = time.monotonic() + 10
         while not any("told 1 hub" in m for m in caplog.messages) and time.monotonic() < deadline:
             time.sleep(0.02)
-    refused = f"websub: hub {hub.url} refused {BASE}/all.rss: HTTP 503"
+    refused = f"websub: hub {hub.url}: refused {BASE}/all.atom: HTTP 503"
     assert any(refused in message for message in caplog.messages), caplog.messages
     told = [r for r in caplog.records if "told 1 hub" in r.getMessage()]
     assert told and told[0].name == "feedpub.serve"  # where `feedpub serve` logs to stderr

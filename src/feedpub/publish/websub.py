@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from feedpub import __version__
@@ -25,7 +26,9 @@ from feedpub.render import FEED_FORMATS
 log = logging.getLogger("feedpub.serve")  # the server logs what its pings meet
 
 TIMEOUT_SECONDS = 10.0
-PARALLEL_PINGS = 4
+BUDGET_SECONDS = 60.0
+"""All pings of one build end within this: what is left then is reported as not sent."""
+PARALLEL_PINGS = 4  # per hub
 SETTLE_SECONDS = 1.5
 """A server pings this long after publishing: its workers switch versions within ~1 s."""
 
@@ -36,14 +39,52 @@ def changed_feed_urls(config: Config, paths: Iterable[str]) -> list[str]:
     return sorted(f"{config.base_url}/{path}" for path in paths if path.endswith(suffixes))
 
 
-def notify_hubs(config: Config, feed_urls: list[str]) -> list[str]:
-    """Ping every configured hub for every URL; the problems, one line each (empty: all fine)."""
-    if not config.websub.notify or not feed_urls:
+def notify_hubs(config: Config, feed_urls: list[str], budget: float = BUDGET_SECONDS) -> list[str]:
+    """Ping every configured hub for every URL; at most one problem line per hub.
+
+    A hub that cannot be reached (refused, timed out, no such host) gets no more pings
+    in this round, and nothing is sent after `budget` seconds: a dead or slow hub costs
+    one timeout, not one per feed.
+    """
+    if not config.websub.notify or not feed_urls or not config.websub.hubs:
         return []
-    pings = [(hub, url) for hub in config.websub.hubs for url in feed_urls]
+    deadline = time.monotonic() + budget
+    with ThreadPoolExecutor(max_workers=len(config.websub.hubs)) as pool:
+        problems = pool.map(lambda hub: _notify_hub(hub, feed_urls, deadline), config.websub.hubs)
+        return [problem for problem in problems if problem is not None]
+
+
+class _Outcome(NamedTuple):
+    problem: str | None  # what went wrong, None when the hub took the ping
+    reached: bool  # False: the hub could not be reached at all
+    sent: bool = True  # False: not sent (the hub was given up on, or time ran out)
+
+
+def _notify_hub(hub: str, feed_urls: list[str], deadline: float) -> str | None:
+    """Ping one hub for each URL (a few at a time); one line summing up what failed."""
+    given_up = threading.Event()
+
+    def ping(url: str) -> _Outcome:
+        left = deadline - time.monotonic()
+        if given_up.is_set() or left <= 0:
+            return _Outcome(None, True, sent=False)
+        outcome = _publish(hub, url, min(TIMEOUT_SECONDS, left))
+        if not outcome.reached:
+            given_up.set()
+        return outcome
+
     with ThreadPoolExecutor(max_workers=PARALLEL_PINGS) as pool:
-        outcomes = list(pool.map(lambda ping: _publish(*ping), pings))
-    return [problem for problem in outcomes if problem is not None]
+        outcomes = list(pool.map(ping, feed_urls))
+    failed = [outcome.problem for outcome in outcomes if outcome.problem is not None]
+    unsent = sum(not outcome.sent for outcome in outcomes)
+    if not failed and not unsent:
+        return None
+    parts = [f"hub {hub}: {failed[0]}" if failed else f"hub {hub}: out of time"]
+    if len(failed) > 1:
+        parts.append(f"{len(failed) - 1} more ping(s) failed")
+    if unsent:
+        parts.append(f"{unsent} of {len(feed_urls)} not sent")
+    return "; ".join(parts)
 
 
 def notify_later(config: Config, feed_urls: list[str]) -> threading.Thread | None:
@@ -74,8 +115,8 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
-def _publish(hub: str, url: str) -> str | None:
-    """POST one publish ping; None when the hub accepted it, else what went wrong."""
+def _publish(hub: str, url: str, timeout: float) -> _Outcome:
+    """POST one publish ping for `url`."""
     body = urlencode({"hub.mode": "publish", "hub.url": url}).encode("ascii")
     request = urllib.request.Request(
         hub,
@@ -87,14 +128,14 @@ def _publish(hub: str, url: str) -> str | None:
         },
     )
     try:
-        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             response.read(65536)
             status = response.status
     except urllib.error.HTTPError as exc:
-        return f"hub {hub} refused {url}: HTTP {exc.code} {exc.reason}"
+        return _Outcome(f"refused {url}: HTTP {exc.code} {exc.reason}", reached=True)
     except (OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return f"hub {hub} not reached for {url}: {reason}"
+        reason = getattr(exc, "reason", None) or exc
+        return _Outcome(f"not reached for {url}: {reason}", reached=False)
     if not 200 <= status < 300:
-        return f"hub {hub} answered {url} with HTTP {status}"
-    return None
+        return _Outcome(f"answered {url} with HTTP {status}", reached=True)
+    return _Outcome(None, reached=True)
