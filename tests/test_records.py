@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
+from feedpub import records as records_module
 from feedpub.config import Limits
 from feedpub.records import FileResult, read_record_file, scan_records
 
@@ -92,6 +96,42 @@ def test_size_limit(tmp_path: Path) -> None:
     result = read_record_file(path, "big.md", Limits(max_record_bytes=100))
     assert result.records == []
     assert "100-byte limit" in result.reports[0].reason
+
+
+def test_a_file_exactly_at_the_limit_is_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "edge.md"
+    text = "---\ntitle: x\n---\n"
+    path.write_text(text + "y" * (100 - len(text)), encoding="utf-8")
+    [record] = read_record_file(path, "edge.md", Limits(max_record_bytes=100)).records
+    assert record.body == "y" * (100 - len(text))
+
+
+def test_a_fifo_named_like_a_record_is_skipped_without_waiting(tmp_path: Path) -> None:
+    path = tmp_path / "pipe.md"
+    os.mkfifo(path)  # no writer ever opens it: reading it the usual way blocks for ever
+    results: list[FileResult] = []
+    reader = threading.Thread(target=lambda: results.append(read(path)), daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert results, "reading a FIFO blocked"
+    [report] = results[0].reports
+    assert report.reason == "not a regular file; skipped" and results[0].records == []
+
+
+def test_short_reads_are_read_on_until_the_count_or_the_end() -> None:
+    readable, writable = os.pipe()
+    try:
+        os.write(writable, b"hello")
+        later = threading.Timer(0.2, lambda: os.write(writable, b"world!"))
+        later.start()
+        assert records_module._read_up_to(readable, 10) == b"helloworld"  # two reads
+        later.join()
+        os.close(writable)
+        assert records_module._read_up_to(readable, 10) == b"!"  # the end came first
+    finally:
+        os.close(readable)
+        with contextlib.suppress(OSError):
+            os.close(writable)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from feedpub.cache import StoredFile, stored_file
@@ -60,7 +59,7 @@ class EncodedOutcome(NamedTuple):
     unpublished: int
 
 
-def convert_file(path: Path, display: str, limits: Limits) -> FileOutcome:
+def convert_file(path: str | os.PathLike[str], display: str, limits: Limits) -> FileOutcome:
     """Read and convert every record of one file."""
     outcome = FileOutcome()
     result = read_record_file(path, display, limits)
@@ -78,7 +77,7 @@ def convert_file(path: Path, display: str, limits: Limits) -> FileOutcome:
 
 def encode_file(job: FileJob, limits: Limits) -> EncodedOutcome:
     """Convert one file and encode its articles for the cache."""
-    outcome = convert_file(Path(job.path), job.display, limits)
+    outcome = convert_file(job.path, job.display, limits)
     rows = [encode_article(article, job.display) for article in outcome.articles]
     return EncodedOutcome(
         stored_file(job.name, rows),
