@@ -9,10 +9,12 @@ import pytest
 
 from feedpub.config import Limits
 from feedpub.convert import Conversion, convert_record, image_mime_type
-from feedpub.model import Article
+from feedpub.model import Article, Feed, FeedInfo
 from feedpub.records import RawRecord
+from feedpub.render import render_feed
 
 from .conftest import base_record
+from .feedcheck import XML_FORBIDDEN
 
 
 def convert(body: str = "", **fields: Any) -> Conversion:
@@ -214,6 +216,31 @@ def test_html_content_field_is_sanitised() -> None:
     a = article(content='<p onclick="x()">Hi<img src="x" onerror="alert(1)"></p>\r\n')
     assert "onclick" not in a.content_html and "onerror" not in a.content_html
     assert '<img src="https://example.org/x">' in a.content_html
+
+
+@pytest.mark.parametrize(
+    ("where", "markup"),
+    [
+        ("body", "<&#1"),
+        ("body", "<&#X81 and &#0; &#xD800;"),
+        ("body", "plain &#1; markdown &#x1F; text"),
+        ("content", "<p>a&#1;b&#x7f;c&#X9F;d</p>"),
+        ("content", '<a href="https://example.org/&#1;" title="&#2;">x</a>'),
+        ("featuredContent", "<b>&#11;</b>"),
+    ],
+)
+def test_character_references_never_make_characters_xml_forbids(where: str, markup: str) -> None:
+    a = article(markup) if where == "body" else article(**{where: markup})
+    assert not XML_FORBIDDEN.search(a.content_html), repr(a.content_html)
+    feed = Feed(
+        info=FeedInfo(slug="all", title="T", description="D", path_stem="all"),
+        articles=(a,),
+        updated=a.updated,
+        base_url="https://feeds.example.com",
+        site_title="T",
+    )
+    for suffix in (".rss", ".atom", ".json"):
+        render_feed(feed, suffix)  # lxml refuses such characters outright
 
 
 def test_featured_iframe_becomes_a_link() -> None:

@@ -236,7 +236,9 @@ def clean_html(fragment: str, base: str = "") -> str:
         attribute_filter=partial(_filter_attribute, base),
         strip_comments=True,
     )
-    return neutralize_script_schemes(cleaned.strip())
+    # The sanitiser decodes character references: `&#1;` or `&#x81;` would come out as
+    # characters XML forbids, which no feed may hold.
+    return neutralize_script_schemes(strip_forbidden(cleaned).strip())
 
 
 def neutralize_script_schemes(markup: str) -> str:
