@@ -268,6 +268,35 @@ def test_the_server_logs_a_failing_hub_and_keeps_serving(
     assert builder.current() is not None
 
 
+def test_a_burst_of_changes_is_pinged_in_rounds_on_one_thread(
+    tmp_path: Path, records_dir: Path, hub: Hub, monkeypatch
+):
+    monkeypatch.setattr(websub, "SETTLE_SECONDS", 0.05)
+    config = load_config(_write_config(tmp_path, records_dir, hubs=[hub.url]))
+    notifier = websub.HubNotifier(config)
+    first, second, third = (f"{BASE}/{name}.rss" for name in ("a", "b", "c"))
+    hub.delay = 0.5  # the first round is still under way while more changes come
+    notifier.submit([first])
+    deadline = time.monotonic() + 10
+    while not hub.pings and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for urls in ([second], [third, first], [second]):
+        notifier.submit(urls)
+    names = [thread.name for thread in threading.enumerate()]
+    assert names.count("feedpub-websub") == 1
+    assert notifier.wait(10)
+    urls = [ping["hub.url"][0] for ping in hub.pings]
+    assert urls[0] == first and sorted(urls[1:]) == [first, second, third]  # 2 rounds
+    for _ in range(100):  # the thread ends right after saying so
+        if "feedpub-websub" not in [thread.name for thread in threading.enumerate()]:
+            break
+        time.sleep(0.01)
+    else:
+        raise AssertionError("the notifier's thread did not end")
+    notifier.submit([])  # nothing to tell: no thread
+    assert notifier.wait(0.1) and len(hub.pings) == 4
+
+
 @pytest.mark.parametrize(
     ("hubs", "message"),
     [

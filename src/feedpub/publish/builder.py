@@ -23,7 +23,7 @@ from feedpub.errors import BuildError
 from feedpub.publish.files import write_outputs
 from feedpub.publish.snapshot import Snapshot, SnapshotDir, make_snapshot
 from feedpub.publish.watch import RecordWatcher
-from feedpub.publish.websub import changed_feed_urls, notify_later
+from feedpub.publish.websub import HubNotifier, changed_feed_urls
 from feedpub.records import Scan, rescan_names, scan_folder
 from feedpub.report import Report
 
@@ -133,6 +133,7 @@ class Builder:
         self._retry_seconds = 0.0  # the wait before the last retry of a failed build
         self._retry_at: float | None = None  # when a failed build is tried again
         self._files_behind = False  # the last build's files could not all be written to `out`
+        self.hubs = HubNotifier(config)  # WebSub pings of changed feeds
         self._watch_again = False  # a folder event: watch the records folder afresh
         self._reported: set[str] = set()
         self._stop = threading.Event()
@@ -239,7 +240,7 @@ class Builder:
                 self._snapshot = snapshot
                 # After a restart, only feeds whose files changed: hubs heard of the rest.
                 changed = list(written) if previous is None else _changed(previous, snapshot)
-                notify_later(self.config, changed_feed_urls(self.config, changed))
+                self.hubs.submit(changed_feed_urls(self.config, changed))
                 previous = snapshot
                 log.info(
                     "serving version %s: %d articles in %d feeds (built in %.2f s)",

@@ -87,22 +87,53 @@ def _notify_hub(hub: str, feed_urls: list[str], deadline: float) -> str | None:
     return "; ".join(parts)
 
 
-def notify_later(config: Config, feed_urls: list[str]) -> threading.Thread | None:
-    """`notify_hubs` on a background thread, after `SETTLE_SECONDS`; problems are logged."""
-    if not config.websub.notify or not config.websub.hubs or not feed_urls:
-        return None
+class HubNotifier:
+    """A server's pings, on one background thread: feeds that change while a round of pings
+    runs are sent together in the next round, so a burst of builds or a slow hub never
+    piles up threads or pings."""
 
-    def run() -> None:
-        time.sleep(SETTLE_SECONDS)
-        problems = notify_hubs(config, feed_urls)
-        for problem in problems:
-            log.warning("websub: %s", problem)
-        hubs = len(config.websub.hubs)
-        log.info("websub: told %d hub(s) of %d changed feed(s)", hubs, len(feed_urls))
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
-    thread = threading.Thread(target=run, name="feedpub-websub", daemon=True)
-    thread.start()
-    return thread
+    def submit(self, feed_urls: Iterable[str]) -> None:
+        """Tell the hubs of these changed feeds, `SETTLE_SECONDS` from now or after the
+        round under way (its workers switch to a new version within about a second)."""
+        websub = self.config.websub
+        if not websub.notify or not websub.hubs:
+            return
+        with self._lock:
+            self._pending.update(feed_urls)
+            if self._pending and self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="feedpub-websub")
+                self._thread.daemon = True
+                self._thread.start()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until every submitted feed has been pinged; False if time ran out first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._thread is None:
+                    return True
+            time.sleep(0.01)
+        return False
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(SETTLE_SECONDS)
+            with self._lock:
+                feed_urls = sorted(self._pending)
+                self._pending.clear()
+                if not feed_urls:
+                    self._thread = None
+                    return
+            for problem in notify_hubs(self.config, feed_urls):
+                log.warning("websub: %s", problem)
+            hubs = len(self.config.websub.hubs)
+            log.info("websub: told %d hub(s) of %d changed feed(s)", hubs, len(feed_urls))
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
