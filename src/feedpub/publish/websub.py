@@ -1,10 +1,10 @@
 """WebSub (W3C Recommendation): tell the configured hubs which feeds changed.
 
 Feeds name their hubs (`<link rel="hub">`, JSON Feed `hubs`); after a build changes
-some feeds, each hub gets one `hub.mode=publish` POST per changed feed URL, the ping
-that the public hubs (Google's, Superfeedr, WebSub.rocks) take. The hub then fetches
-the feed and pushes it to its subscribers. A hub that is down or refuses only costs a
-logged line: publishing never waits on, or fails because of, a hub.
+some feeds, each hub gets one `hub.mode=publish` POST per changed feed URL, the publish
+ping of PubSubHubbub 0.3/0.4 that public hubs such as Google's take. The hub then fetches
+the feed and pushes it to its subscribers. A hub that is down or refuses costs one line
+of report and at most one timeout: publishing never fails because of a hub.
 """
 
 from __future__ import annotations
