@@ -22,7 +22,7 @@ from feedpub.parse_pool import POOL_THRESHOLD
 from feedpub.records import Scan
 from feedpub.report import Report, ReportSink
 from feedpub.rerender import Rendered, render_changed
-from feedpub.select import FeedChoice, choose_feeds, deduplicate, make_feed, site_of
+from feedpub.select import FeedChoice, choose_feeds, deduplicate, feed_of, site_of
 from feedpub.stats import BuildStats, check_publishable, display_path, pass_on
 
 Choices = list[FeedChoice[ArticleRef]]
@@ -134,14 +134,8 @@ def _full_site(
     known.clear()
     known.update((key, articles[at]) for at, key in keyed.items())
     feeds = [
-        make_feed(
-            choice.info,
-            [articles[(ref.file, ref.seq)] for ref in choice.entries],
-            choice.total,
-            config.base_url,
-            config.language,
-            config.title,
-            config.websub.hubs,
+        feed_of(
+            config, choice.info, [articles[(r.file, r.seq)] for r in choice.entries], choice.total
         )
         for choice in choices
     ]

@@ -91,7 +91,7 @@ def build(
     problems = notify_hubs(config, changed)
     for problem in problems:
         click.echo(f"feedpub: websub: {problem}", err=True)  # the feeds are written: exit 0
-    if not quiet and changed and config.websub.hubs and config.websub.notify:
+    if not quiet and changed and config.websub.pings:
         hubs = len(config.websub.hubs)
         click.echo(
             f"feedpub: websub: told {hubs} hub(s) of {len(changed)} changed feed(s)", err=True

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from feedpub.model import Article, Image, Provider, Related
 from feedpub.report import Report
 from feedpub.topics import topic_key
+
+V = TypeVar("V")
 
 
 class CacheCorrupt(Exception):
@@ -213,20 +216,21 @@ class RefDecoder:
         )
 
     def _topic_list(self, text: Any) -> tuple[str, ...]:
-        if type(text) is not str:
-            return decode_topics(text)  # raises CacheCorrupt
-        names = self._topics.get(text)
-        if names is None:
-            names = self._topics[text] = decode_topics(text)
-        return names
+        return _memoised(self._topics, text, str, decode_topics)
 
     def _moment(self, stamp: Any) -> datetime:
-        if type(stamp) is not int:
-            return moment(stamp)  # raises CacheCorrupt
-        value = self._moments.get(stamp)
-        if value is None:
-            value = self._moments[stamp] = moment(stamp)
-        return value
+        return _memoised(self._moments, stamp, int, moment)
+
+
+def _memoised(memo: dict[Any, V], stored: Any, kind: type, decode: Callable[[Any], V]) -> V:
+    """`decode(stored)`, decoded once per distinct value; a value not of `kind` is decoded
+    every time (and so raises CacheCorrupt, never entering the memo)."""
+    if type(stored) is not kind:
+        return decode(stored)
+    value = memo.get(stored)
+    if value is None:
+        value = memo[stored] = decode(stored)
+    return value
 
 
 def source_of(suffix: Any, display: str) -> str:

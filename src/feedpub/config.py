@@ -51,6 +51,11 @@ class WebSubConfig:
     hubs: tuple[str, ...] = ()
     notify: bool = True
 
+    @property
+    def pings(self) -> bool:
+        """Whether builds tell hubs of changed feeds (there are hubs, and notify is on)."""
+        return self.notify and bool(self.hubs)
+
 
 MAX_HUBS = 10
 

@@ -26,7 +26,7 @@ from feedpub.model import Article, Feed, Site
 from feedpub.parse_pool import map_in_pool
 from feedpub.publish.files import OutputFolder
 from feedpub.render import FEED_FORMATS, INDEX_PATH, OPML_PATH, html, opml, render_feed
-from feedpub.select import EPOCH, FeedChoice, make_feed, site_of
+from feedpub.select import EPOCH, FeedChoice, feed_of, site_of
 
 Choices = list[FeedChoice[ArticleRef]]
 POOL_FEEDS = 24
@@ -131,16 +131,10 @@ def render_changed(config: Config, cache: RecordCache, choices: Choices) -> Rend
     wanted += [ref for choice in choices for ref in choice.entries[:headlines]]
     articles = fetch_articles(cache, wanted)
     feeds = [
-        make_feed(
-            choices[number].info,
-            [articles[(ref.file, ref.seq)] for ref in choices[number].entries],
-            choices[number].total,
-            config.base_url,
-            config.language,
-            config.title,
-            config.websub.hubs,
+        feed_of(
+            config, choice.info, [articles[(r.file, r.seq)] for r in choice.entries], choice.total
         )
-        for number in stale
+        for choice in (choices[number] for number in stale)
     ]
     for number, rendered in zip(stale, map_in_pool(_render, feeds, POOL_FEEDS), strict=True):
         for path, data in rendered.items():

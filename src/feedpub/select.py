@@ -194,6 +194,14 @@ def topic_feed_info(topic: Topic, title: str, description: str) -> FeedInfo:
     )
 
 
+def feed_of(config: Config, info: FeedInfo, articles: list[Article], total: int) -> Feed:
+    """`make_feed` with the site-wide settings of `config` (address, language, title, hubs)."""
+    websub = config.websub
+    return make_feed(
+        info, articles, total, config.base_url, config.language, config.title, websub.hubs
+    )
+
+
 def site_of(config: Config, feeds: Iterable[Feed]) -> Site:
     """The site of `feeds`, titled and addressed as `config` says."""
     return Site(

@@ -46,7 +46,7 @@ def notify_hubs(config: Config, feed_urls: list[str], budget: float = BUDGET_SEC
     in this round, and nothing is sent after `budget` seconds: a dead or slow hub costs
     one timeout, not one per feed.
     """
-    if not config.websub.notify or not feed_urls or not config.websub.hubs:
+    if not config.websub.pings or not feed_urls:
         return []
     deadline = time.monotonic() + budget
     with ThreadPoolExecutor(max_workers=len(config.websub.hubs)) as pool:
@@ -101,8 +101,7 @@ class HubNotifier:
     def submit(self, feed_urls: Iterable[str]) -> None:
         """Tell the hubs of these changed feeds, `SETTLE_SECONDS` from now or after the
         round under way (its workers switch to a new version within about a second)."""
-        websub = self.config.websub
-        if not websub.notify or not websub.hubs:
+        if not self.config.websub.pings:
             return
         with self._lock:
             self._pending.update(feed_urls)
