@@ -65,11 +65,11 @@ from pathlib import Path
 from feedpub.config import Config, ServerConfig
 from feedpub.publish.builder import Builder
 import re
-records, out, cache, edited, watch = sys.argv[1:6]
+records, out, cache, edited, watch, serving = sys.argv[1:7]
 config = Config(records=Path(records), out=Path(out), cache_dir=Path(cache),
                 base_url="https://feeds.example.com", server=ServerConfig(poll_seconds=3600))
-builder = Builder(config)
-builder.poll()  # the server's first build (the cache is already there)
+builder = Builder(config, serving=serving == "1")  # not serving: `feedpub build --watch`
+builder.poll()  # the first build (the cache is already there)
 how = "by scan"
 if watch == "1":
     builder.start()  # file system events; its thread sleeps: this script polls
@@ -82,13 +82,16 @@ try:
     path.write_bytes(marked)
     time.sleep(0.5)  # let the event arrive
     started = time.perf_counter()
-    rebuilt = builder.poll()  # what the polling thread does: look, rebuild, new snapshot
+    rebuilt = builder.poll()  # what the polling thread does: look, rebuild, write (and serve)
     seconds = time.perf_counter() - started
 finally:
     path.write_bytes(original)
     builder.stop()
-assert rebuilt and b"Served edit" in builder.current().resources["all.rss"].identity.body
-print(json.dumps({"seconds": seconds, "summary": f"server poll picked up 1 edited record {how}"}))
+assert rebuilt and b"Served edit" in (Path(out) / "all.rss").read_bytes()
+if serving == "1":
+    assert b"Served edit" in builder.current().resources["all.rss"].identity.body
+who = "server poll" if serving == "1" else "build --watch"
+print(json.dumps({"seconds": seconds, "summary": f"{who} picked up 1 edited record {how}"}))
 """
 
 _FLOOR = """
@@ -355,8 +358,12 @@ def bench(records: Path, count: int, seed: int, no_cache_build: bool) -> list[Ru
         build("warm, 1 record edited")
         added.unlink()
         build("warm, 1 record deleted")
-        for name, watch in (("server: 1 edit, by scan", "0"), ("server: 1 edit, by event", "1")):
-            where = (str(records), str(out), str(cache), str(edited), watch)
+        for name, watch, serving in (
+            ("server: 1 edit, by scan", "0", "1"),
+            ("server: 1 edit, by event", "1", "1"),
+            ("build --watch: 1 edit, by event", "1", "0"),
+        ):
+            where = (str(records), str(out), str(cache), str(edited), watch, serving)
             runs.append(measure(name, _SERVER, *where))
             print(f"  {name}: {runs[-1].seconds:.2f} s; {runs[-1].summary}", file=sys.stderr)
     finally:
@@ -385,9 +392,12 @@ def report(count: int, runs: list[Run]) -> None:
     builds = [run for run in runs if run not in (*floors, peer)]
     checks = [
         (f"cold <= {GOAL_COLD_RATIO} x floor", cold.seconds <= GOAL_COLD_RATIO * floor.seconds),
-        (f"warm after 1 change < {GOAL_WARM_SECONDS} s", worst.seconds < GOAL_WARM_SECONDS),
         (
-            f"warm after 1 change < {GOAL_WARM_SHARE:.0%} of cold",
+            f"feedpub build after 1 change < {GOAL_WARM_SECONDS} s",
+            worst.seconds < GOAL_WARM_SECONDS,
+        ),
+        (
+            f"feedpub build after 1 change < {GOAL_WARM_SHARE:.0%} of cold",
             worst.seconds < GOAL_WARM_SHARE * cold.seconds,
         ),
         (f"peak memory (PSS) < {GOAL_RSS_MB} MB", max(r.pss_mb for r in builds) < GOAL_RSS_MB),
@@ -396,6 +406,15 @@ def report(count: int, runs: list[Run]) -> None:
     if served:
         fastest = min(run.seconds for run in served)
         checks.append((f"server picks up 1 edit in < {GOAL_WARM_SECONDS} s", fastest < 1.0))
+    watched = [run for run in runs if run.name.startswith("build --watch")]
+    for run in watched:
+        checks.append(
+            (
+                f"build --watch after 1 change < {GOAL_WARM_SECONDS} s and "
+                f"< {GOAL_WARM_SHARE:.0%} of cold",
+                run.seconds < min(GOAL_WARM_SECONDS, GOAL_WARM_SHARE * cold.seconds),
+            )
+        )
     for name, met in checks:
         print(f"  goal {name}: {'met' if met else 'NOT met'}")
 

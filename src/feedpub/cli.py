@@ -12,6 +12,7 @@ from feedpub import __version__
 from feedpub.build import BuildStats, build_site, run_build
 from feedpub.config import Config, load_config
 from feedpub.errors import ConfigError, FeedpubError
+from feedpub.publish.keep_built import keep_built
 from feedpub.publish.websub import changed_feed_urls, notify_hubs
 from feedpub.report import Report
 from feedpub.serve import serve
@@ -68,6 +69,11 @@ def main() -> None:
 @_base_url_option
 @_strict_option
 @click.option("--quiet", "-q", is_flag=True, help="Print no progress bar and no summary.")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep running: rebuild the changed feeds whenever the records change (Ctrl-C stops).",
+)
 def build(
     config_path: Path | None,
     records: Path | None,
@@ -75,12 +81,16 @@ def build(
     base_url: str | None,
     strict: bool | None,
     quiet: bool,
+    watch: bool,
 ) -> None:
     """Build every feed from the records into the output folder."""
     try:
         config = load_effective_config(
             config_path, records=records, out=out, base_url=base_url, strict=strict
         )
+        if watch:
+            keep_built(config, quiet)
+            return
         stats = run_build(config, _print_report, progress=not quiet and sys.stderr.isatty())
     except FeedpubError as error:
         _fail(error)

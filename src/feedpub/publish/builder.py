@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from feedpub.build import BuildStats, build_outputs
-from feedpub.cached_build import KnownArticles
+from feedpub.cached_build import Built, KnownArticles
 from feedpub.config import Config
 from feedpub.errors import BuildError
 from feedpub.publish.files import write_outputs
@@ -119,9 +119,12 @@ _UNCHANGED = _Unchanged()
 class Builder:
     """Builds the site when the records change and keeps the last good snapshot."""
 
-    def __init__(self, config: Config, handoff: SnapshotDir | None = None) -> None:
+    def __init__(
+        self, config: Config, handoff: SnapshotDir | None = None, *, serving: bool = True
+    ) -> None:
         self.config = config
         self.handoff = handoff
+        self.serving = serving  # False: only keep the files in config.out (`build --watch`)
         self.state = BuildState()
         self._snapshot: Snapshot | None = None
         self._seen: list[tuple[str, int, int]] | bool | None = False  # False: not polled yet
@@ -225,32 +228,20 @@ class Builder:
         try:
             # Through the record cache: only changed files are parsed, only changed feeds rendered.
             built = build_outputs(
-                self.config, reports.append, stats, scan=scan, known=self._articles
+                self.config,
+                reports.append,
+                stats,
+                site=self.serving,
+                scan=scan,
+                known=self._articles,
             )
-            site, outputs, modified = built.site, built.outputs, built.modified
-            if site is None:  # pragma: no cover - build_outputs returns the site by default
-                raise BuildError("the build returned no site")
-            snapshot = make_snapshot(site, outputs, modified, self._snapshot)
-            write_error, written = self._write_files(outputs, modified)
+            write_error, written = self._write_files(built.outputs, built.modified)
             self._files_behind = write_error is not None
-            previous = self._snapshot
-            if previous is None or previous.version != snapshot.version:
-                if self.handoff is not None:
-                    self.handoff.publish(snapshot)
-                self._snapshot = snapshot
-                # After a restart, only feeds whose files changed: hubs heard of the rest.
-                changed = list(written) if previous is None else _changed(previous, snapshot)
-                self.hubs.submit(changed_feed_urls(self.config, changed))
-                previous = snapshot
-                log.info(
-                    "serving version %s: %d articles in %d feeds (built in %.2f s)",
-                    snapshot.version,
-                    stats.published,
-                    stats.feeds,
-                    time.perf_counter() - started,
-                )
+            if self.serving:
+                self._serve(built, written, stats, time.perf_counter() - started)
             else:
-                log.info("records changed; every feed is unchanged (version %s)", snapshot.version)
+                self.hubs.submit(changed_feed_urls(self.config, written))
+                self._log_written(written, stats, time.perf_counter() - started)
         except BuildError as exc:
             self._fail(str(exc))
             return False
@@ -261,13 +252,57 @@ class Builder:
         finally:
             self._log_reports(reports)
         state = self.state
-        state.version, state.built_at = previous.version, time.time()
+        state.built_at = time.time()
         state.articles, state.feeds, state.problems = stats.published, stats.feeds, len(reports)
         if write_error is None:
             state.status, state.last_error = "ok", None
         else:
             state.status, state.last_error, state.error_at = "degraded", write_error, time.time()
         return True
+
+    def _serve(
+        self, built: Built, written: tuple[str, ...], stats: BuildStats, seconds: float
+    ) -> None:
+        """Make the build's snapshot the served one, if it differs; tell hubs what changed."""
+        if built.site is None:  # pragma: no cover - build_outputs returns the site by default
+            raise BuildError("the build returned no site")
+        snapshot = make_snapshot(built.site, built.outputs, built.modified, self._snapshot)
+        previous = self._snapshot
+        if previous is not None and previous.version == snapshot.version:
+            log.info("records changed; every feed is unchanged (version %s)", snapshot.version)
+            return
+        if self.handoff is not None:
+            self.handoff.publish(snapshot)
+        self._snapshot = snapshot
+        self.state.version = snapshot.version
+        # After a restart, only feeds whose files changed: hubs heard of the rest.
+        changed = list(written) if previous is None else _changed(previous, snapshot)
+        self.hubs.submit(changed_feed_urls(self.config, changed))
+        log.info(
+            "serving version %s: %d articles in %d feeds (built in %.2f s)",
+            snapshot.version,
+            stats.published,
+            stats.feeds,
+            seconds,
+        )
+
+    def _log_written(self, written: tuple[str, ...], stats: BuildStats, seconds: float) -> None:
+        """Say what a files-only build changed in config.out."""
+        if not written:
+            log.info("records changed; every feed is unchanged (built in %.2f s)", seconds)
+            return
+        shown = ", ".join(written[:5]) + (
+            f" and {len(written) - 5} more" if len(written) > 5 else ""
+        )
+        log.info(
+            "wrote %d file(s) to %s: %s; %d articles in %d feeds (built in %.2f s)",
+            len(written),
+            self.config.out,
+            shown,
+            stats.published,
+            stats.feeds,
+            seconds,
+        )
 
     def _write_files(
         self, outputs: dict[str, bytes], modified: dict[str, datetime]
@@ -277,14 +312,19 @@ class Builder:
         try:
             return None, write_outputs(outputs, self.config.out, modified).paths
         except BuildError as exc:
-            log.error("serving the new build, but %s", exc)
+            if self.serving:
+                log.error("serving the new build, but %s", exc)
+            else:
+                log.error("%s; trying again", exc)
             return str(exc), ()
 
     def _fail(self, reason: str) -> None:
         state = self.state
         state.status = "degraded"
         state.last_error, state.error_at = reason, time.time()
-        if self._snapshot is None:
+        if not self.serving:
+            log.error("build failed: %s; the files in %s are unchanged", reason, self.config.out)
+        elif self._snapshot is None:
             log.error("build failed: %s; nothing to serve yet", reason)
         else:
             log.error("build failed: %s; still serving version %s", reason, state.version)
