@@ -223,8 +223,9 @@ def test_notify_false_names_the_hubs_but_sends_nothing(
     assert hub.url.encode() in (tmp_path / "out" / "all.atom").read_bytes()
 
 
-def test_the_server_pings_after_a_change_but_not_after_a_restart(
-    tmp_path: Path, records_dir: Path, write_record: Write, hub: Hub, monkeypatch
+@pytest.mark.parametrize("serving", [True, False], ids=["server", "build --watch"])
+def test_the_builder_pings_after_a_change_but_not_after_a_restart(
+    tmp_path: Path, records_dir: Path, write_record: Write, hub: Hub, monkeypatch, serving: bool
 ):
     monkeypatch.setattr(websub, "SETTLE_SECONDS", 0.0)
     write_record("a.md", base_record(topics=["Science"]))
@@ -237,9 +238,9 @@ def test_the_server_pings_after_a_change_but_not_after_a_restart(
         time.sleep(0.1 if expected else 0.5)  # nothing more is coming
         return hub.take()
 
-    Builder(config).poll()
+    Builder(config, serving=serving).poll()
     assert pinged(6) == _feed_urls(tmp_path / "out")  # the first build wrote every feed
-    restarted = Builder(config)
+    restarted = Builder(config, serving=serving)
     restarted.poll()
     assert pinged(0) == []  # the same feeds as the files already hold: hubs know them
     write_record("b.md", base_record(title="New", webUrl="https://example.org/n", topics=["Art"]))
