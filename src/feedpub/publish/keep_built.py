@@ -32,6 +32,8 @@ def keep_built(config: Config, quiet: bool = False, stop: threading.Event | None
     previous = _stop_on_sigterm(stop)  # before the first build: it may take a while
     builder = Builder(config, serving=False)
     try:
+        if not quiet:
+            click.echo(f"feedpub: building {config.records} into {config.out} ...", err=True)
         builder.poll()  # the first build, in the foreground
         builder.start()
         if not quiet:
