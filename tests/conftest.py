@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,17 @@ from feedpub.report import Report
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_RECORDS = REPO / "records"
+
+
+def wait_for(condition: Callable[[], Any], seconds: float = 15.0) -> Any:
+    """`condition()`'s first true value, asked every 20 ms; AssertionError after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out")
 
 
 def record_text(fields: dict[str, Any], body: str = "") -> str:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import feedparser
 import pytest
@@ -17,19 +15,9 @@ from feedpub.config import ServerConfig
 from feedpub.publish.builder import Builder
 from feedpub.publish.files import TEMP_SUFFIX
 
-from .conftest import base_record, config_for, record_text
+from .conftest import base_record, config_for, record_text, wait_for
 
 Write = Callable[..., Path]
-
-
-def wait_for(condition: Callable[[], Any], seconds: float = 15.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def titles(out: Path) -> list[str]:

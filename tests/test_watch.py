@@ -21,19 +21,9 @@ from feedpub.publish.builder import Builder
 from feedpub.publish.watch import RecordWatcher
 from feedpub.records import rescan_names, scan_folder
 
-from .conftest import base_record, config_for
+from .conftest import base_record, config_for, wait_for
 
 Write = Callable[..., Path]
-
-
-def wait_for(condition: Callable[[], Any], seconds: float = 10.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 # -- rescanning named files gives what a full scan gives -------------------------------------
