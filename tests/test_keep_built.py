@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -126,7 +128,9 @@ def test_quiet_watch_prints_only_problems(
 def test_a_files_only_builder_holds_no_snapshot(
     tmp_path: Path, records_dir: Path, write_record: Write
 ) -> None:
-    write_record("a.md", base_record())
+    record = write_record("a.md", base_record())
+    an_hour_ago = time.time() - 3600
+    os.utime(record, (an_hour_ago, an_hour_ago))
     config = config_for(tmp_path, records_dir, server=ServerConfig(poll_seconds=0.2))
     builder = Builder(config, serving=False)
     assert builder.poll()
@@ -134,3 +138,26 @@ def test_a_files_only_builder_holds_no_snapshot(
     assert builder.status()["status"] == "ok"
     assert titles(config.out) == ["A headline"]
     assert not builder.poll()  # nothing changed: no build
+
+
+def test_a_record_written_just_before_a_build_is_read_again_by_the_next_poll(
+    tmp_path: Path, records_dir: Path, write_record: Write
+) -> None:
+    """Within its mtime tick a file can change again with the same size and mtime (coarse
+    file systems: 1-2 s); the builder looks once more, and the cache reads it again."""
+    record = write_record("a.md", base_record(title="Old title"))
+    config = config_for(tmp_path, records_dir, server=ServerConfig(poll_seconds=0.2))
+    builder = Builder(config, serving=False)
+    assert builder.poll()
+    before = record.stat()
+    record.write_text(record_text(base_record(title="New title")), encoding="utf-8")
+    os.utime(record, ns=(before.st_atime_ns, before.st_mtime_ns))  # the same tick
+    assert record.stat().st_size == before.st_size
+    assert not builder.poll()  # the scan looks the same; the tick may not be over yet
+    time.sleep(2.1)  # feedpub.records.RACY_NS: the tick is surely over
+    assert builder.poll()  # so the files of the racy scan are read again
+    assert titles(config.out) == ["New title"]
+    an_hour_ago = time.time_ns() - 3600 * 10**9
+    os.utime(record, ns=(an_hour_ago, an_hour_ago))
+    assert builder.poll()  # a changed mtime
+    assert not builder.poll()  # nothing racy, nothing changed: no build

@@ -20,15 +20,13 @@ from feedpub.codec import ArticleRef, RefDecoder, decode_article, decode_reports
 from feedpub.config import Config
 from feedpub.model import Article
 from feedpub.parse_pool import POOL_THRESHOLD, EncodedOutcome, FileJob, encode_files
-from feedpub.records import Scan, scan_folder
+from feedpub.records import RACY_NS, Scan, scan_folder
 from feedpub.report import Report
 
 STORE_BATCH = 500
 BULK_FILES = 2_000
 TARGETED_FILES = 500
 """A scan that names at most this many changed files is compared with their entries only."""
-RACY_NS = 2_000_000_000
-"""A file changed this close to the scan may change again within its mtime tick: re-read it."""
 
 
 @dataclass(slots=True)
@@ -57,6 +55,7 @@ def load_cached(
     started_ns, scanned, only = scan_folder(config.records) if scan is None else scan
     if only is not None and len(only) <= TARGETED_FILES and not cache.rebuilt:
         # Only these files can have changed since the scan the cache was brought up to.
+        _check_names(scanned)  # as the full comparison does: a name SQLite cannot hold
         wanted = sorted(only)
         subset = [entry for entry in _entries(scanned, wanted) if entry is not None]
         changed, removed, known = _differences(subset, cache.keys(wanted))
@@ -156,6 +155,13 @@ def _differences(scanned: list[Key], cached: list[Key]) -> tuple[list[Key], list
         removed.append(previous[0])
         previous = next(old, None)
     return changed, removed, known
+
+
+def _check_names(scanned: list[Key]) -> None:
+    """UnicodeEncodeError when a file name is not UTF-8 (SQLite cannot hold it: no cache)."""
+    for name, _size, _mtime in scanned:
+        if not name.isascii():
+            name.encode("utf-8")
 
 
 def _common_prefix(first: list[Key], second: list[Key], limit: int | None = None) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -104,7 +105,7 @@ def encode_files(
     chunks = [jobs[start : start + CHUNK_FILES] for start in range(0, len(jobs), CHUNK_FILES)]
     done = 0
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        with _pool(workers) as pool:
             for outcomes in pool.map(_encode_chunk, chunks, _repeat(limits, len(chunks))):
                 done += 1
                 yield from outcomes
@@ -120,10 +121,22 @@ def map_in_pool(function: Callable[[T], R], items: list[T], threshold: int) -> l
     if len(items) <= threshold or workers < 2:
         return [function(item) for item in items]
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        with _pool(workers) as pool:
             return list(pool.map(function, items, chunksize=max(1, len(items) // (4 * workers))))
     except BrokenProcessPool:
         return [function(item) for item in items]
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """A pool whose workers ignore Ctrl-C: a terminal sends it to the whole process group,
+    and the parent alone decides what it means (stop now, or after this build)."""
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=_context(), initializer=_ignore_interrupts
+    )
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _context() -> multiprocessing.context.BaseContext:

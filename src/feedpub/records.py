@@ -90,6 +90,17 @@ def scan_folder(folder: Path) -> Scan:
     return Scan(started_ns, scan_stats(folder))
 
 
+RACY_NS = 2_000_000_000
+"""A file changed this close to a scan may change again within its mtime tick unseen."""
+
+
+def has_racy_entries(scan: Scan) -> bool:
+    """True when a file of `scan` changed within `RACY_NS` of it (mtimes further in the
+    future are clock skew, not a change under way: they would keep it true forever)."""
+    low, high = scan.started_ns - RACY_NS, scan.started_ns + RACY_NS
+    return any(low <= mtime_ns <= high for _name, _size, mtime_ns in scan.entries)
+
+
 def rescan_names(previous: Scan, folder: Path, names: Iterable[str]) -> Scan:
     """`previous` brought up to date for the files `names` (relative, `/`-separated) only.
 

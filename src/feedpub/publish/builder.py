@@ -24,7 +24,7 @@ from feedpub.publish.files import write_outputs
 from feedpub.publish.snapshot import Snapshot, SnapshotDir, make_snapshot
 from feedpub.publish.watch import RecordWatcher
 from feedpub.publish.websub import HubNotifier, changed_feed_urls
-from feedpub.records import Scan, rescan_names, scan_folder
+from feedpub.records import RACY_NS, Scan, has_racy_entries, rescan_names, scan_folder
 from feedpub.report import Report
 
 log = logging.getLogger("feedpub.serve")
@@ -109,6 +109,15 @@ def _changed(previous: Snapshot | None, current: Snapshot) -> list[str]:
     ]
 
 
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """The device and inode of `folder` (through links); None when it is not there."""
+    try:
+        found = os.stat(folder)
+    except (OSError, ValueError):
+        return None
+    return (found.st_dev, found.st_ino)
+
+
 class _Unchanged:
     """The watcher saw no change (a marker, unlike None: "scan the folder")."""
 
@@ -138,6 +147,8 @@ class Builder:
         self._files_behind = False  # the last build's files could not all be written to `out`
         self.hubs = HubNotifier(config)  # WebSub pings of changed feeds
         self._watch_again = False  # a folder event: watch the records folder afresh
+        self._watched_id: tuple[int, int] | None = None  # the records folder being watched
+        self._racy_at: int | None = None  # when to look again at files of an unfinished tick
         self._reported: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -175,11 +186,18 @@ class Builder:
             told = True
         assert not isinstance(scan, _Unchanged)
         seen = None if scan is None else scan.entries
-        if seen == self._seen and not self._retry_due():
+        # Unchanged sizes and mtimes may still hide a rewrite: of a file events named, or of
+        # one written within an mtime tick of the last build (looked at once that tick is
+        # surely over). The cache reads those files again.
+        named = scan is not None and bool(scan.changed)
+        racy = self._racy_at is not None and time.time_ns() >= self._racy_at
+        if seen == self._seen and not (self._retry_due() or named or racy):
             return False
         if not told and self._watcher is not None and seen != self._seen:
             self._watch_again = True  # a change no event told of: watch afresh next time
         self._seen, self._scan = seen, scan
+        racy_scan = scan is not None and has_racy_entries(scan)
+        self._racy_at = scan.started_ns + RACY_NS if scan is not None and racy_scan else None
         built = self.build(scan)  # the build uses this scan: 100k files are not stat'ed twice
         if built and not self._files_behind:
             self._retry_seconds, self._retry_at = 0.0, None
@@ -204,6 +222,9 @@ class Builder:
             or not watcher.alive
             or time.monotonic() - self._last_full_scan >= FULL_SCAN_SECONDS
         ):
+            return None
+        if _identity(self.config.records) != self._watched_id:
+            self._watch_again = True  # the folder was renamed, replaced or relinked: no event
             return None
         changes = watcher.take()
         if changes.rescan:
@@ -239,7 +260,7 @@ class Builder:
             self._files_behind = write_error is not None
             if self.serving:
                 self._serve(built, written, stats, time.perf_counter() - started)
-            else:
+            elif write_error is None:  # (else the error is logged, and the build retried)
                 self.hubs.submit(changed_feed_urls(self.config, written))
                 self._log_written(written, stats, time.perf_counter() - started)
         except BuildError as exc:
@@ -348,7 +369,7 @@ class Builder:
         self._thread = threading.Thread(target=self._run, name="feedpub-builder", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float | None = 10.0) -> None:
         """Ask the polling thread to end and wait for it (a running build finishes first)."""
         self._stop.set()
         if self._thread is not None:
@@ -363,6 +384,7 @@ class Builder:
         before = self.state.changes_by
         self._unwatch()
         self._watch_again = False
+        self._watched_id = _identity(self.config.records)
         if self.config.records.is_dir():
             watcher = RecordWatcher(self.config.records)
             if watcher.start():

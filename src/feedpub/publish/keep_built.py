@@ -24,41 +24,50 @@ HUB_WAIT_SECONDS = 10.0
 
 
 def keep_built(config: Config, quiet: bool = False, stop: threading.Event | None = None) -> None:
-    """Build, then rebuild on every change until interrupted (or `stop` is set)."""
+    """Build, then rebuild on every change until interrupted (or `stop` is set).
+
+    The first Ctrl-C or SIGTERM ends it after the build under way, however long that takes
+    (its files are then complete); a second Ctrl-C stops at once (every file is still
+    either old or new: each is renamed into place whole).
+    """
     configure_logging()
     if quiet:
         logging.getLogger("feedpub.serve").setLevel(logging.WARNING)
     stop = stop or threading.Event()
-    previous = _stop_on_sigterm(stop)  # before the first build: it may take a while
+    previous = _stop_on_signals(stop, quiet)  # before the first build: it may take a while
     builder = Builder(config, serving=False)
     try:
         if not quiet:
             click.echo(f"feedpub: building {config.records} into {config.out} ...", err=True)
         builder.poll()  # the first build, in the foreground
-        builder.start()
-        if not quiet:
-            how = "file system events" if builder.state.changes_by == "events" else "scanning"
-            click.echo(
-                f"feedpub: watching {config.records} ({how}) and keeping {config.out} up to"
-                " date; Ctrl-C stops",
-                err=True,
-            )
+        if not stop.is_set():
+            builder.start()
+            if not quiet:
+                how = "file system events" if builder.state.changes_by == "events" else "scanning"
+                click.echo(
+                    f"feedpub: watching {config.records} ({how}) and keeping {config.out} up"
+                    " to date; Ctrl-C stops",
+                    err=True,
+                )
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
-        builder.stop()  # a build under way finishes first: no file is left half-written
+        builder.stop(timeout=None)  # the build under way finishes first
         builder.hubs.wait(HUB_WAIT_SECONDS)
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
-def _stop_on_sigterm(stop: threading.Event) -> Any:
-    """Let SIGTERM end the watch like Ctrl-C (main thread only); the handler it replaces."""
+def _stop_on_signals(stop: threading.Event, quiet: bool) -> dict[int, Any]:
+    """Let Ctrl-C and SIGTERM set `stop` (a second Ctrl-C raises KeyboardInterrupt, as
+    usual); the handlers replaced, by signal. Only the main thread can do this."""
     if threading.current_thread() is not threading.main_thread():
-        return None
+        return {}
 
     def handle(number: int, frame: FrameType | None) -> None:
+        if stop.is_set() and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        if not stop.is_set() and not quiet:
+            click.echo("feedpub: stopping (a build under way finishes first)", err=True)
         stop.set()
 
-    return signal.signal(signal.SIGTERM, handle)
+    return {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}

@@ -37,7 +37,9 @@ class RecordWatcher:
     """Collects the names of changed files under a records folder from file system events."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = os.path.abspath(folder)
+        # The folder itself, not a link to it: a link is watched as a link (no events for
+        # the files behind it).
+        self.folder = os.path.realpath(folder)
         self._lock = threading.Lock()
         self._names: set[str] = set()
         self._rescan = False
@@ -64,10 +66,17 @@ class RecordWatcher:
             log.warning("not watching %s for changes (%s); polling instead", self.folder, exc)
             return False
         self._observer = observer
+        _LostEvents.install(self)
         return True
+
+    def lost_events(self) -> None:
+        """The kernel dropped events (its queue overflowed): only a full scan can tell."""
+        with self._lock:
+            self._rescan = True
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop watching."""
+        _LostEvents.remove(self)
         if self._observer is not None:
             self._observer.stop()
             self._observer.join(timeout)
@@ -105,3 +114,40 @@ class RecordWatcher:
             changes = Changes(frozenset(self._names), self._rescan)
             self._names, self._rescan = set(), False
         return changes
+
+
+class _LostEvents(logging.Handler):
+    """watchdog's only word of a kernel queue overflow is a log message (no event): this
+    handler turns it into a full scan for every running watcher, and says so in our log."""
+
+    _installed: _LostEvents | None = None
+    _guard = threading.Lock()
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.watchers: set[RecordWatcher] = set()
+
+    @classmethod
+    def install(cls, watcher: RecordWatcher) -> None:
+        with cls._guard:
+            if cls._installed is None:
+                cls._installed = cls()
+                logging.getLogger("watchdog").addHandler(cls._installed)
+            cls._installed.watchers.add(watcher)
+
+    @classmethod
+    def remove(cls, watcher: RecordWatcher) -> None:
+        with cls._guard:
+            if cls._installed is not None:
+                cls._installed.watchers.discard(watcher)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "overflow" not in message.lower():
+            log.warning("file system events: %s", message)
+            return
+        with self._guard:
+            watchers = list(self.watchers)
+        for watcher in watchers:
+            watcher.lost_events()
+        log.warning("file system events were lost (%s); scanning the whole folder", message)
