@@ -196,8 +196,8 @@ class Builder:
         if not told and self._watcher is not None and seen != self._seen:
             self._watch_again = True  # a change no event told of: watch afresh next time
         self._seen, self._scan = seen, scan
-        racy_scan = scan is not None and has_racy_entries(scan)
-        self._racy_at = scan.started_ns + RACY_NS if scan is not None and racy_scan else None
+        racy = scan is not None and has_racy_entries(scan)
+        self._racy_at = scan.started_ns + RACY_NS if scan is not None and racy else None
         built = self.build(scan)  # the build uses this scan: 100k files are not stat'ed twice
         if built and not self._files_behind:
             self._retry_seconds, self._retry_at = 0.0, None
@@ -312,9 +312,8 @@ class Builder:
         if not written:
             log.info("records changed; every feed is unchanged (built in %.2f s)", seconds)
             return
-        shown = ", ".join(written[:5]) + (
-            f" and {len(written) - 5} more" if len(written) > 5 else ""
-        )
+        more = f" and {len(written) - 5} more" if len(written) > 5 else ""
+        shown = ", ".join(written[:5]) + more
         log.info(
             "wrote %d file(s) to %s: %s; %d articles in %d feeds (built in %.2f s)",
             len(written),
