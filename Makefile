@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run build test lint typecheck clean golden bench
+.PHONY: run build watch test lint typecheck clean golden bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ build: $(STAMP)
 
 run: build
 	$(BIN)/feedpub serve
+
+watch: $(STAMP)
+	$(BIN)/feedpub build --watch
 
 lint: $(STAMP)
 	$(BIN)/ruff check
