@@ -12,7 +12,14 @@ import pytest
 
 from feedpub import records as records_module
 from feedpub.config import Limits
-from feedpub.records import FileResult, read_record_file, scan_records
+from feedpub.records import (
+    RACY_NS,
+    FileResult,
+    Scan,
+    has_racy_entries,
+    read_record_file,
+    scan_records,
+)
 
 LIMITS = Limits()
 
@@ -179,3 +186,22 @@ def test_scan_is_recursive_sorted_and_skips_hidden(tmp_path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x", encoding="utf-8")
     assert [f.name for f in scan_records(tmp_path)] == ["a/c.md", "b.md", "z.json"]
+
+
+@pytest.mark.parametrize(
+    ("offsets", "racy"),
+    [
+        ((), False),  # no files
+        ((-3600 * 10**9, -RACY_NS - 1), False),  # all changed well before the scan
+        ((-3600 * 10**9, -RACY_NS), True),  # one within a tick before it
+        ((-3600 * 10**9, 0), True),
+        ((-3600 * 10**9, RACY_NS), True),  # a little after it (clocks differ slightly)
+        ((-3600 * 10**9, RACY_NS + 1, 3600 * 10**9), False),  # the future: clock skew
+    ],
+)
+def test_racy_entries_are_those_changed_within_a_tick_of_the_scan(
+    offsets: tuple[int, ...], racy: bool
+) -> None:
+    started = 1_800_000_000 * 10**9
+    entries = [(f"{n}.md", 10, started + offset) for n, offset in enumerate(offsets)]
+    assert has_racy_entries(Scan(started, entries)) is racy

@@ -159,9 +159,9 @@ def _differences(scanned: list[Key], cached: list[Key]) -> tuple[list[Key], list
 
 def _check_names(scanned: list[Key]) -> None:
     """UnicodeEncodeError when a file name is not UTF-8 (SQLite cannot hold it: no cache)."""
-    for name, _size, _mtime in scanned:
-        if not name.isascii():
-            name.encode("utf-8")
+    names = "/".join(map(itemgetter(0), scanned))  # one C-speed check for the usual case
+    if not names.isascii():
+        names.encode("utf-8")
 
 
 def _common_prefix(first: list[Key], second: list[Key], limit: int | None = None) -> int:

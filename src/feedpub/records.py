@@ -98,7 +98,10 @@ def has_racy_entries(scan: Scan) -> bool:
     """True when a file of `scan` changed within `RACY_NS` of it (mtimes further in the
     future are clock skew, not a change under way: they would keep it true forever)."""
     low, high = scan.started_ns - RACY_NS, scan.started_ns + RACY_NS
-    return any(low <= mtime_ns <= high for _name, _size, mtime_ns in scan.entries)
+    mtimes = list(map(itemgetter(2), scan.entries))
+    if not mtimes or max(mtimes) < low:  # the usual case, decided in C
+        return False
+    return any(low <= mtime_ns <= high for mtime_ns in mtimes)
 
 
 def rescan_names(previous: Scan, folder: Path, names: Iterable[str]) -> Scan:
