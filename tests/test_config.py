@@ -96,3 +96,38 @@ def test_yaml_errors_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         load_config(write(tmp_path, "title: [unclosed\nmore: x\n"))
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("records: .\nout: feeds\n", "out: must not be inside the records folder"),
+        ("records: data\nout: data\n", "out: must not be the records folder"),
+        ("records: data\nout: data/site/feeds\n", "out: must not be inside the records folder"),
+        ("records: data\ncache_dir: data/cache\n", "cache_dir: must not be inside the records"),
+    ],
+)
+def test_output_and_cache_folders_outside_the_records_folder(
+    tmp_path: Path, text: str, named: str
+) -> None:
+    """Feeds written among the records would be read back as records (reports, and a
+    --strict build that fails from its second run on)."""
+    config = tmp_path / "config.yaml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=named):
+        load_config(config)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "records: data\nout: site\n",  # beside it
+        "records: data\nout: data/.site\n",  # hidden: never read as records
+        "records: .\nout: .public\ncache_dir: .cache\n",
+        "records: data/records\nout: data\n",  # the records inside the output: harmless
+    ],
+)
+def test_folders_that_are_not_read_as_records_are_accepted(tmp_path: Path, text: str) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(text, encoding="utf-8")
+    load_config(config)

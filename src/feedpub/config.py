@@ -198,6 +198,8 @@ def validate_config(config: Config, origin: str = "config") -> None:
     if not 0.1 <= server.poll_seconds <= 3600:
         raise ConfigError(f"{origin}: server.poll_seconds: must be 0.1..3600")
     _check_hubs(config.websub.hubs, origin)
+    for key in ("out", "cache_dir"):
+        _check_outside_records(config, key, origin)
 
 
 def _check_hubs(hubs: tuple[str, ...], origin: str) -> None:
@@ -219,6 +221,23 @@ def _check_hubs(hubs: tuple[str, ...], origin: str) -> None:
                 f"{origin}: websub.hubs[{number}]: must not hold a user name or password "
                 "(every feed publishes the hub's URL)"
             )
+
+
+def _check_outside_records(config: Config, key: str, origin: str) -> None:
+    """The folder `key` names must not be read as records: not the records folder, and not
+    inside it unless hidden (the scan skips hidden names)."""
+    records = config.records.resolve()
+    folder = getattr(config, key).resolve()
+    if not folder.is_relative_to(records):
+        return
+    inside = folder.relative_to(records).parts
+    if any(part.startswith(".") for part in inside):
+        return
+    where = "the records folder" if not inside else "inside the records folder"
+    raise ConfigError(
+        f"{origin}: {key}: must not be {where} ({records}): its files would be read as"
+        " records; choose a folder beside it"
+    )
 
 
 def _check_base_url(url: str, origin: str) -> None:
