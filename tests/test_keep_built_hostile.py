@@ -65,6 +65,11 @@ class Watcher(Watching):
         wait_for(lambda: "watching" in self.stderr() or self.process.poll() is not None, 30)
         assert self.process.poll() is None, self.stderr()
 
+    def stopped_cleanly(self) -> None:
+        """SIGTERM ends it with exit 0, and nothing went wrong on the way."""
+        assert self.stop() == 0
+        assert "Traceback" not in self.stderr()
+
     def settled(self) -> None:
         """Past the full scan the builder makes on its first polls: events alone from here."""
         self.watching()
@@ -107,6 +112,18 @@ def put(folder: Path, name: str, title: str, body: str = "", **fields: object) -
     fields.setdefault("webUrl", f"https://example.org/{name}")
     path.write_text(record_text(base_record(title=title, **fields), body), encoding="utf-8")
     return path
+
+
+def start_on_one_record(records_dir: Path, start: Any, settled: bool = False) -> Watcher:
+    """A watcher of a records folder holding one record ("One"), past its first build (and
+    past its first full scans, when `settled`)."""
+    put(records_dir, "a.md", "One")
+    run: Watcher = start()
+    if settled:
+        run.settled()
+    else:
+        run.watching()
+    return run
 
 
 def files(out: Path) -> dict[str, bytes]:
@@ -218,9 +235,7 @@ def test_a_bad_config_value_fails_at_start_with_exit_1(
 def test_records_folder_deleted_or_replaced_by_a_file_keeps_the_files_then_follows_it(
     tmp_path: Path, records_dir: Path, start: Any
 ) -> None:
-    put(records_dir, "a.md", "One")
-    run = start()
-    run.settled()
+    run = start_on_one_record(records_dir, start, settled=True)
     kept = files(run.out)
 
     def failed_again() -> None:
@@ -244,8 +259,7 @@ def test_records_folder_deleted_or_replaced_by_a_file_keeps_the_files_then_follo
     records_dir.unlink()
     put(records_dir, "d.md", "Four")
     caught_up(run.out, fresh_build(tmp_path, records_dir))
-    assert run.stop() == 0
-    assert "Traceback" not in run.stderr()
+    run.stopped_cleanly()
 
 
 def test_output_folder_deleted_or_replaced_by_a_file_is_written_again(
@@ -267,17 +281,14 @@ def test_output_folder_deleted_or_replaced_by_a_file_is_written_again(
     assert run.out.read_bytes() == b"the user's own file\n"
     run.out.unlink()  # no record changes: the retry alone writes the files
     caught_up(run.out, fresh_build(tmp_path, records_dir))
-    assert run.stop() == 0
-    assert "Traceback" not in run.stderr()
+    run.stopped_cleanly()
 
 
 def test_an_output_folder_that_refuses_writes_keeps_its_files_until_it_accepts_them(
     tmp_path: Path, records_dir: Path, start: Any
 ) -> None:
     # chmod does not stop root; the immutable attribute does (where it is supported).
-    put(records_dir, "a.md", "One")
-    run = start()
-    run.watching()
+    run = start_on_one_record(records_dir, start)
     folders = [run.out, run.out / "topics"]
     chattr = shutil.which("chattr")
     if chattr is None or subprocess.run([chattr, "+i", *map(str, folders)]).returncode:
@@ -321,9 +332,7 @@ def test_a_record_rewritten_hundreds_of_times_ends_as_its_last_version(
 def test_a_burst_of_files_a_fifo_and_huge_files_are_all_handled(
     tmp_path: Path, records_dir: Path, start: Any
 ) -> None:
-    put(records_dir, "a.md", "One")
-    run = start()
-    run.settled()
+    run = start_on_one_record(records_dir, start, settled=True)
     for index in range(500):
         put(records_dir, f"burst/n{index:03d}.md", f"Burst {index}", topics=[f"T{index % 5}"])
     os.mkfifo(records_dir / "pipe.md")  # opening it would wait for a writer forever
@@ -340,16 +349,13 @@ def test_a_burst_of_files_a_fifo_and_huge_files_are_all_handled(
     assert text.count("sparse.md: file: larger than the 2000000-byte limit; skipped") == 1
     assert text.count("dump.jsonl:2: line: not valid JSON") == 1
     assert "pipe.md" not in text
-    assert run.stop() == 0
-    assert "Traceback" not in run.stderr()
+    run.stopped_cleanly()
 
 
 def test_a_half_written_record_is_reported_once_then_published_when_complete(
     tmp_path: Path, records_dir: Path, start: Any
 ) -> None:
-    put(records_dir, "a.md", "One")
-    run = start()
-    run.watching()
+    run = start_on_one_record(records_dir, start)
     whole = record_text(base_record(title="Slowly written", webUrl="https://example.org/s"))
     third = len(whole) // 3
     with (records_dir / "slow.md").open("w", encoding="utf-8") as handle:
@@ -495,9 +501,7 @@ def test_ctrl_c_during_a_long_first_build_finishes_it_and_exits_0(
 def test_sigterm_during_a_long_rebuild_waits_for_it(
     tmp_path: Path, records_dir: Path, start: Any
 ) -> None:
-    put(records_dir, "a.md", "One")
-    run = start()
-    run.watching()
+    run = start_on_one_record(records_dir, start)
     staging = records_dir / ".staging"  # hidden: not read until moved in
     for index in range(2):  # markdown-it needs over a second for each of these bodies
         put(staging, f"slow{index}.md", f"Slow {index}", body="*a* " * 60_000)
@@ -511,9 +515,7 @@ def test_sigterm_during_a_long_rebuild_waits_for_it(
 def test_a_failed_write_is_not_logged_as_every_feed_unchanged(
     tmp_path: Path, records_dir: Path, start: Any
 ) -> None:
-    put(records_dir, "a.md", "One")
-    run = start()
-    run.watching()
+    run = start_on_one_record(records_dir, start)
     shutil.rmtree(run.out)
     run.out.write_bytes(b"a file\n")
     put(records_dir, "b.md", "Two")
@@ -553,9 +555,7 @@ def test_changes_lost_to_an_inotify_queue_overflow_are_found_at_once(
 def test_a_record_with_a_non_utf8_file_name_stays_published(
     tmp_path: Path, records_dir: Path, start: Any
 ) -> None:
-    put(records_dir, "a.md", "One")
-    run = start()
-    run.watching()
+    run = start_on_one_record(records_dir, start)
     latin1 = os.path.join(os.fsencode(records_dir), b"caf\xe9.md")  # from an old archive
     try:
         with open(latin1, "wb") as handle:
