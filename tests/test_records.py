@@ -180,12 +180,15 @@ def test_invalid_json_is_reported(tmp_path: Path) -> None:
     assert "not valid JSON" in read(path).reports[0].reason
 
 
-def test_scan_is_recursive_sorted_and_skips_hidden(tmp_path: Path) -> None:
-    for name in ["b.md", "a/c.md", "a/.hidden.md", ".git/config", "z.json"]:
+def test_scan_is_recursive_sorted_and_skips_hidden_and_backup_files(tmp_path: Path) -> None:
+    names = ["b.md", "a/c.md", "a/.hidden.md", ".git/config", "z.json", "b.md~", "#b.md#"]
+    names += ["a/.c.md.swp", "old~/d.md", "#tmp#/e.md", "a~b.md", "f#.md"]
+    for name in names:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x", encoding="utf-8")
-    assert [f.name for f in scan_records(tmp_path)] == ["a/c.md", "b.md", "z.json"]
+    kept = ["a/c.md", "a~b.md", "b.md", "f#.md", "z.json"]
+    assert [f.name for f in scan_records(tmp_path)] == kept
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ Write = Callable[..., Path]
 # -- rescanning named files gives what a full scan gives -------------------------------------
 
 NAMES = ["a.md", "b.json", "sub/c.md", "sub/deep/d.md", ".hidden.md", "sub/.e.md", ".dot/f.md"]
+NAMES += ["a.md~", "#a.md#", "old~/g.md"]  # editors' backups: skipped like hidden files
 operations = st.lists(
     st.tuples(st.sampled_from(["write", "grow", "delete", "link", "fifo", "dir"]),
               st.sampled_from(NAMES)),

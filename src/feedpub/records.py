@@ -67,8 +67,15 @@ class RecordFile:
     mtime_ns: int
 
 
+def is_skipped_name(name: str) -> bool:
+    """True for names a scan passes over, files and folders alike: hidden ones (`.git`,
+    `.a.md.swp`) and editors' backup and autosave files (`a.md~`, `#a.md#`), as Jekyll does."""
+    return name[0] in ".#" or name[-1] == "~"
+
+
 def scan_records(folder: Path) -> Iterator[RecordFile]:
-    """Every non-hidden file under `folder`, recursively, in a stable (sorted) order."""
+    """Every file under `folder` that `is_skipped_name` keeps, recursively, in a stable
+    (sorted) order."""
     for name, size, mtime_ns in scan_stats(folder):
         yield RecordFile(folder / name, name, size, mtime_ns)
 
@@ -130,8 +137,8 @@ def rescan_names(previous: Scan, folder: Path, names: Iterable[str]) -> Scan:
 def _listed_stat(folder: Path, name: str) -> tuple[int, int] | None:
     """(size, mtime_ns) of `folder/name` if `scan_stats` would list it, else None."""
     parts = name.split("/")
-    if any(not part or part[0] == "." for part in parts):
-        return None  # hidden (and "." or ".."), or an empty part
+    if any(not part or is_skipped_name(part) for part in parts):
+        return None  # hidden (and "." or ".."), an editor's backup, or an empty part
     try:
         current = str(folder)
         for part in parts[:-1]:  # scan_stats descends real folders only, never links
@@ -168,7 +175,7 @@ def scan_stats(folder: Path) -> list[tuple[str, int, int]]:
             except OSError:
                 names = []
             for name in names:
-                if name[0] == ".":
+                if is_skipped_name(name):
                     continue
                 try:
                     found_stat = stat(name, dir_fd=descriptor)  # follows links, as reading will
