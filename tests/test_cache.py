@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from feedpub import cache_select, incremental, rerender
+from feedpub import cache_select, incremental, parse_pool, rerender
 from feedpub.build import BuildStats, build_site, run_build
 from feedpub.cache import DB_NAME, RecordCache
 from feedpub.config import Config
@@ -261,13 +261,23 @@ def test_process_pool_gives_the_same_output(
 ) -> None:
     monkeypatch.setattr(rerender, "POOL_FEEDS", 1)  # render on the pool too
     monkeypatch.setattr(incremental, "BULK_FILES", 1)  # fill without indexes, then build them
+    started: list[Any] = []
+
+    def start_pool() -> Any:
+        started.append(parse_pool.start_pool())
+        return started[-1]
+
+    monkeypatch.setattr(incremental, "start_pool", start_pool)
     fill(tmp_path / "records")
     pooled = config(tmp_path, "pool")
     out, reports, _ = build(pooled, pool_threshold=5)
+    assert len(started) == 1 and started[0] is not None  # a first build: workers start early
+    assert started[0]._shutdown_thread  # and are gone with the build
     cold_out, cold_reports, _ = build(config(tmp_path, "cold"), use_cache=False)
     assert (out, reports) == (cold_out, cold_reports)
     (tmp_path / "records" / "001.md").write_text(record(1, title="Edited"), encoding="utf-8")
     assert_same_as_cold(tmp_path, pooled)
+    assert len(started) == 1  # a rebuild starts none before it knows how much changed
 
 
 def test_build_site_through_the_cache_is_the_same_site(tmp_path: Path, cached: Config) -> None:

@@ -7,19 +7,22 @@ a build without cache gives them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from operator import itemgetter
+from pathlib import Path
 
 from feedpub.cache import RecordCache, StoredFile
 from feedpub.cache_select import update_winners
 from feedpub.codec import ArticleRef, RefDecoder, decode_article, decode_reports
 from feedpub.config import Config
 from feedpub.model import Article
-from feedpub.parse_pool import POOL_THRESHOLD, EncodedOutcome, FileJob, encode_files
+from feedpub.parse_pool import POOL_THRESHOLD, EncodedOutcome, FileJob, encode_files, start_pool
 from feedpub.records import RACY_NS, Scan, scan_folder
 from feedpub.report import Report
 
@@ -52,6 +55,37 @@ def load_cached(
 
     `scan` is a scan of the folder already made (by a server's poll), else one is made now.
     """
+    with _early_pool(config, cache, scan, threshold) as pool:
+        return _load_cached(config, cache, base, threshold, progress, scan, pool)
+
+
+def _early_pool(
+    config: Config, cache: RecordCache, scan: Scan | None, threshold: int
+) -> contextlib.AbstractContextManager[ProcessPoolExecutor | None]:
+    """For a first build of a big folder, the parse pool started before the folder is
+    scanned (see `start_pool`); else nothing."""
+    if scan is not None or not cache.rebuilt or _top_level_count(config.records) <= threshold:
+        return contextlib.nullcontext()
+    pool = start_pool()
+    return contextlib.nullcontext() if pool is None else pool
+
+
+def _top_level_count(folder: Path) -> int:
+    try:
+        return len(os.listdir(folder))
+    except OSError:
+        return 0
+
+
+def _load_cached(
+    config: Config,
+    cache: RecordCache,
+    base: str,
+    threshold: int,
+    progress: bool,
+    scan: Scan | None,
+    pool: ProcessPoolExecutor | None,
+) -> Loaded:
     started_ns, scanned, only = scan_folder(config.records) if scan is None else scan
     if only is not None and len(only) <= TARGETED_FILES and not cache.rebuilt:
         # Only these files can have changed since the scan the cache was brought up to.
@@ -71,7 +105,8 @@ def load_cached(
             cache.drop_indexes()
         for name in removed:
             ids.update(cache.forget(name))
-        outcomes = _with_progress(encode_files(jobs, config.limits, threshold), len(jobs), progress)
+        converted = encode_files(jobs, config.limits, threshold, pool)
+        outcomes = _with_progress(converted, len(jobs), progress)
         entries: list[tuple[str, int, int, int, int, str | None]] = []
         files: list[StoredFile] = []
         for (name, size, mtime_ns), outcome in zip(changed, outcomes, strict=True):

@@ -6,6 +6,7 @@ parent process only stores them and never holds every article at once.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -93,10 +94,30 @@ def _encode_chunk(jobs: list[FileJob], limits: Limits) -> list[EncodedOutcome]:
     return [encode_file(job, limits) for job in jobs]
 
 
+def start_pool() -> ProcessPoolExecutor | None:
+    """A pool whose workers start now (None on one core), for `encode_files` to use later.
+
+    Forked while this process is still small, the workers do not each map the heap it
+    builds afterwards (the scan of a whole big folder and its jobs): at 100k files the
+    first build's process tree then peaks at 170 MB PSS instead of 211 (RSS summed over
+    the processes: 274 MB instead of 304), in the same time.
+    """
+    workers = os.cpu_count() or 1
+    if workers < 2:
+        return None
+    pool = _pool(workers)
+    pool.submit(int).result()  # a pool forks its workers at the first task
+    return pool
+
+
 def encode_files(
-    jobs: list[FileJob], limits: Limits, threshold: int = POOL_THRESHOLD
+    jobs: list[FileJob],
+    limits: Limits,
+    threshold: int = POOL_THRESHOLD,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[EncodedOutcome]:
-    """Every job's outcome, in order; a process pool works when there are over `threshold`."""
+    """Every job's outcome, in order; a process pool works when there are over `threshold`
+    (`pool` if given, which the caller shuts down; else a pool of one worker per core)."""
     workers = os.cpu_count() or 1
     if len(jobs) <= threshold or workers < 2:
         for job in jobs:
@@ -105,8 +126,8 @@ def encode_files(
     chunks = [jobs[start : start + CHUNK_FILES] for start in range(0, len(jobs), CHUNK_FILES)]
     done = 0
     try:
-        with _pool(workers) as pool:
-            for outcomes in pool.map(_encode_chunk, chunks, _repeat(limits, len(chunks))):
+        with contextlib.nullcontext(pool) if pool is not None else _pool(workers) as running:
+            for outcomes in running.map(_encode_chunk, chunks, _repeat(limits, len(chunks))):
                 done += 1
                 yield from outcomes
     except BrokenProcessPool:
