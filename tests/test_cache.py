@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import shutil
 import sqlite3
@@ -327,3 +328,16 @@ def test_cached_build_gives_every_output_its_last_modified(tmp_path: Path) -> No
     cold = build_outputs(config, lambda report: None, BuildStats(), use_cache=False)
     assert set(cached.modified) == set(cached.outputs) == set(cold.modified)
     assert cached.modified == cold.modified
+
+
+def test_a_pool_that_cannot_start_early_is_no_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers that die at once (out of memory, killed) leave the build to start its own."""
+
+    class Broken(concurrent.futures.ProcessPoolExecutor):
+        def submit(self, *args: Any, **kwargs: Any) -> Any:
+            raise concurrent.futures.process.BrokenProcessPool("a worker died")
+
+    monkeypatch.setattr(parse_pool, "ProcessPoolExecutor", Broken)
+    assert parse_pool.start_pool() is None

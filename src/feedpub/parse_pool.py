@@ -106,7 +106,11 @@ def start_pool() -> ProcessPoolExecutor | None:
     if workers < 2:
         return None
     pool = _pool(workers)
-    pool.submit(int).result()  # a pool forks its workers at the first task
+    try:
+        pool.submit(int).result()  # a pool forks its workers at the first task
+    except (BrokenProcessPool, OSError):  # no workers now: `encode_files` starts its own
+        pool.shutdown(wait=False, cancel_futures=True)
+        return None
     return pool
 
 
