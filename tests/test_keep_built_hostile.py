@@ -30,8 +30,9 @@ from .test_keep_built import Watching, titles
 
 CONFIG = "server:\n  poll_seconds: 0.2\n"
 MISSING = "records folder not found"
-DEADLINE = 2.5
-"""How long a fixed watcher may take to publish a change (it polls every 0.2 s)."""
+DEADLINE = 10.0
+"""How long a watcher may take to publish a change (it polls every 0.2 s): far less than the
+60 s after which its full scan would find the change anyway, with room for a busy machine."""
 
 
 class Watcher(Watching):
@@ -503,11 +504,11 @@ def test_sigterm_during_a_long_rebuild_waits_for_it(
 ) -> None:
     run = start_on_one_record(records_dir, start)
     staging = records_dir / ".staging"  # hidden: not read until moved in
-    for index in range(2):  # markdown-it needs over a second for each of these bodies
-        put(staging, f"slow{index}.md", f"Slow {index}", body="*a* " * 60_000)
+    for index in range(2):  # markdown-it needs about 2 s for each of these bodies
+        put(staging, f"slow{index}.md", f"Slow {index}", body="*a* " * 100_000)
     for index in range(2):
         os.rename(staging / f"slow{index}.md", records_dir / f"slow{index}.md")
-    time.sleep(0.5)  # the rebuild is under way (it takes about 3 s)
+    time.sleep(1.0)  # the rebuild is under way (it starts within 0.2 s and takes about 4 s)
     assert run.stop(signal.SIGTERM) == 0
     assert len(titles(run.out)) == 3, "exited before the build under way was written"
 
