@@ -87,9 +87,9 @@ def _load_cached(
     pool: ProcessPoolExecutor | None,
 ) -> Loaded:
     started_ns, scanned, only = scan_folder(config.records) if scan is None else scan
+    _check_names(scanned)  # a name SQLite cannot hold: no cache for this folder
     if only is not None and len(only) <= TARGETED_FILES and not cache.rebuilt:
         # Only these files can have changed since the scan the cache was brought up to.
-        _check_names(scanned)  # as the full comparison does: a name SQLite cannot hold
         wanted = sorted(only)
         subset = [entry for entry in _entries(scanned, wanted) if entry is not None]
         changed, removed, known = _differences(subset, cache.keys(wanted))
@@ -174,8 +174,6 @@ def _differences(scanned: list[Key], cached: list[Key]) -> tuple[list[Key], list
     previous = next(old, None)
     for item in scanned[start : len(scanned) - end]:
         name = item[0]
-        if not name.isascii():
-            name.encode("utf-8")  # a name not in UTF-8: UnicodeEncodeError, no cache
         while previous is not None and previous[0] < name:
             removed.append(previous[0])
             previous = next(old, None)

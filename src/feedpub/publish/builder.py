@@ -190,14 +190,15 @@ class Builder:
         # one written within an mtime tick of the last build (looked at once that tick is
         # surely over). The cache reads those files again.
         named = scan is not None and bool(scan.changed)
-        racy = self._racy_at is not None and time.time_ns() >= self._racy_at
-        if seen == self._seen and not (self._retry_due() or named or racy):
+        racy_due = self._racy_at is not None and time.time_ns() >= self._racy_at
+        if seen == self._seen and not (self._retry_due() or named or racy_due):
             return False
         if not told and self._watcher is not None and seen != self._seen:
             self._watch_again = True  # a change no event told of: watch afresh next time
         self._seen, self._scan = seen, scan
-        racy = scan is not None and has_racy_entries(scan)
-        self._racy_at = scan.started_ns + RACY_NS if scan is not None and racy else None
+        self._racy_at = None
+        if scan is not None and has_racy_entries(scan):
+            self._racy_at = scan.started_ns + RACY_NS
         built = self.build(scan)  # the build uses this scan: 100k files are not stat'ed twice
         if built and not self._files_behind:
             self._retry_seconds, self._retry_at = 0.0, None
