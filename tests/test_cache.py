@@ -16,7 +16,7 @@ import pytest
 
 from feedpub import cache_select, incremental, parse_pool, rerender
 from feedpub.build import BuildStats, build_site, run_build
-from feedpub.cache import DB_NAME, RecordCache
+from feedpub.cache import DB_NAME, PAGE_SIZE, RecordCache
 from feedpub.config import Config
 from feedpub.fingerprint import fingerprint
 from feedpub.render import render_site
@@ -198,6 +198,25 @@ def test_older_cache_fingerprint_is_rebuilt(tmp_path: Path, cached: Config) -> N
     assert_same_as_cold(tmp_path, cached)
     with RecordCache(cached.cache_dir, "another fingerprint") as cache:
         assert cache.rebuilt and cache.keys() == []
+
+
+def test_new_cache_has_large_pages_and_an_older_page_size_stays_valid(tmp_path: Path) -> None:
+    with RecordCache(tmp_path / "new", "fp") as cache:
+        assert cache.db.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,)
+    older = tmp_path / "older"
+    older.mkdir()
+    with sqlite3.connect(older / DB_NAME) as db:
+        db.execute("PRAGMA page_size=4096")
+        db.execute("VACUUM")  # an empty database takes a new page size only so
+    with RecordCache(older, "fp") as cache:  # a cache feedpub built before 16 KiB pages
+        assert cache.rebuilt
+        cache.store([("a.md", 1, 2, 0, 0, None)], [])
+    with sqlite3.connect(older / DB_NAME) as db:
+        db.execute("PRAGMA page_size=4096")
+        db.execute("VACUUM")  # the same rows in 4 KiB pages
+        assert db.execute("PRAGMA page_size").fetchone() == (4096,)
+    with RecordCache(older, "fp") as cache:
+        assert not cache.rebuilt and cache.keys() == [("a.md", 1, 2)]
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "json", "foreign"])

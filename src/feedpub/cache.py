@@ -27,6 +27,9 @@ SCHEMA_VERSION = 5
 APPLICATION_ID = 0x46445042  # "FDPB"
 DB_NAME = "records.sqlite"
 LOCK_NAME = "lock"
+PAGE_SIZE = 16_384
+"""Bytes per database page. With SQLite's default 4 KiB a 100k first build spent 2.6 s storing
+rows; with 16 KiB 2.1 s (fewer, fuller B-tree pages for ~1 KB article rows), 4% of its time."""
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE files(
@@ -172,6 +175,7 @@ class RecordCache:
         # An empty cache is filled in one big transaction: a rollback journal writes each
         # page once where WAL writes it twice (log, then checkpoint). WAL comes after.
         db = self._db = self._connect(journal="TRUNCATE")
+        db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before the first table: it is fixed then
         db.executescript(
             f"BEGIN; {_SCHEMA}{';'.join(_INDEXES)};"
             f"PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
