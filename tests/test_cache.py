@@ -68,8 +68,8 @@ class Counting:
         self.converted = self.rendered = 0
         encode, render = incremental.encode_files, rerender.render_feed
 
-        def encode_files(jobs: list[Any], *args: Any) -> Any:
-            self.converted += len(jobs)
+        def encode_files(jobs: parse_pool.FileJobs, *args: Any) -> Any:
+            self.converted += len(jobs.names)
             return encode(jobs, *args)
 
         def render_feed(*args: Any) -> bytes:

@@ -22,7 +22,7 @@ from feedpub.cache_select import update_winners
 from feedpub.codec import ArticleRef, RefDecoder, decode_article, decode_reports
 from feedpub.config import Config
 from feedpub.model import Article
-from feedpub.parse_pool import POOL_THRESHOLD, EncodedOutcome, FileJob, encode_files, start_pool
+from feedpub.parse_pool import POOL_THRESHOLD, EncodedOutcome, FileJobs, encode_files, start_pool
 from feedpub.records import RACY_NS, Scan, scan_folder
 from feedpub.report import Report
 
@@ -95,18 +95,17 @@ def _load_cached(
         changed, removed, known = _differences(subset, cache.keys(wanted))
     else:
         changed, removed, known = _differences(scanned, cache.keys())
-    folder = str(config.records)
-    jobs = [FileJob(os.path.join(folder, name), name, f"{base}/{name}") for name, _s, _m in changed]
+    jobs = FileJobs(str(config.records), base, [name for name, _s, _m in changed])
     fresh: dict[str, list[Report]] = {}
     ids: set[str] = set()  # whose winner may have changed
-    bulk = len(jobs) > BULK_FILES and len(jobs) > len(scanned) // 2
+    bulk = len(changed) > BULK_FILES and len(changed) > len(scanned) // 2
     with cache.transaction():
         if bulk:  # a first build: indexes are quicker to build at the end than to keep up
             cache.drop_indexes()
         for name in removed:
             ids.update(cache.forget(name))
         converted = encode_files(jobs, config.limits, threshold, pool)
-        outcomes = _with_progress(converted, len(jobs), progress)
+        outcomes = _with_progress(converted, len(changed), progress)
         entries: list[tuple[str, int, int, int, int, str | None]] = []
         files: list[StoredFile] = []
         for (name, size, mtime_ns), outcome in zip(changed, outcomes, strict=True):

@@ -42,13 +42,20 @@ class FileOutcome:
     unpublished: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class FileJob:
-    """One file to convert: where it is, its name in the cache and the name reports use."""
+class FileJobs(NamedTuple):
+    """Files to convert: their names in the records folder, shown in reports under `base`.
 
-    path: str
-    name: str
-    display: str
+    Names only (no path or display name per file): 100k files are listed quickly and sent
+    to the workers cheaply, which join the rest.
+    """
+
+    folder: str
+    base: str
+    names: list[str]
+
+    def part(self, start: int, stop: int) -> FileJobs:
+        """The jobs of `names[start:stop]`."""
+        return self._replace(names=self.names[start:stop])
 
 
 class EncodedOutcome(NamedTuple):
@@ -77,21 +84,27 @@ def convert_file(path: str | os.PathLike[str], display: str, limits: Limits) -> 
     return outcome
 
 
-def encode_file(job: FileJob, limits: Limits) -> EncodedOutcome:
-    """Convert one file and encode its articles for the cache."""
-    outcome = convert_file(job.path, job.display, limits)
-    rows = [encode_article(article, job.display) for article in outcome.articles]
+def encode_file(path: str, name: str, display: str, limits: Limits) -> EncodedOutcome:
+    """Convert one file and encode its articles for the cache (under `name`)."""
+    outcome = convert_file(path, display, limits)
+    rows = [encode_article(article, display) for article in outcome.articles]
     return EncodedOutcome(
-        stored_file(job.name, rows),
+        stored_file(name, rows),
         outcome.reports,
-        encode_reports(outcome.reports, job.display),
+        encode_reports(outcome.reports, display),
         outcome.records,
         outcome.unpublished,
     )
 
 
-def _encode_chunk(jobs: list[FileJob], limits: Limits) -> list[EncodedOutcome]:
-    return [encode_file(job, limits) for job in jobs]
+def _encode_each(jobs: FileJobs, limits: Limits) -> Iterator[EncodedOutcome]:
+    folder, base = jobs.folder, jobs.base
+    for name in jobs.names:
+        yield encode_file(os.path.join(folder, name), name, f"{base}/{name}", limits)
+
+
+def _encode_chunk(jobs: FileJobs, limits: Limits) -> list[EncodedOutcome]:
+    return list(_encode_each(jobs, limits))
 
 
 def start_pool() -> ProcessPoolExecutor | None:
@@ -115,7 +128,7 @@ def start_pool() -> ProcessPoolExecutor | None:
 
 
 def encode_files(
-    jobs: list[FileJob],
+    jobs: FileJobs,
     limits: Limits,
     threshold: int = POOL_THRESHOLD,
     pool: ProcessPoolExecutor | None = None,
@@ -123,11 +136,11 @@ def encode_files(
     """Every job's outcome, in order; a process pool works when there are over `threshold`
     (`pool` if given, which the caller shuts down; else a pool of one worker per core)."""
     workers = os.cpu_count() or 1
-    if len(jobs) <= threshold or workers < 2:
-        for job in jobs:
-            yield encode_file(job, limits)
+    if len(jobs.names) <= threshold or workers < 2:
+        yield from _encode_each(jobs, limits)
         return
-    chunks = [jobs[start : start + CHUNK_FILES] for start in range(0, len(jobs), CHUNK_FILES)]
+    count = len(jobs.names)
+    chunks = [jobs.part(start, start + CHUNK_FILES) for start in range(0, count, CHUNK_FILES)]
     done = 0
     try:
         with contextlib.nullcontext(pool) if pool is not None else _pool(workers) as running:
