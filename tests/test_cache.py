@@ -288,10 +288,14 @@ def test_process_pool_gives_the_same_output(
         return started[-1]
 
     monkeypatch.setattr(incremental, "start_pool", start_pool)
+    made: list[int] = []
+    make_pool = parse_pool._pool
+    monkeypatch.setattr(parse_pool, "_pool", lambda workers: made.append(1) or make_pool(workers))
     fill(tmp_path / "records")
     pooled = config(tmp_path, "pool")
     out, reports, _ = build(pooled, pool_threshold=5)
     assert len(started) == 1 and started[0] is not None  # a first build: workers start early
+    assert len(made) == 1  # and render too: the parent, big by then, is not forked again
     assert started[0]._shutdown_thread  # and are gone with the build
     cold_out, cold_reports, _ = build(config(tmp_path, "cold"), use_cache=False)
     assert (out, reports) == (cold_out, cold_reports)

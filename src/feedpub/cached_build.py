@@ -7,6 +7,7 @@ reports already passed on by the first try are not repeated.
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from feedpub.codec import ArticleRef, CacheCorrupt
 from feedpub.config import Config
 from feedpub.errors import BuildError
 from feedpub.fingerprint import fingerprint
-from feedpub.incremental import fetch_articles, index_refs, load_cached
+from feedpub.incremental import early_pool, fetch_articles, index_refs, load_cached
 from feedpub.model import Article, Site
 from feedpub.parse_pool import POOL_THRESHOLD
 from feedpub.records import Scan
@@ -51,12 +52,15 @@ def select_cached(
     sink: ReportSink,
     stats: BuildStats,
     options: Options,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Choices:
     """Update the cache, account for every file, dedupe and choose each feed's entries."""
     if not config.records.is_dir():
         raise BuildError(f"records folder not found: {display_path(config.records)}")
     base = display_path(config.records)
-    loaded = load_cached(config, cache, base, options.threshold, options.progress, options.scan)
+    loaded = load_cached(
+        config, cache, base, options.threshold, options.progress, options.scan, pool
+    )
     stats.files, stats.records, stats.unpublished = loaded.files, loaded.records, loaded.unpublished
     pass_on(loaded.reports, stats, sink)
     stats.published, stats.duplicates = cache_select.counts(cache)
@@ -97,15 +101,18 @@ def build_cached(config: Config, once: Once, stats: BuildStats, options: Options
     The output digests are stored at once: an output not written after all no longer
     matches its digest's bytes, so the next build renders it again.
     """
-    with RecordCache(config.cache_dir, fingerprint(config)) as cache:
+    with (
+        RecordCache(config.cache_dir, fingerprint(config)) as cache,
+        early_pool(config, cache, options.scan, options.threshold) as pool,
+    ):
         for attempt in range(2):
             trial = BuildStats()
             once.seen = 0
             try:
-                choices = select_cached(config, cache, once, trial, options)
+                choices = select_cached(config, cache, once, trial, options, pool)
                 rendered = Rendered()
                 if options.render:
-                    rendered = render_changed(config, cache, choices)
+                    rendered = render_changed(config, cache, choices, pool)
                     cache.store_outputs(rendered.digests)
                 site = _full_site(config, cache, choices, options.known) if options.site else None
             except (CacheCorrupt, sqlite3.DatabaseError):

@@ -50,20 +50,21 @@ def load_cached(
     threshold: int = POOL_THRESHOLD,
     progress: bool = False,
     scan: Scan | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Loaded:
     """Bring the cache up to date with the records folder; every file's reports and counts.
 
-    `scan` is a scan of the folder already made (by a server's poll), else one is made now.
+    `scan` is a scan of the folder already made (by a server's poll), else one is made now;
+    `pool` converts the files when there are many (see `early_pool`), else a pool of its own.
     """
-    with _early_pool(config, cache, scan, threshold) as pool:
-        return _load_cached(config, cache, base, threshold, progress, scan, pool)
+    return _load_cached(config, cache, base, threshold, progress, scan, pool)
 
 
-def _early_pool(
-    config: Config, cache: RecordCache, scan: Scan | None, threshold: int
+def early_pool(
+    config: Config, cache: RecordCache, scan: Scan | None, threshold: int = POOL_THRESHOLD
 ) -> contextlib.AbstractContextManager[ProcessPoolExecutor | None]:
-    """For a first build of a big folder, the parse pool started before the folder is
-    scanned (see `start_pool`); else nothing."""
+    """For a first build of a big folder, a worker pool started now, before the folder is
+    scanned (see `start_pool`), for converting and then rendering; else nothing."""
     if scan is not None or not cache.rebuilt or _top_level_count(config.records) <= threshold:
         return contextlib.nullcontext()
     pool = start_pool()

@@ -153,14 +153,21 @@ def encode_files(
             yield from _encode_chunk(chunk, limits)
 
 
-def map_in_pool(function: Callable[[T], R], items: list[T], threshold: int) -> list[R]:
-    """`[function(item) for item in items]`, on every core when there are over `threshold`."""
+def map_in_pool(
+    function: Callable[[T], R],
+    items: list[T],
+    threshold: int,
+    pool: ProcessPoolExecutor | None = None,
+) -> list[R]:
+    """`[function(item) for item in items]`, on every core when there are over `threshold`
+    (on `pool` if given, which the caller shuts down)."""
     workers = os.cpu_count() or 1
     if len(items) <= threshold or workers < 2:
         return [function(item) for item in items]
+    chunksize = max(1, len(items) // (4 * workers))
     try:
-        with _pool(workers) as pool:
-            return list(pool.map(function, items, chunksize=max(1, len(items) // (4 * workers))))
+        with contextlib.nullcontext(pool) if pool is not None else _pool(workers) as running:
+            return list(running.map(function, items, chunksize=chunksize))
     except BrokenProcessPool:
         return [function(item) for item in items]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -101,8 +102,11 @@ def _render(feed: Feed) -> dict[str, bytes]:
     return {f"{feed.info.path_stem}{suffix}": render_feed(feed, suffix) for suffix in FEED_FORMATS}
 
 
-def render_changed(config: Config, cache: RecordCache, choices: Choices) -> Rendered:
-    """Every output of the site, rendering only those whose inputs changed."""
+def render_changed(
+    config: Config, cache: RecordCache, choices: Choices, pool: ProcessPoolExecutor | None = None
+) -> Rendered:
+    """Every output of the site, rendering only those whose inputs changed (on `pool`'s
+    workers when there are many, else on a pool of its own)."""
     previous = cache.outputs()
     out = OutputFolder(config.out)
     result = Rendered()
@@ -136,7 +140,7 @@ def render_changed(config: Config, cache: RecordCache, choices: Choices) -> Rend
         )
         for choice in (choices[number] for number in stale)
     ]
-    for number, rendered in zip(stale, map_in_pool(_render, feeds, POOL_FEEDS), strict=True):
+    for number, rendered in zip(stale, map_in_pool(_render, feeds, POOL_FEEDS, pool), strict=True):
         for path, data in rendered.items():
             result.outputs[path] = data
             result.digests[path] = (digests[number], b"")
