@@ -364,3 +364,27 @@ def test_a_pool_that_cannot_start_early_is_no_failure(
 
     monkeypatch.setattr(parse_pool, "ProcessPoolExecutor", Broken)
     assert parse_pool.start_pool() is None
+
+
+def test_a_worker_killed_in_a_first_build_is_no_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker of the early pool that dies (out of memory, killed) while converting: the
+    parent converts the rest and renders the feeds itself, with the same output."""
+    monkeypatch.setattr(rerender, "POOL_FEEDS", 1)  # would render on the (broken) pool too
+    monkeypatch.setattr(parse_pool, "CHUNK_FILES", 4)
+    parent, convert_chunk = os.getpid(), parse_pool._encode_chunk
+
+    def dying(jobs: parse_pool.FileJobs, limits: Any) -> Any:
+        if os.getpid() != parent and "010.md" in jobs.names:
+            os._exit(1)  # as if killed
+        return convert_chunk(jobs, limits)
+
+    dying.__module__, dying.__qualname__ = parse_pool.__name__, "_encode_chunk"  # pickled so
+    monkeypatch.setattr(parse_pool, "_encode_chunk", dying)
+    fill(tmp_path / "records")
+    pooled = config(tmp_path, "pool")
+    out, reports, stats = build(pooled, pool_threshold=5)
+    cold_out, cold_reports, cold = build(config(tmp_path, "cold"), use_cache=False)
+    assert (out, reports) == (cold_out, cold_reports) and stats.published == cold.published
+    assert_same_as_cold(tmp_path, pooled)  # and the cache it filled is whole
