@@ -86,6 +86,51 @@ def test_feed_dates_come_from_entries_not_the_clock(build: Build, write_record: 
     assert os.stat(run.out / "all.rss").st_mtime == pytest.approx(1583298367)
 
 
+def test_a_changed_feed_file_time_never_stays_or_goes_back(
+    build: Build, write_record: Write, records_dir: Path
+) -> None:
+    """Entry times date the files, but a feed whose bytes change without a newer entry (the
+    newest removed, an edit without a new updatedDateTime, an older article added) moves
+    one second past its old time: pollers sending If-Modified-Since, and static servers'
+    ETags of mtime and size, must see the change."""
+
+    def times(out: Path) -> dict[str, float]:
+        files = (p for p in out.rglob("*.*") if not p.name.startswith("."))  # not the manifest
+        return {p.relative_to(out).as_posix(): p.stat().st_mtime for p in files}
+
+    def build_and_check() -> BuildRun:
+        before = times(records_dir.parent / "out") if (records_dir.parent / "out").exists() else {}
+        run = build()
+        after = times(run.out)
+        for path in run.stats.written_paths:
+            if path in before:
+                assert after[path] >= before[path] + 1, path  # changed: moved forward
+        for path in set(before) & set(after) - set(run.stats.written_paths):
+            assert after[path] == before[path], path  # unchanged: untouched
+        return run
+
+    newest = "2020-03-04T05:06:07Z"
+    write_record("old.md", base_record(publishedDateTime="2020-01-01T00:00:00Z", topics=["A"]))
+    write_record("new.md", base_record(publishedDateTime=newest, webUrl="https://e.org/n"))
+    first = build_and_check()
+    start = os.stat(first.out / "all.rss").st_mtime
+    assert start == pytest.approx(1583298367)  # the newest entry's time
+    (records_dir / "new.md").unlink()  # the newest entry removed
+    second = build_and_check()
+    assert os.stat(second.out / "all.rss").st_mtime == start + 1
+    edited = base_record(
+        publishedDateTime="2020-01-01T00:00:00Z", topics=["A"], title="Same dates, new title"
+    )
+    write_record("old.md", edited)
+    third = build_and_check()
+    assert {"all.rss", "topics/a.rss"} <= set(third.stats.written_paths)
+    assert os.stat(third.out / "all.rss").st_mtime == start + 2
+    write_record("newer.md", base_record(publishedDateTime="2021-01-01T00:00:00Z"))
+    fourth = build_and_check()
+    assert os.stat(fourth.out / "all.rss").st_mtime == pytest.approx(1609459200)  # its entry's
+    assert not build_and_check().stats.written_paths  # nothing changed: nothing moves
+
+
 def test_bad_records_are_reported_and_the_rest_publish(build: Build, write_record: Write) -> None:
     write_record("good.md", base_record())
     write_record("bad-yaml.md", "---\ntitle: [oops\n---\n")

@@ -372,6 +372,49 @@ def test_records_changes_are_served_after_a_poll(app: Flask, write_record: Write
     assert any("broken.md" in message for message in caplog.messages)
 
 
+def test_a_changed_feed_without_a_newer_entry_still_moves_last_modified(
+    app: Flask, config: Config, records_dir: Path, write_record: Write
+):
+    """The newest story retracted, then an older one edited without a new updatedDateTime:
+    a client that sends only If-Modified-Since must get the new feed, not a 304."""
+    client = app.test_client()
+    first = client.get("/all.rss")
+    (records_dir / "r3.md").unlink()  # the newest
+    assert builder(app).poll() is True
+    second = client.get("/all.rss", headers={"If-Modified-Since": first.headers["Last-Modified"]})
+    assert second.status_code == 200 and b"Story 3" not in second.data
+    assert parsedate_to_datetime(second.headers["Last-Modified"]) == parsedate_to_datetime(
+        first.headers["Last-Modified"]
+    ) + timedelta(seconds=1)
+    assert second.headers["Last-Modified"] == format_datetime(
+        datetime.fromtimestamp(os.stat(config.out / "all.rss").st_mtime, UTC), usegmt=True
+    )  # the file's time, as a static server would send it
+    topic = client.get("/topics/ai.rss").headers["Last-Modified"]
+    fields = {"webUrl": "https://example.org/0", "publishedDateTime": "2026-01-01T10:00:00Z"}
+    write_record("r0.md", base_record(title="Story 0, corrected", topics=["AI"], **fields))
+    assert builder(app).poll() is True
+    third = client.get("/topics/ai.rss", headers={"If-Modified-Since": topic})
+    assert third.status_code == 200 and b"corrected" in third.data
+    since = {"If-Modified-Since": third.headers["Last-Modified"]}
+    assert client.get("/topics/ai.rss", headers=since).status_code == 304  # nothing new since
+
+
+def test_served_last_modified_moves_forward_even_when_files_cannot_be_written(
+    app: Flask, config: Config, records_dir: Path, monkeypatch
+):
+    def refuse(*args, **kwargs):
+        raise BuildError("cannot write: disk full")
+
+    client = app.test_client()
+    before = parsedate_to_datetime(client.get("/all.rss").headers["Last-Modified"])
+    monkeypatch.setattr(builder_module, "write_outputs", refuse)
+    (records_dir / "r3.md").unlink()
+    assert builder(app).poll() is True
+    after = client.get("/all.rss")
+    assert b"Story 3" not in after.data
+    assert parsedate_to_datetime(after.headers["Last-Modified"]) == before + timedelta(seconds=1)
+
+
 def test_a_poll_stats_the_records_once(app: Flask, write_record: Write, monkeypatch):
     scans: list[int] = []
     real_scan = records_module.scan_stats

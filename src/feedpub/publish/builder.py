@@ -20,7 +20,7 @@ from feedpub.build import BuildStats, build_outputs
 from feedpub.cached_build import Built, KnownArticles
 from feedpub.config import Config
 from feedpub.errors import BuildError
-from feedpub.publish.files import write_outputs
+from feedpub.publish.files import WriteStats, write_outputs
 from feedpub.publish.snapshot import Snapshot, SnapshotDir, make_snapshot
 from feedpub.publish.watch import RecordWatcher
 from feedpub.publish.websub import HubNotifier, changed_feed_urls
@@ -257,10 +257,13 @@ class Builder:
                 scan=scan,
                 known=self._articles,
             )
-            write_error, written = self._write_files(built.outputs, built.modified)
+            write_error, files = self._write_files(built.outputs, built.modified)
+            written = files.paths
             self._files_behind = write_error is not None
             if self.serving:
-                self._serve(built, written, stats, time.perf_counter() - started)
+                # Served with the files' times (a changed feed's moves forward: see `advanced`).
+                modified = built.modified | files.modified
+                self._serve(built, modified, written, stats, time.perf_counter() - started)
             elif write_error is None:  # (else the error is logged, and the build retried)
                 self.hubs.submit(changed_feed_urls(self.config, written))
                 self._log_written(written, stats, time.perf_counter() - started)
@@ -283,12 +286,17 @@ class Builder:
         return True
 
     def _serve(
-        self, built: Built, written: tuple[str, ...], stats: BuildStats, seconds: float
+        self,
+        built: Built,
+        modified: dict[str, datetime],
+        written: tuple[str, ...],
+        stats: BuildStats,
+        seconds: float,
     ) -> None:
         """Make the build's snapshot the served one, if it differs; tell hubs what changed."""
         if built.site is None:  # pragma: no cover - build_outputs returns the site by default
             raise BuildError("the build returned no site")
-        snapshot = make_snapshot(built.site, built.outputs, built.modified, self._snapshot)
+        snapshot = make_snapshot(built.site, built.outputs, modified, self._snapshot)
         previous = self._snapshot
         if previous is not None and previous.version == snapshot.version:
             log.info("records changed; every feed is unchanged (version %s)", snapshot.version)
@@ -327,17 +335,17 @@ class Builder:
 
     def _write_files(
         self, outputs: dict[str, bytes], modified: dict[str, datetime]
-    ) -> tuple[str | None, tuple[str, ...]]:
+    ) -> tuple[str | None, WriteStats]:
         """Keep config.out in step with what is served: (the error, if any, which is reported,
-        not fatal; the output paths written)."""
+        not fatal; what was written)."""
         try:
-            return None, write_outputs(outputs, self.config.out, modified).paths
+            return None, write_outputs(outputs, self.config.out, modified)
         except BuildError as exc:
             if self.serving:
                 log.error("serving the new build, but %s", exc)
             else:
                 log.error("%s; trying again", exc)
-            return str(exc), ()
+            return str(exc), WriteStats(written=0, unchanged=0, removed=0)
 
     def _fail(self, reason: str) -> None:
         state = self.state

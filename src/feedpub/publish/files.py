@@ -15,8 +15,8 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from feedpub.errors import BuildError
@@ -34,6 +34,7 @@ class WriteStats:
     unchanged: int
     removed: int
     paths: tuple[str, ...] = ()  # the outputs written (new or changed), by output path
+    modified: dict[str, datetime] = field(default_factory=dict)  # each output file's mtime
 
 
 def output_target(out_dir: Path, relative: str) -> Path:
@@ -98,8 +99,9 @@ def write_outputs(
 ) -> WriteStats:
     """Write every changed output, remove outputs of earlier builds that are gone.
 
-    `modified` gives each file's Last-Modified time (its newest entry), which
-    static web servers then send; unchanged files are not touched at all.
+    `modified` gives each file's Last-Modified time (its newest entry), which static web
+    servers then send; a changed file gets at least one second more than it had (see
+    `advanced`). Unchanged files are not touched at all.
     """
     modified = modified or {}
     with locked_output(out_dir):
@@ -109,7 +111,8 @@ def write_outputs(
         for relative in sorted(outputs):
             target = folder.target(relative)
             if not _same_content(target, outputs[relative]):
-                changed.append((relative, target, outputs[relative], modified.get(relative)))
+                stamp = advanced(modified.get(relative), _mtime(target))
+                changed.append((relative, target, outputs[relative], stamp))
         staged: list[tuple[str, Path]] = []
         try:
             for _relative, target, data, stamp in changed:
@@ -128,12 +131,43 @@ def write_outputs(
                         os.unlink(temporary)
         removed = _remove_stale(out_dir, set(outputs))
         _write_manifest(out_dir, set(outputs))
+        times = {relative: _mtime(folder.target(relative)) for relative in sorted(outputs)}
     return WriteStats(
         written=len(changed),
         unchanged=len(outputs) - len(changed),
         removed=removed,
         paths=tuple(relative for relative, *_ in changed),
+        modified={path: _moment(stamp) for path, stamp in times.items() if stamp is not None},
     )
+
+
+def advanced(newest_entry: datetime | None, previous: float | None) -> datetime | None:
+    """The time to give a file whose bytes change: its newest entry's, unless that is not
+    after the time the file had (an entry removed, or edited without a newer
+    `updatedDateTime`, or an older one added): then one second past the old time.
+
+    So a changed feed's Last-Modified always moves forward, and a poller that sends only
+    `If-Modified-Since` (or a static server's ETag of mtime and size) sees the change.
+    """
+    if newest_entry is None or previous is None:
+        return newest_entry
+    old = _moment(previous)
+    return newest_entry if newest_entry > old else old + timedelta(seconds=1)
+
+
+def _mtime(target: Path) -> float | None:
+    try:
+        return target.stat().st_mtime
+    except OSError:
+        return None
+
+
+def _moment(stamp: float) -> datetime:
+    """A file time as an aware UTC datetime, in whole seconds (HTTP dates have no more)."""
+    try:
+        return datetime.fromtimestamp(int(stamp // 1), UTC)
+    except (OverflowError, OSError, ValueError):  # a time out of datetime's range
+        return datetime.fromtimestamp(0, UTC)
 
 
 def write_atomically(target: Path, data: bytes, modified: datetime | None = None) -> None:

@@ -9,6 +9,7 @@ worker, and every machine building the same records, sends the same ETags.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -151,6 +152,15 @@ def make_snapshot(
         path: make_resource(path, body, modified.get(path), reuse)
         for path, body in sorted(outputs.items())
     }
+    if previous is not None:  # (when files were written, their times did this already)
+        for path, resource in resources.items():
+            before = previous.resources.get(path)
+            if (
+                before is not None
+                and before.identity.etag != resource.identity.etag
+                and resource.modified <= before.modified
+            ):  # changed without a newer entry: Last-Modified still moves forward
+                resources[path] = dataclasses.replace(resource, modified=before.modified + 1)
     digest = hashlib.sha256()
     for path, resource in resources.items():
         digest.update(f"{path}\0{resource.identity.etag}\0".encode())
