@@ -27,7 +27,7 @@ from feedpub.publish import builder as builder_module
 from feedpub.publish.accesslog import AccessLog
 from feedpub.publish.builder import Builder
 from feedpub.publish.fastpath import accepted_codings, coding_weight, parse_http_date
-from feedpub.publish.snapshot import CODINGS, DirectorySource, SnapshotDir
+from feedpub.publish.snapshot import CODINGS, DirectorySource, SnapshotDir, make_snapshot
 from feedpub.publish.web import ServerState, create_app
 
 from .conftest import base_record, config_for
@@ -413,6 +413,26 @@ def test_served_last_modified_moves_forward_even_when_files_cannot_be_written(
     after = client.get("/all.rss")
     assert b"Story 3" not in after.data
     assert parsedate_to_datetime(after.headers["Last-Modified"]) == before + timedelta(seconds=1)
+
+
+def test_a_snapshot_keeps_unchanged_times_and_moves_changed_ones_forward(app: Flask):
+    previous = builder(app).current()
+    assert previous is not None
+    site, old = previous.site, previous.resources["all.rss"]
+    at = {path: datetime.fromtimestamp(r.modified, UTC) for path, r in previous.resources.items()}
+    earlier = {path: moment - timedelta(days=1) for path, moment in at.items()}
+    later = {path: moment + timedelta(days=1) for path, moment in at.items()}
+    same = {path: r.identity.body for path, r in previous.resources.items()}
+    changed = {**same, "all.rss": old.identity.body.replace(b"Story", b"Tale")}
+    assert make_snapshot(site, same, earlier, previous).resources["all.rss"].modified == (
+        old.modified
+    )  # the same bytes: the time they were served with
+    assert make_snapshot(site, changed, earlier, previous).resources["all.rss"].modified == (
+        old.modified + 1
+    )  # changed without a newer entry: a second later
+    assert make_snapshot(site, changed, later, previous).resources["all.rss"].modified == int(
+        later["all.rss"].timestamp()
+    )  # a newer entry: its time
 
 
 def test_a_poll_stats_the_records_once(app: Flask, write_record: Write, monkeypatch):

@@ -155,11 +155,12 @@ def make_snapshot(
     if previous is not None:  # (when files were written, their times did this already)
         for path, resource in resources.items():
             before = previous.resources.get(path)
-            if (
-                before is not None
-                and before.identity.etag != resource.identity.etag
-                and resource.modified <= before.modified
-            ):  # changed without a newer entry: Last-Modified still moves forward
+            if before is None:
+                continue
+            if before.identity.etag == resource.identity.etag:  # unchanged: its time stays
+                resources[path] = dataclasses.replace(resource, modified=before.modified)
+            elif resource.modified <= before.modified:  # changed without a newer entry:
+                # Last-Modified still moves forward
                 resources[path] = dataclasses.replace(resource, modified=before.modified + 1)
     digest = hashlib.sha256()
     for path, resource in resources.items():
