@@ -154,3 +154,20 @@ def test_quoted_values_are_skipped_by_the_gate() -> None:
     text = 'title: "Ratio: &amp; 3 - - 4 {x} [y]"\nurl: "https://x.example/a?b=1"\nn: 2'
     assert yaml_loader.takes_fast_path(text)
     assert_like_pyyaml(text)
+
+
+def test_remembered_tokens_change_no_result() -> None:
+    """Keys and values known to mean the same to both parsers are remembered between
+    documents; every document still gets PyYAML's values, whatever was remembered."""
+    yaml_loader._SAME_KEYS.clear()
+    yaml_loader._SAME_VALUES.clear()
+    documents = [shape.format(scalar) for scalar in SCALARS for shape in ("k: {}", "- {}")]
+    documents += [f"{scalar}: v\nk: 1" for scalar in SCALARS] + DOCUMENTS
+    for _ in range(2):  # the second time, with everything the first one taught
+        for text in documents:
+            assert_like_pyyaml(text)
+    assert yaml_loader._SAME_VALUES and yaml_loader._SAME_KEYS
+    for number in range(2 * yaml_loader._REMEMBERED):
+        load_yaml(f"k{number}: v{number}")
+    assert len(yaml_loader._SAME_KEYS) <= yaml_loader._REMEMBERED  # bounded
+    assert len(yaml_loader._SAME_VALUES) <= yaml_loader._REMEMBERED

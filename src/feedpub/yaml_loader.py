@@ -125,21 +125,24 @@ def _fast_load(text: str, outline: str) -> Any:
         data = yaml_rs.loads(text, parse_datetime=False)
     except Exception:
         return _FALLBACK
-    for key in _KEY.findall(outline):
+    for key in set(_KEY.findall(outline)).difference(_SAME_KEYS):
         if not _DECIMAL.match(key) and _typing(key) != "same":
             return _FALLBACK
+        _remember(_SAME_KEYS, key)
     stamps: Counter[str] = Counter()
-    for token in _VALUE.findall(outline) + _ITEM.findall(outline):
-        if " #" in token:
-            token = token[: token.index(" #")]
-        token = token.rstrip(" ")
-        if _DECIMAL.match(token):
+    for found in _VALUE.findall(outline) + _ITEM.findall(outline):
+        if found in _SAME_VALUES:
             continue
-        typing = "stamp" if _ISO_STAMP.match(token) else _typing(token)
+        token = found[: found.index(" #")] if " #" in found else found
+        token = token.rstrip(" ")
+        typing = "same" if _DECIMAL.match(token) else None
+        typing = typing or ("stamp" if _ISO_STAMP.match(token) else _typing(token))
         if typing == "stamp":
             stamps[token] += 1
         elif typing != "same":
             return _FALLBACK
+        else:
+            _remember(_SAME_VALUES, found)
     if not stamps:
         return data
     for token, count in stamps.items():
@@ -149,6 +152,20 @@ def _fast_load(text: str, outline: str) -> Any:
         return _retype(data, {token: _timestamp(token) for token in stamps}, stamps.total())
     except Exception:
         return _FALLBACK
+
+
+_SAME_KEYS: set[str] = set()
+_SAME_VALUES: set[str] = set()
+"""Keys and value tokens (as found, comment included) already known to mean the same to
+both parsers: most records repeat a few dozen (`title`, `1920`, `true`), so each is looked
+up once in a set instead of going through the checks again."""
+_REMEMBERED = 4096
+
+
+def _remember(known: set[str], token: str) -> None:
+    if len(known) >= _REMEMBERED:
+        known.clear()  # bounded: a stream of distinct tokens cannot grow it without end
+    known.add(token)
 
 
 @functools.lru_cache(maxsize=4096)
