@@ -435,6 +435,25 @@ def test_a_snapshot_keeps_unchanged_times_and_moves_changed_ones_forward(app: Fl
     )  # a newer entry: its time
 
 
+def test_an_entry_dated_in_the_future_never_dates_the_feed_in_the_future(
+    app: Flask, write_record: Write
+):
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_record("ahead.md", base_record(webUrl="https://example.org/ahead",
+                                         publishedDateTime=tomorrow))  # fmt: skip
+    assert builder(app).poll() is True
+    client = app.test_client()
+    for path in ("/all.rss", "/all.rss?limit=1", "/topics/ai.json"):
+        response = client.get(path)
+        sent = parsedate_to_datetime(response.headers["Last-Modified"])
+        assert sent <= datetime.now(UTC), path  # RFC 9110 8.8.2.1: never after the response
+        assert sent > datetime.now(UTC) - timedelta(minutes=1), path  # clamped to now
+        again = client.get(path, headers={"If-None-Match": response.headers["ETag"]})
+        assert again.status_code == 304
+        resent = again.headers.get("Last-Modified")  # (werkzeug drops it from a 304 of Flask's)
+        assert resent is None or parsedate_to_datetime(resent) <= datetime.now(UTC)
+
+
 def test_a_poll_stats_the_records_once(app: Flask, write_record: Write, monkeypatch):
     scans: list[int] = []
     real_scan = records_module.scan_stats

@@ -18,7 +18,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from feedpub.model import Feed
-from feedpub.publish.snapshot import IDENTITY, Resource, Snapshot, SnapshotSource, Variant
+from feedpub.publish.snapshot import (
+    IDENTITY,
+    Resource,
+    Snapshot,
+    SnapshotSource,
+    Variant,
+    http_date,
+)
 from feedpub.render import FEED_FORMATS, INDEX_PATH
 
 if TYPE_CHECKING:
@@ -143,12 +150,22 @@ class Route:
         if if_none_match is not None:
             matched = self.matching(if_none_match, chosen)
             if matched is not None:
-                return NOT_MODIFIED, self.not_modified[matched.coding], b""
+                return NOT_MODIFIED, self._dated(self.not_modified[matched.coding]), b""
         else:
             since = environ.get("HTTP_IF_MODIFIED_SINCE")
             if since is not None and self.unmodified_since(since):
-                return NOT_MODIFIED, self.not_modified[chosen.coding], b""
-        return OK, self.ok[chosen.coding], chosen.body
+                return NOT_MODIFIED, self._dated(self.not_modified[chosen.coding]), b""
+        return OK, self._dated(self.ok[chosen.coding]), chosen.body
+
+    def _dated(self, headers: Headers) -> Headers:
+        """`headers`, with a Last-Modified no later than now: an entry dated in the future (a
+        scheduled story, a time read without its zone) must not date the feed in the future,
+        which RFC 9110 (8.8.2.1) forbids. The usual case is the precomputed list as it is."""
+        now = time.time()
+        if self.modified <= now:
+            return headers
+        stamp = http_date(int(now))
+        return [(name, stamp if name == "Last-Modified" else value) for name, value in headers]
 
     def unmodified_since(self, value: str) -> bool:
         """True when If-Modified-Since is a valid, past date not before Last-Modified."""
