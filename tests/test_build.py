@@ -6,13 +6,14 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
 import pytest
 
 from feedpub.errors import BuildError
-from feedpub.publish.files import output_target, write_outputs
+from feedpub.publish.files import advanced, output_target, write_outputs
 
 from .conftest import SAMPLE_RECORDS, BuildRun, base_record
 
@@ -129,6 +130,20 @@ def test_a_changed_feed_file_time_never_stays_or_goes_back(
     fourth = build_and_check()
     assert os.stat(fourth.out / "all.rss").st_mtime == pytest.approx(1609459200)  # its entry's
     assert not build_and_check().stats.written_paths  # nothing changed: nothing moves
+
+
+def test_a_feed_dated_at_the_end_of_year_9999_can_still_change(
+    build: Build, write_record: Write
+) -> None:
+    last = "9999-12-31T23:59:59Z"  # the latest time a record may give
+    write_record("a.md", base_record(publishedDateTime=last, title="First"))
+    before = os.stat(build().out / "all.rss").st_mtime  # (file systems may cap it: ext4 at 2446)
+    write_record("a.md", base_record(publishedDateTime=last, title="Second"))
+    run = build()
+    assert b"Second" in run.read("all.rss") and "all.rss" in run.stats.written_paths
+    assert os.stat(run.out / "all.rss").st_mtime >= before
+    end = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)  # no second after it to move to:
+    assert advanced(end, end.timestamp()) == end  # the time stays, the bytes change
 
 
 def test_bad_records_are_reported_and_the_rest_publish(build: Build, write_record: Write) -> None:

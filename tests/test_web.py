@@ -433,6 +433,11 @@ def test_a_snapshot_keeps_unchanged_times_and_moves_changed_ones_forward(app: Fl
     assert make_snapshot(site, changed, later, previous).resources["all.rss"].modified == int(
         later["all.rss"].timestamp()
     )  # a newer entry: its time
+    last = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    at_end = make_snapshot(site, same, {path: last for path in same})
+    moved = make_snapshot(site, changed, {path: last for path in same}, at_end)
+    assert moved.resources["all.rss"].modified == int(last.timestamp())  # no later HTTP date
+    assert moved.resources["all.rss"].last_modified == "Fri, 31 Dec 9999 23:59:59 GMT"
 
 
 def test_an_entry_dated_in_the_future_never_dates_the_feed_in_the_future(

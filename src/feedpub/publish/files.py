@@ -152,7 +152,12 @@ def advanced(newest_entry: datetime | None, previous: float | None) -> datetime 
     if newest_entry is None or previous is None:
         return newest_entry
     old = _moment(previous)
-    return newest_entry if newest_entry > old else old + timedelta(seconds=1)
+    if newest_entry > old:
+        return newest_entry
+    try:
+        return old + timedelta(seconds=1)
+    except OverflowError:  # the last second of year 9999: as far as a date goes
+        return old
 
 
 def _mtime(target: Path) -> float | None:

@@ -108,6 +108,10 @@ class SnapshotSource(Protocol):
         """The builder's state for /healthz."""
 
 
+LAST_HTTP_DATE = 253_402_300_799
+"""9999-12-31T23:59:59Z: the last time an HTTP date (and Python's datetime) can say."""
+
+
 def http_date(seconds: int) -> str:
     """An IMF-fixdate such as ``Sun, 06 Nov 1994 08:49:37 GMT`` (locale-independent)."""
     return formatdate(seconds, usegmt=True)
@@ -160,8 +164,9 @@ def make_snapshot(
             if before.identity.etag == resource.identity.etag:  # unchanged: its time stays
                 resources[path] = dataclasses.replace(resource, modified=before.modified)
             elif resource.modified <= before.modified:  # changed without a newer entry:
-                # Last-Modified still moves forward
-                resources[path] = dataclasses.replace(resource, modified=before.modified + 1)
+                # Last-Modified still moves forward (as far as an HTTP date goes)
+                later = min(before.modified + 1, LAST_HTTP_DATE)
+                resources[path] = dataclasses.replace(resource, modified=later)
     digest = hashlib.sha256()
     for path, resource in resources.items():
         digest.update(f"{path}\0{resource.identity.etag}\0".encode())
