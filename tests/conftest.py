@@ -30,6 +30,22 @@ def wait_for(condition: Callable[[], Any], seconds: float = 15.0) -> Any:
     raise AssertionError("timed out")
 
 
+def output_files(folder: Path, *, hidden: bool = False) -> dict[str, bytes]:
+    """Every file of an output folder by relative path ({} while there is none), hidden ones
+    (the manifest, the lock) only if asked; a file gone between listing and reading (a
+    temporary one renamed by a build under way) is left out."""
+    found: dict[str, bytes] = {}
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink() and (hidden or not path.name.startswith(".")):
+            try:
+                found[path.relative_to(folder).as_posix()] = path.read_bytes()
+            except FileNotFoundError:
+                continue
+    return found
+
+
 def record_text(fields: dict[str, Any], body: str = "") -> str:
     """A front-matter record file's text."""
     header = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True)

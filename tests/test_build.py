@@ -15,31 +15,23 @@ import pytest
 from feedpub.errors import BuildError
 from feedpub.publish.files import advanced, output_target, write_outputs
 
-from .conftest import SAMPLE_RECORDS, BuildRun, base_record
+from .conftest import SAMPLE_RECORDS, BuildRun, base_record, output_files
 
 Build = Callable[..., BuildRun]
 Write = Callable[..., Path]
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and not p.name.startswith(".")
-    }
 
 
 def test_same_records_give_byte_identical_output(
     tmp_path: Path, build: Build, records_dir: Path
 ) -> None:
     shutil.copytree(SAMPLE_RECORDS, records_dir, dirs_exist_ok=True)
-    first = snapshot(build().out)
+    first = output_files(build().out)
     # Same records under other names, in another order: still the same bytes.
     other = tmp_path / "other"
     other.mkdir()
     for index, path in enumerate(sorted(records_dir.iterdir(), reverse=True)):
         shutil.copy(path, other / f"z{index:03d}_{path.name}")
-    second = snapshot(build(records=other, out=tmp_path / "out2").out)
+    second = output_files(build(records=other, out=tmp_path / "out2").out)
     assert first == second
 
 
@@ -179,21 +171,21 @@ def test_missing_or_empty_records_folder_fails_and_keeps_old_feeds(
     tmp_path: Path, build: Build, write_record: Write, records_dir: Path
 ) -> None:
     write_record("good.md", base_record())
-    before = snapshot(build().out)
+    before = output_files(build().out)
     with pytest.raises(BuildError, match="records folder not found"):
         build(records=tmp_path / "missing")
     for path in records_dir.iterdir():
         path.unlink()
     with pytest.raises(BuildError, match="no publishable records"):
         build()
-    assert snapshot(tmp_path / "out") == before
+    assert output_files(tmp_path / "out") == before
 
 
 def test_a_failed_write_leaves_the_old_feeds_intact(
     tmp_path: Path, build: Build, write_record: Write, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_record("a.md", base_record())
-    before = snapshot(build().out)
+    before = output_files(build().out)
     write_record("b.md", base_record(webUrl="https://example.org/b", title="Second"))
 
     def disk_full(src: object, dst: object) -> None:
@@ -203,7 +195,7 @@ def test_a_failed_write_leaves_the_old_feeds_intact(
     with pytest.raises(BuildError, match="No space left on device"):
         build()
     monkeypatch.undo()
-    assert snapshot(tmp_path / "out") == before
+    assert output_files(tmp_path / "out") == before
     assert not [p for p in (tmp_path / "out").rglob("*") if "tmp" in p.name]
 
 

@@ -22,7 +22,7 @@ from feedpub.fingerprint import fingerprint
 from feedpub.render import render_site
 from feedpub.report import Report
 
-from .conftest import base_record, record_text
+from .conftest import base_record, output_files, record_text
 
 TOPICS = (["AI"], ["AI", "Space"], ["Space"], ["Économie", "ai"], [], ["C++", "AI"])
 
@@ -91,18 +91,10 @@ def config(tmp_path: Path, name: str, **changes: Any) -> Config:
     return Config(**settings)
 
 
-def files(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and not p.name.startswith(".")
-    }
-
-
 def build(cfg: Config, **options: Any) -> tuple[dict[str, bytes], list[str], BuildStats]:
     reports: list[Report] = []
     stats = run_build(cfg, reports.append, **options)
-    return files(cfg.out), [str(r) for r in reports], stats
+    return output_files(cfg.out), [str(r) for r in reports], stats
 
 
 COUNTS = ("files", "records", "skipped", "unpublished", "recovered", "duplicates", "published")

@@ -24,7 +24,7 @@ import pytest
 
 from feedpub.publish.files import TEMP_SUFFIX
 
-from .conftest import base_record, record_text, wait_for
+from .conftest import base_record, output_files, record_text, wait_for
 from .feedcheck import check_outputs
 from .test_keep_built import Watching, titles
 
@@ -127,21 +127,6 @@ def start_on_one_record(records_dir: Path, start: Any, settled: bool = False) ->
     return run
 
 
-def files(out: Path) -> dict[str, bytes]:
-    """Every file of an output folder by relative path ({} while there is none); a file
-    gone between listing and reading (a temporary file renamed) is left out."""
-    found: dict[str, bytes] = {}
-    if not out.is_dir():
-        return found
-    for path in sorted(out.rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            try:
-                found[path.relative_to(out).as_posix()] = path.read_bytes()
-            except FileNotFoundError:
-                continue
-    return found
-
-
 def fresh_build(tmp_path: Path, records: Path, name: str = "fresh") -> dict[str, bytes]:
     """A one-shot `feedpub build` of `records` into a new folder with its own cache."""
     folder = tmp_path / name
@@ -152,7 +137,7 @@ def fresh_build(tmp_path: Path, records: Path, name: str = "fresh") -> dict[str,
     command = [sys.executable, "-m", "feedpub.cli", "build", "-q", "--config", str(config)]
     command += ["--records", str(records), "--out", str(folder / "out")]
     subprocess.run(command, cwd=folder, check=True, capture_output=True, timeout=120)
-    built = files(folder / "out")
+    built = output_files(folder / "out", hidden=True)
     assert built, "the one-shot build wrote nothing"
     return built
 
@@ -160,9 +145,9 @@ def fresh_build(tmp_path: Path, records: Path, name: str = "fresh") -> dict[str,
 def caught_up(out: Path, expected: dict[str, bytes], seconds: float = 15.0) -> None:
     """Wait until `out` holds exactly the files of `expected`, byte for byte."""
     try:
-        wait_for(lambda: files(out) == expected, seconds)
+        wait_for(lambda: output_files(out, hidden=True) == expected, seconds)
     except AssertionError:
-        found = files(out)
+        found = output_files(out, hidden=True)
         differ = sorted(name for name in found.keys() | expected.keys()
                         if found.get(name) != expected.get(name))  # fmt: skip
         raise AssertionError(f"the watcher never caught up; differing files: {differ}") from None
@@ -237,12 +222,12 @@ def test_records_folder_deleted_or_replaced_by_a_file_keeps_the_files_then_follo
     tmp_path: Path, records_dir: Path, start: Any
 ) -> None:
     run = start_on_one_record(records_dir, start, settled=True)
-    kept = files(run.out)
+    kept = output_files(run.out, hidden=True)
 
     def failed_again() -> None:
         count = run.stderr().count(MISSING)
         wait_for(lambda: run.stderr().count(MISSING) > count)
-        assert files(run.out) == kept  # a failed build changes nothing
+        assert output_files(run.out, hidden=True) == kept  # a failed build changes nothing
 
     shutil.rmtree(records_dir)  # deleted ...
     failed_again()
@@ -295,10 +280,10 @@ def test_an_output_folder_that_refuses_writes_keeps_its_files_until_it_accepts_t
     if chattr is None or subprocess.run([chattr, "+i", *map(str, folders)]).returncode:
         pytest.skip("no immutable attribute here")
     try:
-        kept = files(run.out)
+        kept = output_files(run.out, hidden=True)
         put(records_dir, "b.md", "Two")
         wait_for(lambda: "Operation not permitted; trying again" in run.stderr())
-        assert files(run.out) == kept
+        assert output_files(run.out, hidden=True) == kept
     finally:
         subprocess.run([chattr, "-i", *map(str, folders)], check=True)
     caught_up(run.out, fresh_build(tmp_path, records_dir))  # the retry writes them
@@ -394,7 +379,7 @@ def test_sigterm_during_a_long_first_build_finishes_it_and_exits_0(
     time.sleep(0.3)
     assert run.stop(signal.SIGTERM) == 0
     assert "wrote 26 file(s)" in run.stderr()
-    assert files(run.out) == fresh_build(tmp_path, records_dir)
+    assert output_files(run.out, hidden=True) == fresh_build(tmp_path, records_dir)
     assert not temporaries(run.out)
 
 
@@ -496,7 +481,7 @@ def test_ctrl_c_during_a_long_first_build_finishes_it_and_exits_0(
     wait_for(lambda: "building" in run.stderr())
     time.sleep(0.3)
     assert run.stop(signal.SIGINT) == 0
-    assert files(run.out) == fresh_build(tmp_path, records_dir)
+    assert output_files(run.out, hidden=True) == fresh_build(tmp_path, records_dir)
 
 
 def test_sigterm_during_a_long_rebuild_waits_for_it(
@@ -588,4 +573,4 @@ def test_ctrl_c_in_a_terminal_during_a_pool_rebuild_finishes_it_quietly(
     os.killpg(pgid, signal.SIGINT)
     assert run.process.wait(timeout=60) == 0
     assert "Traceback" not in run.stderr()
-    assert files(run.out) == fresh_build(tmp_path, records_dir)
+    assert output_files(run.out, hidden=True) == fresh_build(tmp_path, records_dir)

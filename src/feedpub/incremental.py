@@ -57,36 +57,7 @@ def load_cached(
     `scan` is a scan of the folder already made (by a server's poll), else one is made now;
     `pool` converts the files when there are many (see `early_pool`), else a pool of its own.
     """
-    return _load_cached(config, cache, base, threshold, progress, scan, pool)
 
-
-def early_pool(
-    config: Config, cache: RecordCache, scan: Scan | None, threshold: int = POOL_THRESHOLD
-) -> contextlib.AbstractContextManager[ProcessPoolExecutor | None]:
-    """For a first build of a big folder, a worker pool started now, before the folder is
-    scanned (see `start_pool`), for converting and then rendering; else nothing."""
-    if scan is not None or not cache.rebuilt or _top_level_count(config.records) <= threshold:
-        return contextlib.nullcontext()
-    pool = start_pool()
-    return contextlib.nullcontext() if pool is None else pool
-
-
-def _top_level_count(folder: Path) -> int:
-    try:
-        return len(os.listdir(folder))
-    except OSError:
-        return 0
-
-
-def _load_cached(
-    config: Config,
-    cache: RecordCache,
-    base: str,
-    threshold: int,
-    progress: bool,
-    scan: Scan | None,
-    pool: ProcessPoolExecutor | None,
-) -> Loaded:
     started_ns, scanned, only = scan_folder(config.records) if scan is None else scan
     _check_names(scanned)  # a name SQLite cannot hold: no cache for this folder
     if only is not None and len(only) <= TARGETED_FILES and not cache.rebuilt:
@@ -142,6 +113,24 @@ def _load_cached(
         text = reported.get(name)
         loaded.reports += fresh[name] if text is None else decode_reports(text, f"{base}/{name}")
     return loaded
+
+
+def early_pool(
+    config: Config, cache: RecordCache, scan: Scan | None, threshold: int = POOL_THRESHOLD
+) -> contextlib.AbstractContextManager[ProcessPoolExecutor | None]:
+    """For a first build of a big folder, a worker pool started now, before the folder is
+    scanned (see `start_pool`), for converting and then rendering; else nothing."""
+    if scan is not None or not cache.rebuilt or _top_level_count(config.records) <= threshold:
+        return contextlib.nullcontext()
+    pool = start_pool()
+    return contextlib.nullcontext() if pool is None else pool
+
+
+def _top_level_count(folder: Path) -> int:
+    try:
+        return len(os.listdir(folder))
+    except OSError:
+        return 0
 
 
 Key = tuple[str, int, int]  # a file's name, size and mtime_ns

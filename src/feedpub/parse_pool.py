@@ -143,7 +143,7 @@ def encode_files(
     chunks = [jobs.part(start, start + CHUNK_FILES) for start in range(0, count, CHUNK_FILES)]
     done = 0
     try:
-        with contextlib.nullcontext(pool) if pool is not None else _pool(workers) as running:
+        with _given_or_own(pool, workers) as running:
             for outcomes in running.map(_encode_chunk, chunks, _repeat(limits, len(chunks))):
                 done += 1
                 yield from outcomes
@@ -166,10 +166,17 @@ def map_in_pool(
         return [function(item) for item in items]
     chunksize = max(1, len(items) // (4 * workers))
     try:
-        with contextlib.nullcontext(pool) if pool is not None else _pool(workers) as running:
+        with _given_or_own(pool, workers) as running:
             return list(running.map(function, items, chunksize=chunksize))
     except BrokenProcessPool:
         return [function(item) for item in items]
+
+
+def _given_or_own(
+    pool: ProcessPoolExecutor | None, workers: int
+) -> contextlib.AbstractContextManager[ProcessPoolExecutor]:
+    """`pool`, left running for its owner; else a pool of `workers`, shut down after use."""
+    return contextlib.nullcontext(pool) if pool is not None else _pool(workers)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:

@@ -135,8 +135,12 @@ def _fast_load(text: str, outline: str) -> Any:
             continue
         token = found[: found.index(" #")] if " #" in found else found
         token = token.rstrip(" ")
-        typing = "same" if _DECIMAL.match(token) else None
-        typing = typing or ("stamp" if _ISO_STAMP.match(token) else _typing(token))
+        if _DECIMAL.match(token):
+            typing = "same"
+        elif _ISO_STAMP.match(token):
+            typing = "stamp"
+        else:
+            typing = _typing(token)
         if typing == "stamp":
             stamps[token] += 1
         elif typing != "same":

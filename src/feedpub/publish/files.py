@@ -108,8 +108,8 @@ def write_outputs(
         _remove_leftover_temporaries(out_dir)
         changed: list[tuple[str, Path, bytes, datetime | None]] = []
         folder = OutputFolder(out_dir)
-        for relative in sorted(outputs):
-            target = folder.target(relative)
+        targets = {relative: folder.target(relative) for relative in sorted(outputs)}
+        for relative, target in targets.items():
             if not _same_content(target, outputs[relative]):
                 stamp = advanced(modified.get(relative), _mtime(target))
                 changed.append((relative, target, outputs[relative], stamp))
@@ -131,7 +131,7 @@ def write_outputs(
                         os.unlink(temporary)
         removed = _remove_stale(out_dir, set(outputs))
         _write_manifest(out_dir, set(outputs))
-        times = {relative: _mtime(folder.target(relative)) for relative in sorted(outputs)}
+        times = {relative: _mtime(target) for relative, target in targets.items()}
     return WriteStats(
         written=len(changed),
         unchanged=len(outputs) - len(changed),

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import brotli
 
 from feedpub.model import Site
+from feedpub.publish.files import advanced
 from feedpub.render import media_type
 
 try:  # zstd is optional: served only where the library is installed
@@ -108,10 +109,6 @@ class SnapshotSource(Protocol):
         """The builder's state for /healthz."""
 
 
-LAST_HTTP_DATE = 253_402_300_799
-"""9999-12-31T23:59:59Z: the last time an HTTP date (and Python's datetime) can say."""
-
-
 def http_date(seconds: int) -> str:
     """An IMF-fixdate such as ``Sun, 06 Nov 1994 08:49:37 GMT`` (locale-independent)."""
     return formatdate(seconds, usegmt=True)
@@ -163,10 +160,10 @@ def make_snapshot(
                 continue
             if before.identity.etag == resource.identity.etag:  # unchanged: its time stays
                 resources[path] = dataclasses.replace(resource, modified=before.modified)
-            elif resource.modified <= before.modified:  # changed without a newer entry:
-                # Last-Modified still moves forward (as far as an HTTP date goes)
-                later = min(before.modified + 1, LAST_HTTP_DATE)
-                resources[path] = dataclasses.replace(resource, modified=later)
+            else:  # changed: Last-Modified moves forward, even without a newer entry
+                later = advanced(datetime.fromtimestamp(resource.modified, UTC), before.modified)
+                if later is not None:
+                    resources[path] = dataclasses.replace(resource, modified=int(later.timestamp()))
     digest = hashlib.sha256()
     for path, resource in resources.items():
         digest.update(f"{path}\0{resource.identity.etag}\0".encode())
