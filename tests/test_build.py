@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
 import pytest
 
 from feedpub.errors import BuildError
-from feedpub.publish.files import advanced, output_target, write_outputs
+from feedpub.publish.files import advanced, not_in_future, output_target, write_outputs
 
 from .conftest import SAMPLE_RECORDS, BuildRun, base_record, output_files
 
@@ -136,6 +137,34 @@ def test_a_feed_dated_at_the_end_of_year_9999_can_still_change(
     assert os.stat(run.out / "all.rss").st_mtime >= before
     end = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)  # no second after it to move to:
     assert advanced(end, end.timestamp()) == end  # the time stays, the bytes change
+
+
+def test_an_entry_dated_in_the_future_never_dates_its_files_in_the_future(
+    build: Build, write_record: Write
+) -> None:
+    # Static servers send a file's time as Last-Modified, which may not be later than now.
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_record("past.md", base_record(publishedDateTime="2020-01-01T00:00:00Z", topics=["A"]))
+    write_record("soon.md", base_record(publishedDateTime=tomorrow, webUrl="https://e.org/s"))
+    started = time.time()
+    first = build()
+    built = time.time()
+    for path in ("all.rss", "all.atom", "all.json", "index.html"):
+        assert int(started) <= os.stat(first.out / path).st_mtime <= built, path
+    assert os.stat(first.out / "topics/a.rss").st_mtime == 1577836800  # its own entry's
+    stamp = os.stat(first.out / "all.rss").st_mtime
+    write_record("soon.md", base_record(publishedDateTime=tomorrow, webUrl="https://e.org/s",
+                                        title="Retitled"))  # fmt: skip
+    second = build()
+    assert "all.rss" in second.stats.written_paths
+    assert stamp + 1 <= os.stat(second.out / "all.rss").st_mtime <= max(time.time(), stamp + 1)
+    now = datetime(2030, 1, 1, 12, 0, 0, 500_000, tzinfo=UTC)
+    later = datetime(2031, 1, 1, tzinfo=UTC)
+    assert not_in_future(later, None, now) == now.replace(microsecond=0)
+    assert not_in_future(later, now.timestamp(), now) == now.replace(microsecond=0) + timedelta(
+        seconds=1
+    )  # a file already dated this second still moves forward
+    assert not_in_future(now, None, now) == now  # not in the future: as it is
 
 
 def test_bad_records_are_reported_and_the_rest_publish(build: Build, write_record: Write) -> None:

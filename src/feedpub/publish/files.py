@@ -101,9 +101,11 @@ def write_outputs(
 
     `modified` gives each file's Last-Modified time (its newest entry), which static web
     servers then send; a changed file gets at least one second more than it had (see
-    `advanced`). Unchanged files are not touched at all.
+    `advanced`), and no time after this write's (see `not_in_future`). Unchanged files
+    are not touched at all.
     """
     modified = modified or {}
+    now = datetime.now(UTC)
     with locked_output(out_dir):
         _remove_leftover_temporaries(out_dir)
         changed: list[tuple[str, Path, bytes, datetime | None]] = []
@@ -111,7 +113,8 @@ def write_outputs(
         targets = {relative: folder.target(relative) for relative in sorted(outputs)}
         for relative, target in targets.items():
             if not _same_content(target, outputs[relative]):
-                stamp = advanced(modified.get(relative), _mtime(target))
+                previous = _mtime(target)
+                stamp = not_in_future(advanced(modified.get(relative), previous), previous, now)
                 changed.append((relative, target, outputs[relative], stamp))
         staged: list[tuple[str, Path]] = []
         try:
@@ -158,6 +161,18 @@ def advanced(newest_entry: datetime | None, previous: float | None) -> datetime 
         return old + timedelta(seconds=1)
     except OverflowError:  # the last second of year 9999: as far as a date goes
         return old
+
+
+def not_in_future(stamp: datetime | None, previous: float | None, now: datetime) -> datetime | None:
+    """`stamp`, or `now` if that is earlier: an entry dated in the future (a scheduled story,
+    a local time read as UTC) must not date its file in the future, as static servers send
+    a file's time as Last-Modified, which RFC 9110 (8.8.2.1) forbids to be later than the
+    response. Moving forward comes first: a file already dated now or later gets one second
+    more (a feed changed twice within a second, or dated by an older feedpub).
+    """
+    if stamp is None or stamp <= now:
+        return stamp
+    return advanced(now.replace(microsecond=0), previous)
 
 
 def _mtime(target: Path) -> float | None:
