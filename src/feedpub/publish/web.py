@@ -139,8 +139,13 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
             return plain(404, "404 Not Found")
         if request.method == "OPTIONS":
             return _options()
-        values = request.args.getlist("limit")
-        if values and key in feeds:
+        if key not in feeds:  # no query parameter means anything to a page or a list
+            return _from_answer(route.answer(request.environ))
+        try:
+            values = request.args.getlist("limit")
+        except UnicodeDecodeError:  # raw bytes sent unescaped: werkzeug decodes strictly
+            return plain(400, "400 Bad Request: the query string is not UTF-8")
+        if values:
             limit = parse_limit(values, config.max_items)
             if isinstance(limit, str):
                 return plain(400, f"400 Bad Request: {limit}")
