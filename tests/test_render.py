@@ -84,7 +84,7 @@ def test_feedparser_sees_enclosures_media_and_categories(sample: dict[str, bytes
     assert webb.author_detail.name == "Example Science Desk"
 
 
-def test_atom_entries_have_one_alternate_link_first_and_required_elements(
+def test_atom_feeds_and_entries_have_one_alternate_link_first_and_required_elements(
     sample: dict[str, bytes],
 ) -> None:
     for path in feed_paths(sample, ".atom"):
@@ -92,6 +92,10 @@ def test_atom_entries_have_one_alternate_link_first_and_required_elements(
         assert (
             root.find(f"{ATOM}link[@rel='self']").get("href") == f"https://feeds.example.com/{path}"
         )
+        # Readers that take a feed's first <link> as its site must not get the feed itself.
+        feed_links = root.findall(f"{ATOM}link")
+        assert feed_links[0].get("rel") == "alternate", path
+        assert feed_links[0].get("href") == "https://feeds.example.com/"
         for entry in root.iter(f"{ATOM}entry"):
             links = entry.findall(f"{ATOM}link")
             alternates = [link for link in links if link.get("rel", "alternate") == "alternate"]

@@ -59,6 +59,16 @@ def _after_title(entry: Any) -> int:
 class _AtomNamespaces(NamespaceExtension):
     namespaces: ClassVar[dict[str, str]] = {}
 
+    def extend_atom(self, feed: Any) -> Any:
+        """The feed's alternate link first: readers that take a feed's first <link> as its
+        site (feed-extractor) otherwise show the feed's own address (self comes first for
+        RSS, where feedgen makes the last link added the channel's <link>)."""
+        links = [child for child in feed if child.tag in (f"{{{ATOM_NS}}}link", "link")]
+        alternates = [link for link in links if link.get("rel") == "alternate"]
+        if links and alternates and links[0] is not alternates[0]:
+            links[0].addprevious(alternates[0])
+        return feed
+
 
 def render_atom(feed: Feed) -> bytes:
     """The feed as an Atom 1.0 document (UTF-8 bytes)."""
