@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from feedpub.config import Config, Limits, ServerConfig, load_config
+from feedpub.config import Config, Limits, ServerConfig, WebSubConfig, load_config
 from feedpub.errors import ConfigError
 
 from .conftest import REPO
@@ -62,6 +66,12 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
         ("server:\n  port: 70000\n", "server.port: must be 0..65535"),
         ("limits: 5\n", "limits: must be a mapping"),
         ("records: [a, b]\n", "records: must be a folder path"),
+        ('records: "a\\0b"\n', "records: not a usable path"),
+        ('out: "\\ud800"\n', "out: not a usable path"),
+        ("base_url: 'http://[::1'\n", "base_url: not a valid URL"),
+        ("base_url: 'http://x:99999/'\n", "base_url: not a valid URL"),
+        ("websub:\n  hubs: ['http://h:port/']\n", "websub.hubs\\[1\\]: not a valid URL"),
+        ('"a\\nb": 1\n', "'a\\\\nb': unknown key"),
         ("- a\n- b\n", "must be a mapping of keys"),
         ("title: [unclosed\n", "not valid YAML"),
         ("x: !!python/object/apply:os.system ['true']\n", "not valid YAML"),
@@ -131,3 +141,81 @@ def test_folders_that_are_not_read_as_records_are_accepted(tmp_path: Path, text:
     config = tmp_path / "config.yaml"
     config.write_text(text, encoding="utf-8")
     load_config(config)
+
+
+# -- configs of any shape ------------------------------------------------------------------
+
+_ODD_TEXT = ["records", "out", ".", "..", "/", "~", "~nobody/x", "http://x", "https://e.org/a?b#c",
+             "http://[::1", "https://[v1.x]/", "http://:0/", "en-us", "a\x00b", "\u2028", "0x10",
+             "\ud800", "C:\\x", " ", ""]  # fmt: skip
+_TEXT = st.one_of(st.text(max_size=20), st.sampled_from(_ODD_TEXT))
+_ANY = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), _TEXT),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _values_like(default: Any) -> st.SearchStrategy[Any]:
+    """Values of the default's type, edges included, more often than values of any type."""
+    if isinstance(default, bool):
+        typed: st.SearchStrategy[Any] = st.booleans()
+    elif isinstance(default, int):
+        typed = st.integers(-2, 70_000) | st.integers(min_value=-(2**70), max_value=2**70)
+    elif isinstance(default, float):
+        typed = st.floats(allow_nan=True, allow_infinity=True)
+    elif isinstance(default, tuple):
+        typed = st.lists(_TEXT, max_size=12)
+    else:
+        typed = _TEXT
+    return st.one_of(typed, typed, _ANY)
+
+
+def _section(cls: type[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    defaults = cls()
+    options = {f.name: _values_like(getattr(defaults, f.name)) for f in fields(cls)}
+    options["unknown"] = _ANY
+    return st.lists(st.sampled_from(sorted(options)), max_size=4, unique=True).flatmap(
+        lambda keys: st.fixed_dictionaries({key: options[key] for key in keys})
+    )
+
+
+_SECTIONS = {"limits": Limits, "server": ServerConfig, "websub": WebSubConfig}
+
+
+@st.composite
+def _configs(draw: st.DrawFn) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    defaults = Config()
+    for key in draw(st.lists(st.sampled_from([f.name for f in fields(Config)] + ["unknown"]),
+                             max_size=4, unique=True)):  # fmt: skip
+        if key in _SECTIONS:
+            data[key] = draw(_section(_SECTIONS[key]) | _ANY)
+        elif key == "unknown":
+            data[key] = draw(_ANY)
+        else:
+            default = getattr(defaults, key)
+            data[key] = draw(_values_like(str(default) if isinstance(default, Path) else default))
+    return data
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=_configs())
+def test_configs_of_any_shape_load_or_name_what_is_wrong(data: dict[str, Any]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "config.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        try:
+            config = load_config(path)
+        except ConfigError as error:
+            message = str(error)
+            assert message.startswith(f"{path}: ") and "\n" not in message, message
+            named = message.removeprefix(f"{path}: ").split(":", 1)[0].split(".")[0]
+            # the key at fault, or a folder that the records folder given now contains
+            assert named in data or ("records" in data and named in ("out", "cache_dir")), message
+            return
+        assert isinstance(config, Config)
+        assert config.records.is_absolute() and config.out.is_absolute()
+        assert 1 <= config.max_items <= 10_000 and 0.1 <= config.server.poll_seconds <= 3600

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import yaml
 
@@ -129,7 +130,7 @@ def _from_mapping(
     values: dict[str, Any] = {}
     defaults = cls()
     for key, value in data.items():
-        name = f"{prefix}{key}"
+        name = f"{prefix}{key if isinstance(key, str) and key.isprintable() else repr(key)}"
         if key not in known:
             raise ConfigError(f"{origin}: {name}: unknown key (known: {', '.join(sorted(known))})")
         default = getattr(defaults, key)
@@ -142,6 +143,11 @@ def _from_mapping(
         elif key in _PATH_KEYS:
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{origin}: {name}: must be a folder path, not {_kind(value)}")
+            if not _usable_path(value):
+                raise ConfigError(
+                    f"{origin}: {name}: not a usable path (a NUL or an unpaired surrogate"
+                    f" character): {value!r}"
+                )
             path = Path(value).expanduser()
             values[key] = path if path.is_absolute() else base / path
         else:
@@ -206,7 +212,7 @@ def _check_hubs(hubs: tuple[str, ...], origin: str) -> None:
     if len(hubs) > MAX_HUBS:
         raise ConfigError(f"{origin}: websub.hubs: at most {MAX_HUBS} hubs, got {len(hubs)}")
     for number, hub in enumerate(hubs, 1):
-        parts = urlsplit(hub)
+        parts = _url_parts(hub, f"websub.hubs[{number}]", origin)
         if parts.scheme not in ("http", "https") or not parts.netloc or _CONTROL.search(hub):
             raise ConfigError(
                 f"{origin}: websub.hubs[{number}]: must be an absolute http(s) URL, got {hub!r}"
@@ -241,11 +247,33 @@ def _check_outside_records(config: Config, key: str, origin: str) -> None:
 
 
 def _check_base_url(url: str, origin: str) -> None:
-    parts = urlsplit(url)
+    parts = _url_parts(url, "base_url", origin)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{origin}: base_url: must be an absolute http(s) URL, got {url!r}")
     if parts.query or parts.fragment:
         raise ConfigError(f"{origin}: base_url: must not have a query or fragment")
+
+
+def _url_parts(url: str, name: str, origin: str) -> SplitResult:
+    """`urlsplit(url)`, its port checked; a ConfigError naming `name` for what it refuses
+    (`http://[::1`, `http://host:port/`)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError as exc:
+        raise ConfigError(f"{origin}: {name}: not a valid URL ({exc}): {url!r}") from None
+    return parts
+
+
+def _usable_path(value: str) -> bool:
+    """True when the file system can be asked about path `value` (no NUL, encodable)."""
+    if "\x00" in value:
+        return False
+    try:
+        os.fsencode(value)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _one_line(text: str) -> str:
