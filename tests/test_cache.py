@@ -236,13 +236,17 @@ def test_unusable_cache_folder_builds_without_cache(tmp_path: Path) -> None:
     fill(tmp_path / "records")
     (tmp_path / "blocker").write_text("a file where the cache folder should be")
     cfg = config(tmp_path, "warm", cache_dir=tmp_path / "blocker" / "cache")
-    assert_same_as_cold(tmp_path, cfg)
+    stats = assert_same_as_cold(tmp_path, cfg)
+    assert "blocker/cache cannot be used (Not a directory)" in stats.cache_unusable
 
 
 def test_file_names_sqlite_cannot_hold_build_without_cache(tmp_path: Path) -> None:
     fill(tmp_path / "records")
     (tmp_path / "records" / os.fsdecode(b"\xff-latin1.md")).write_text(record(7))
-    assert_same_as_cold(tmp_path, config(tmp_path, "warm"))
+    stats = assert_same_as_cold(tmp_path, config(tmp_path, "warm"))
+    assert "not UTF-8: \\xff-latin1.md; rename it" in stats.cache_unusable
+    (tmp_path / "records" / os.fsdecode(b"\xff-latin1.md")).unlink()
+    assert not assert_same_as_cold(tmp_path, config(tmp_path, "warm")).cache_unusable
 
 
 def test_many_changed_ids_recompute_every_winner_at_once(

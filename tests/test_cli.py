@@ -55,6 +55,26 @@ def test_build_prints_reports_and_a_summary(
     assert (tmp_path / "out" / "all.rss").is_file()
 
 
+def test_an_unusable_record_cache_is_a_warning_even_when_quiet(
+    tmp_path: Path, records_dir: Path, write_record: Write
+) -> None:
+    write_record("good.md", base_record())
+    (tmp_path / "blocker").write_text("a file where the cache folder should be")
+    (tmp_path / "config.yaml").write_text(
+        "records: records\nout: out\ncache_dir: blocker/cache\n", encoding="utf-8"
+    )
+    for flags in ((), ("-q",)):
+        result = run_cli("build", "--config", "config.yaml", *flags, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert (
+            "feedpub: warning: the record cache in blocker/cache cannot be used (Not a directory);"
+            " this build read every record" in result.stderr
+        )
+    assert (tmp_path / "out" / "all.rss").is_file()
+    checked = run_cli("check", "--config", "config.yaml", cwd=tmp_path)
+    assert "feedpub: warning: the record cache" in checked.stderr
+
+
 def test_strict_exits_1(tmp_path: Path, records_dir: Path, write_record: Write) -> None:
     write_record("good.md", base_record())
     write_record("bad.md", "---\ntitle: [\n---\n")

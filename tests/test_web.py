@@ -372,6 +372,21 @@ def test_records_changes_are_served_after_a_poll(app: Flask, write_record: Write
     assert any("broken.md" in message for message in caplog.messages)
 
 
+def test_an_unusable_record_cache_is_logged_once_and_the_feeds_still_served(
+    config: Config, write_record: Write, tmp_path: Path, caplog
+):
+    seed(write_record)
+    (tmp_path / "blocker").write_text("a file where the cache folder should be")
+    unusable = config.replace(cache_dir=tmp_path / "blocker" / "cache")
+    with caplog.at_level(logging.INFO, logger="feedpub.serve"):
+        app = create_app(unusable)
+        write_record("new.md", base_record(title="Fresh", webUrl="https://example.org/fresh"))
+        assert builder(app).poll() is True
+    assert b"Fresh" in app.test_client().get("/all.rss").data
+    warnings = [m for m in caplog.messages if "record cache" in m and "cannot be used" in m]
+    assert len(warnings) == 1 and "(Not a directory)" in warnings[0], caplog.messages
+
+
 def test_a_changed_feed_without_a_newer_entry_still_moves_last_modified(
     app: Flask, config: Config, records_dir: Path, write_record: Write
 ):

@@ -147,9 +147,31 @@ def _through_cache(config: Config, once: Once, stats: BuildStats, options: Optio
     """A build through the record cache; None (counts reset) when the cache cannot be used."""
     try:
         return build_cached(config, once, stats, options)
-    except (OSError, UnicodeEncodeError, sqlite3.Error):
+    except (OSError, UnicodeEncodeError, sqlite3.Error) as exc:
         _start_over(once, stats)  # no usable cache folder, or names SQLite cannot hold
+        stats.cache_unusable = (
+            f"the record cache in {display_path(config.cache_dir)} cannot be used"
+            f" ({_why(exc)}); this build read every record"
+        )
         return None
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, UnicodeEncodeError):  # SQLite holds UTF-8 text only
+        return f"a file name that is not UTF-8: {_failed_name(error)}; rename it"
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    return str(error)
+
+
+def _failed_name(error: UnicodeEncodeError) -> str:
+    """The name (the `/`-separated part of the text that failed) holding the bad character,
+    its undecodable bytes shown as `\\xff`."""
+    text = str(error.object)
+    start = max(text.rfind(separator, 0, error.start) for separator in "/\0\n") + 1
+    ends = [text.find(separator, error.end) for separator in "/\0\n"]
+    end = min([found for found in ends if found >= 0], default=len(text))
+    return text[start:end].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _start_over(once: Once, stats: BuildStats) -> None:

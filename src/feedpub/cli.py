@@ -95,6 +95,8 @@ def build(
     except FeedpubError as error:
         _fail(error)
         return
+    if stats.cache_unusable:  # a warning, even with --quiet: every build is slow until fixed
+        click.echo(f"feedpub: warning: {stats.cache_unusable}", err=True)
     if not quiet:
         click.echo(f"feedpub: {stats.summary()}", err=True)
     changed = changed_feed_urls(config, stats.written_paths)
@@ -121,6 +123,8 @@ def check(config_path: Path | None, records: Path | None, strict: bool | None) -
     except FeedpubError as error:
         _fail(error)
         return
+    if stats.cache_unusable:
+        click.echo(f"feedpub: warning: {stats.cache_unusable}", err=True)
     click.echo(
         f"feedpub: {stats.records} records in {stats.files} files: {stats.skipped} skipped, "
         f"{stats.recovered} recovered, {stats.unpublished} unpublished, "

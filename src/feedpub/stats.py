@@ -29,6 +29,7 @@ class BuildStats:
     removed: int = 0
     seconds: float = 0.0
     written_paths: tuple[str, ...] = ()  # the outputs this build wrote (new or changed)
+    cache_unusable: str = ""  # why the record cache could not be used ("" when it was)
 
     def summary(self) -> str:
         """One line for the end of a build."""

@@ -150,6 +150,7 @@ class Builder:
         self._watched_id: tuple[int, int] | None = None  # the records folder being watched
         self._racy_at: int | None = None  # when to look again at files of an unfinished tick
         self._reported: set[str] = set()
+        self._cache_warning = ""  # why the record cache could not be used, as last logged
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -257,6 +258,7 @@ class Builder:
                 scan=scan,
                 known=self._articles,
             )
+            self._warn_of_cache(stats.cache_unusable)
             write_error, files = self._write_files(built.outputs, built.modified)
             written = files.paths
             self._files_behind = write_error is not None
@@ -357,6 +359,15 @@ class Builder:
             log.error("build failed: %s; nothing to serve yet", reason)
         else:
             log.error("build failed: %s; still serving version %s", reason, state.version)
+
+    def _warn_of_cache(self, why: str) -> None:
+        """Log once that the record cache cannot be used (each build then reads every record),
+        and once that it can be used again."""
+        if why and why != self._cache_warning:
+            log.warning("%s", why)
+        elif self._cache_warning and not why:
+            log.info("the record cache can be used again")
+        self._cache_warning = why
 
     def _log_reports(self, reports: list[Report]) -> None:
         """Log each problem once (a record broken in the last build is not re-reported)."""
