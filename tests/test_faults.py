@@ -376,7 +376,11 @@ def make_file(tmp_path: Path) -> str:
 
 RECORD_FOLDERS: dict[str, tuple[Callable[[Path], str], str]] = {
     "missing": (lambda tmp_path: "missing", "records folder not found: missing"),
-    "a file": (make_file, "records folder not found: a-file"),
+    "a file": (
+        make_file,
+        "records folder not found: a-file is a file, not a folder (put record files, dumps"
+        " too, in a folder and name the folder)",
+    ),
     "empty": (make_empty, "no publishable records in empty; nothing written"),
     "only bad records": (make_only_bad, "no publishable records in bad; nothing written"),
 }

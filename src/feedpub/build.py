@@ -10,7 +10,6 @@ from datetime import datetime
 
 from feedpub.cached_build import Built, KnownArticles, Once, Options, build_cached
 from feedpub.config import Config, Limits
-from feedpub.errors import BuildError
 from feedpub.model import Article, Site
 from feedpub.parse_pool import POOL_THRESHOLD, FileOutcome
 from feedpub.parse_pool import convert_file as convert_path
@@ -19,7 +18,13 @@ from feedpub.records import RecordFile, Scan, scan_records
 from feedpub.render import render_site
 from feedpub.report import ReportSink
 from feedpub.select import deduplicate, select_site
-from feedpub.stats import BuildStats, check_publishable, display_path, pass_on
+from feedpub.stats import (
+    BuildStats,
+    check_publishable,
+    check_records_folder,
+    display_path,
+    pass_on,
+)
 
 __all__ = [
     "BuildStats",
@@ -45,8 +50,7 @@ def load_articles(
 ) -> list[Article]:
     """Every publishable article of the records folder, in memory (no cache)."""
     folder = config.records
-    if not folder.is_dir():
-        raise BuildError(f"records folder not found: {display_path(folder)}")
+    check_records_folder(folder)
     files = list(scan_records(folder))
     stats.files = len(files)
     base = display_path(folder)

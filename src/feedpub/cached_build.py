@@ -15,7 +15,6 @@ from feedpub import cache_select
 from feedpub.cache import RecordCache
 from feedpub.codec import ArticleRef, CacheCorrupt
 from feedpub.config import Config
-from feedpub.errors import BuildError
 from feedpub.fingerprint import fingerprint
 from feedpub.incremental import early_pool, fetch_articles, index_refs, load_cached
 from feedpub.model import Article, Site
@@ -24,7 +23,13 @@ from feedpub.records import Scan
 from feedpub.report import Report, ReportSink
 from feedpub.rerender import Rendered, render_changed
 from feedpub.select import FeedChoice, choose_feeds, deduplicate, feed_of, site_of
-from feedpub.stats import BuildStats, check_publishable, display_path, pass_on
+from feedpub.stats import (
+    BuildStats,
+    check_publishable,
+    check_records_folder,
+    display_path,
+    pass_on,
+)
 
 Choices = list[FeedChoice[ArticleRef]]
 KnownArticles = dict[tuple[str, int, bytes, str], Article]
@@ -55,8 +60,7 @@ def select_cached(
     pool: ProcessPoolExecutor | None = None,
 ) -> Choices:
     """Update the cache, account for every file, dedupe and choose each feed's entries."""
-    if not config.records.is_dir():
-        raise BuildError(f"records folder not found: {display_path(config.records)}")
+    check_records_folder(config.records)
     base = display_path(config.records)
     loaded = load_cached(
         config, cache, base, options.threshold, options.progress, options.scan, pool

@@ -59,6 +59,18 @@ def display_path(path: Path) -> str:
     return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()
 
 
+def check_records_folder(folder: Path) -> None:
+    """Stop a build whose records folder is missing, or is a file (a dump given by itself)."""
+    if folder.is_dir():
+        return
+    if folder.exists():
+        raise BuildError(
+            f"records folder not found: {display_path(folder)} is a file, not a folder"
+            " (put record files, dumps too, in a folder and name the folder)"
+        )
+    raise BuildError(f"records folder not found: {display_path(folder)}")
+
+
 def check_publishable(config: Config, stats: BuildStats) -> None:
     """Stop a --strict build with reports, and a build with nothing to publish."""
     if config.strict and (stats.skipped or stats.recovered):
