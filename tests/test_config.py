@@ -68,6 +68,7 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
         ("records: [a, b]\n", "records: must be a folder path"),
         ('records: "a\\0b"\n', "records: not a usable path"),
         ('out: "\\ud800"\n', "out: not a usable path"),
+        ("cache_dir: '~no-such-user-here/x'\n", "cache_dir: cannot expand"),
         ("base_url: 'http://[::1'\n", "base_url: not a valid URL"),
         ("base_url: 'http://x:99999/'\n", "base_url: not a valid URL"),
         ("websub:\n  hubs: ['http://h:port/']\n", "websub.hubs\\[1\\]: not a valid URL"),

@@ -148,7 +148,12 @@ def _from_mapping(
                     f"{origin}: {name}: not a usable path (a NUL or an unpaired surrogate"
                     f" character): {value!r}"
                 )
-            path = Path(value).expanduser()
+            try:
+                path = Path(value).expanduser()
+            except RuntimeError:  # `~name` of no such user, or no home folder
+                raise ConfigError(
+                    f"{origin}: {name}: cannot expand {value!r}: no such user or home folder"
+                ) from None
             values[key] = path if path.is_absolute() else base / path
         else:
             values[key] = _coerce(name, value, default, origin)
