@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import os
 import shutil
 import sqlite3
@@ -14,11 +15,12 @@ from typing import Any
 
 import pytest
 
-from feedpub import cache_select, incremental, parse_pool, rerender
+from feedpub import cache_select, incremental, parse_pool, records, rerender
 from feedpub.build import BuildStats, build_site, run_build
 from feedpub.cache import DB_NAME, PAGE_SIZE, RecordCache
 from feedpub.config import Config
 from feedpub.fingerprint import fingerprint
+from feedpub.records import plan_parts
 from feedpub.render import render_site
 from feedpub.report import Report
 
@@ -247,6 +249,39 @@ def test_file_names_sqlite_cannot_hold_build_without_cache(tmp_path: Path) -> No
     assert "not UTF-8: \\xff-latin1.md; rename it" in stats.cache_unusable
     (tmp_path / "records" / os.fsdecode(b"\xff-latin1.md")).unlink()
     assert not assert_same_as_cold(tmp_path, config(tmp_path, "warm")).cache_unusable
+
+
+@pytest.mark.parametrize("threshold", [10_000, 1], ids=["in-process", "pool"])
+def test_a_big_dump_read_in_parts_builds_as_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int
+) -> None:
+    fill(tmp_path / "records", count=3)
+    lines = [json.dumps({"title": f"Dumped {n}", "webUrl": f"https://example.org/d{n % 40}",
+                         "publishedDateTime": f"2026-03-{1 + n % 28:02d}T00:00:00Z",
+                         "topics": TOPICS[n % len(TOPICS)]}) for n in range(120)]  # fmt: skip
+    lines[7], lines[50] = "not json", r'{"title": "\u0000"}'  # a bad line; a NUL, escaped
+    dump = tmp_path / "records" / "big.jsonl"
+    dump.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    age(dump)
+    whole_out, whole_reports, whole = build(config(tmp_path, "whole"), use_cache=False)
+    monkeypatch.setattr(records, "PART_BYTES", 500)  # about 5 lines a part
+    assert len(plan_parts(dump)) > 20
+    cfg = config(tmp_path, "warm")
+    warm = build(cfg, pool_threshold=threshold)
+    assert warm[0] == whole_out and warm[1] == whole_reports  # one CRLF report, not 20
+    assert [getattr(warm[2], n) for n in COUNTS] == [getattr(whole, n) for n in COUNTS]
+    assert sum("CR/CRLF" in line for line in warm[1]) == 1
+    assert_same_as_cold(tmp_path, cfg)  # the parts' rows and reports, read from the cache
+    with sqlite3.connect(cfg.cache_dir / DB_NAME) as db:  # read in parts: keys from lines on
+        seqs = [seq for (seq,) in db.execute("SELECT seq FROM articles WHERE file = 'big.jsonl'")]
+    assert len(seqs) == 118 and sorted(seqs) != list(range(118))  # read whole: 0 to 117
+    split_uncached = build(config(tmp_path, "split"), use_cache=False)  # as `feedpub check`
+    assert split_uncached[:2] == warm[:2]
+    lines[55] = lines[55].replace("Dumped 55", "Edited 55")  # the newest entry
+    dump.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    age(dump)
+    assert_same_as_cold(tmp_path, cfg)
+    assert b"Edited 55" in output_files(cfg.out)["all.rss"]
 
 
 def test_many_changed_ids_recompute_every_winner_at_once(

@@ -74,20 +74,21 @@ class StoredFile(NamedTuple):
     bodies: list[tuple[str, int, str]]
 
 
-def stored_file(name: str, rows: list[ArticleRow]) -> StoredFile:
-    """The `articles`, `topics` and `bodies` rows of the articles of file `name`."""
+def stored_file(name: str, rows: list[ArticleRow], first_seq: int = 0) -> StoredFile:
+    """The `articles`, `topics` and `bodies` rows of the articles of file `name`, keyed by
+    their position from `first_seq` on."""
     return StoredFile(
         name,
         [
             (name, seq, r.id, r.published, r.updated, r.source, r.topics, r.digest, r.shared_keys)
-            for seq, r in enumerate(rows)
+            for seq, r in enumerate(rows, first_seq)
         ],
         [
             (name, seq, key, topic, r.published, r.id)
-            for seq, r in enumerate(rows)
+            for seq, r in enumerate(rows, first_seq)
             for key, topic in r.keyed_topics
         ],
-        [(name, seq, r.data) for seq, r in enumerate(rows)],
+        [(name, seq, r.data) for seq, r in enumerate(rows, first_seq)],
     )
 
 

@@ -19,14 +19,23 @@ from pathlib import Path
 
 from feedpub.cache import RecordCache, StoredFile
 from feedpub.cache_select import update_winners
-from feedpub.codec import ArticleRef, RefDecoder, decode_article, decode_reports
+from feedpub.codec import ArticleRef, RefDecoder, decode_article, decode_reports, encode_reports
 from feedpub.config import Config
 from feedpub.model import Article
-from feedpub.parse_pool import POOL_THRESHOLD, EncodedOutcome, FileJobs, encode_files, start_pool
+from feedpub.parse_pool import (
+    POOL_THRESHOLD,
+    EncodedOutcome,
+    encode_files,
+    estimated_records,
+    file_jobs,
+    merge_part_reports,
+    start_pool,
+)
 from feedpub.records import RACY_NS, Scan, scan_folder
 from feedpub.report import Report
 
 STORE_BATCH = 500
+"""Articles stored at a time (rows of a file, or of a dump's part, are held until then)."""
 BULK_FILES = 2_000
 TARGETED_FILES = 500
 """A scan that names at most this many changed files is compared with their entries only."""
@@ -67,41 +76,46 @@ def load_cached(
         changed, removed, known = _differences(subset, cache.keys(wanted))
     else:
         changed, removed, known = _differences(scanned, cache.keys())
-    jobs = FileJobs(str(config.records), base, [name for name, _s, _m in changed])
+    jobs = file_jobs(
+        str(config.records), base, [(n, size) for n, size, _m in changed], config.limits
+    )
     fresh: dict[str, list[Report]] = {}
     ids: set[str] = set()  # whose winner may have changed
-    bulk = len(changed) > BULK_FILES and len(changed) > len(scanned) // 2
+    bulk = estimated_records(jobs) > BULK_FILES and len(changed) > len(scanned) // 2
     with cache.transaction():
         if bulk:  # a first build: indexes are quicker to build at the end than to keep up
             cache.drop_indexes()
         for name in removed:
             ids.update(cache.forget(name))
         converted = encode_files(jobs, config.limits, threshold, pool)
-        outcomes = _with_progress(converted, len(changed), progress)
+        total = len(changed) + sum(len(parts) - 1 for parts in jobs.parts.values())
+        outcomes = iter(_with_progress(converted, total, progress))
         entries: list[tuple[str, int, int, int, int, str | None]] = []
         files: list[StoredFile] = []
-        for (name, size, mtime_ns), outcome in zip(changed, outcomes, strict=True):
-            racy = mtime_ns >= started_ns - RACY_NS
-            entries.append(
-                (
-                    name,
-                    size,
-                    -1 if racy else mtime_ns,
-                    outcome.records,
-                    outcome.unpublished,
-                    outcome.reports_text,
-                )
-            )
-            files.append(outcome.stored)
-            if outcome.reports:
-                fresh[name] = outcome.reports
+        held = 0  # articles in `files`
+        for name, size, mtime_ns in changed:
             if name in known:
                 ids.update(cache.forget(name))
-            if not bulk:  # a bulk update recomputes every winner anyway
-                ids.update(row[2] for row in outcome.stored.articles)
-            if len(files) >= STORE_BATCH:
-                cache.store(entries, files)
-                entries, files = [], []
+            outcome = whole = next(outcomes)
+            while True:  # a dump read in parts: each part's rows stored as it comes
+                files.append(outcome.stored)
+                if not bulk:  # a bulk update recomputes every winner anyway
+                    ids.update(row[2] for row in outcome.stored.articles)
+                held += len(outcome.stored.articles)
+                if held >= STORE_BATCH:
+                    cache.store(entries, files)
+                    entries, files, held = [], [], 0
+                if outcome.final:
+                    break
+                outcome = next(outcomes)
+                whole = _joined(whole, outcome, f"{base}/{name}")
+            racy = mtime_ns >= started_ns - RACY_NS
+            mtime = -1 if racy else mtime_ns
+            entries.append(
+                (name, size, mtime, whole.records, whole.unpublished, whole.reports_text)
+            )
+            if whole.reports:
+                fresh[name] = whole.reports
         cache.store(entries, files)
         update_winners(cache, ids, everything=bulk)
         if bulk:
@@ -113,6 +127,18 @@ def load_cached(
         text = reported.get(name)
         loaded.reports += fresh[name] if text is None else decode_reports(text, f"{base}/{name}")
     return loaded
+
+
+def _joined(before: EncodedOutcome, part: EncodedOutcome, display: str) -> EncodedOutcome:
+    """The counts and reports of a dump's parts so far and of one more part (not its rows,
+    which are stored part by part)."""
+    reports = merge_part_reports(before.reports, part.reports, display)
+    return part._replace(
+        reports=reports,
+        reports_text=encode_reports(reports, display),
+        records=before.records + part.records,
+        unpublished=before.unpublished + part.unpublished,
+    )
 
 
 def early_pool(

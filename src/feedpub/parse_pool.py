@@ -22,7 +22,14 @@ from feedpub.codec import encode_article, encode_reports
 from feedpub.config import Limits
 from feedpub.convert import convert_record
 from feedpub.model import Article
-from feedpub.records import read_record_file
+from feedpub.records import (
+    DumpPart,
+    FileResult,
+    is_split_dump,
+    plan_parts,
+    read_dump_part,
+    read_record_file,
+)
 from feedpub.report import Report
 
 POOL_THRESHOLD = 2_000
@@ -43,7 +50,8 @@ class FileOutcome:
 
 
 class FileJobs(NamedTuple):
-    """Files to convert: their names in the records folder, shown in reports under `base`.
+    """Files to convert: their names in the records folder, shown in reports under `base`;
+    `parts` gives the parts of each big JSON Lines dump, read one at a time (see `plan_parts`).
 
     Names only (no path or display name per file): 100k files are listed quickly and sent
     to the workers cheaply, which join the rest.
@@ -52,10 +60,17 @@ class FileJobs(NamedTuple):
     folder: str
     base: str
     names: list[str]
+    parts: dict[str, tuple[DumpPart, ...]]
 
-    def part(self, start: int, stop: int) -> FileJobs:
-        """The jobs of `names[start:stop]`."""
-        return self._replace(names=self.names[start:stop])
+
+def file_jobs(folder: str, base: str, files: list[tuple[str, int]], limits: Limits) -> FileJobs:
+    """The jobs of `files` (name, size), with the parts of each big JSON Lines dump."""
+    parts: dict[str, tuple[DumpPart, ...]] = {}
+    for name, size in files:
+        if is_split_dump(name, size, limits):
+            with contextlib.suppress(OSError):  # unreadable: read whole, which reports it
+                parts[name] = tuple(plan_parts(os.path.join(folder, name)))
+    return FileJobs(folder, base, [name for name, _size in files], parts)
 
 
 class EncodedOutcome(NamedTuple):
@@ -66,12 +81,40 @@ class EncodedOutcome(NamedTuple):
     reports_text: str | None  # the reports as the cache keeps them
     records: int
     unpublished: int
+    final: bool = True  # False for a part of a dump that more parts follow
 
 
 def convert_file(path: str | os.PathLike[str], display: str, limits: Limits) -> FileOutcome:
-    """Read and convert every record of one file."""
+    """Read and convert every record of one file (a big dump part by part)."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        size = 0  # read whole, which reports why it cannot be read
+    if not is_split_dump(os.fspath(path), size, limits):
+        return _convert(read_record_file(path, display, limits), limits)
+    try:
+        parts = plan_parts(path)
+    except OSError:
+        return _convert(read_record_file(path, display, limits), limits)
     outcome = FileOutcome()
-    result = read_record_file(path, display, limits)
+    for part in parts:
+        converted = _convert(read_dump_part(path, display, part), limits)
+        outcome.articles += converted.articles
+        outcome.reports = merge_part_reports(outcome.reports, converted.reports, display)
+        outcome.records += converted.records
+        outcome.unpublished += converted.unpublished
+    return outcome
+
+
+def merge_part_reports(before: list[Report], part: list[Report], display: str) -> list[Report]:
+    """The reports of a dump's parts so far, and one more part's: a report about the whole
+    file (CRLF line ends) is kept once."""
+    whole = {report for report in before if report.source == display}
+    return before + [r for r in part if r.source != display or r not in whole]
+
+
+def _convert(result: FileResult, limits: Limits) -> FileOutcome:
+    outcome = FileOutcome()
     outcome.reports.extend(result.reports)
     for record in result.records:
         outcome.records += 1
@@ -97,10 +140,33 @@ def encode_file(path: str, name: str, display: str, limits: Limits) -> EncodedOu
     )
 
 
+def encode_part(
+    path: str, name: str, display: str, part: DumpPart, limits: Limits
+) -> EncodedOutcome:
+    """Convert one part of a dump and encode its articles, keyed from the number of the part's
+    first line on: a part has no more articles than lines, so no two parts' keys meet."""
+    outcome = _convert(read_dump_part(path, display, part), limits)
+    rows = [encode_article(article, display) for article in outcome.articles]
+    return EncodedOutcome(
+        stored_file(name, rows, first_seq=part.first_line - 1),
+        outcome.reports,
+        encode_reports(outcome.reports, display),  # joined with the other parts' when stored
+        outcome.records,
+        outcome.unpublished,
+        final=part.last,
+    )
+
+
 def _encode_each(jobs: FileJobs, limits: Limits) -> Iterator[EncodedOutcome]:
     folder, base = jobs.folder, jobs.base
     for name in jobs.names:
-        yield encode_file(os.path.join(folder, name), name, f"{base}/{name}", limits)
+        path, display = os.path.join(folder, name), f"{base}/{name}"
+        parts = jobs.parts.get(name)
+        if parts is None:
+            yield encode_file(path, name, display, limits)
+        else:
+            for part in parts:
+                yield encode_part(path, name, display, part, limits)
 
 
 def _encode_chunk(jobs: FileJobs, limits: Limits) -> list[EncodedOutcome]:
@@ -133,14 +199,14 @@ def encode_files(
     threshold: int = POOL_THRESHOLD,
     pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[EncodedOutcome]:
-    """Every job's outcome, in order; a process pool works when there are over `threshold`
-    (`pool` if given, which the caller shuts down; else a pool of one worker per core)."""
+    """Every job's outcome, in order (one per part of a dump read in parts); a process pool
+    works when there are over `threshold` files, or records of dumps (`pool` if given, which
+    the caller shuts down; else a pool of one worker per core)."""
     workers = os.cpu_count() or 1
-    if len(jobs.names) <= threshold or workers < 2:
+    if estimated_records(jobs) <= threshold or workers < 2:
         yield from _encode_each(jobs, limits)
         return
-    count = len(jobs.names)
-    chunks = [jobs.part(start, start + CHUNK_FILES) for start in range(0, count, CHUNK_FILES)]
+    chunks = _chunks(jobs)
     done = 0
     try:
         with _given_or_own(pool, workers) as running:
@@ -151,6 +217,36 @@ def encode_files(
         # A worker died (killed, or out of memory): finish the remaining files here.
         for chunk in chunks[done:]:
             yield from _encode_chunk(chunk, limits)
+
+
+DUMP_BYTES_PER_RECORD = 2_048
+"""About what a record of a JSON Lines dump takes, to weigh a dump's parts against files."""
+
+
+def estimated_records(jobs: FileJobs) -> int:
+    """About how many records the jobs hold: one a file, a dump's by its size."""
+    dump_bytes = sum(part.stop - part.start for parts in jobs.parts.values() for part in parts)
+    return len(jobs.names) - len(jobs.parts) + dump_bytes // DUMP_BYTES_PER_RECORD
+
+
+def _chunks(jobs: FileJobs) -> list[FileJobs]:
+    """The jobs as pool tasks, in order: `CHUNK_FILES` files each, or one part of a dump."""
+    chunks: list[FileJobs] = []
+    files: list[str] = []
+    for name in jobs.names:
+        parts = jobs.parts.get(name)
+        if parts is None:
+            files.append(name)
+            if len(files) < CHUNK_FILES:
+                continue
+        if files:
+            chunks.append(jobs._replace(names=files, parts={}))
+            files = []
+        for part in parts or ():
+            chunks.append(jobs._replace(names=[name], parts={name: (part,)}))
+    if files:
+        chunks.append(jobs._replace(names=files, parts={}))
+    return chunks
 
 
 def map_in_pool(
