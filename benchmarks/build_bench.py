@@ -4,6 +4,7 @@
     python benchmarks/build_bench.py --records 100000     # one size
     python benchmarks/build_bench.py --records 10000 --no-cache-build
     python benchmarks/build_bench.py --records 100000 --copies-of ../shared/corpus/real
+    python benchmarks/build_bench.py --records 100000 --dump   # the same records, one .jsonl
 
 Records come from benchmarks/generate.py into a temporary folder kept between runs
 (one per size and seed), or with --copies-of FOLDER from copies of the front-matter
@@ -376,6 +377,67 @@ def bench(records: Path, count: int, seed: int, no_cache_build: bool) -> list[Ru
     return runs
 
 
+def dump_of(records: Path) -> Path:
+    """A folder holding the front-matter records of `records` as one JSON Lines dump (the
+    front matter as the item, a body as its `content`), made once and kept between runs."""
+    import yaml
+
+    folder = records.with_name(records.name + "-as-jsonl")
+    marker = folder.with_name(folder.name + ".done")
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        print(f"writing {records} as one JSON Lines dump into {folder} ...", file=sys.stderr)
+        with (folder / "dump.jsonl").open("w", encoding="utf-8") as handle:
+            for path in sorted(records.iterdir()):
+                head, _, body = path.read_text(encoding="utf-8")[4:].partition("\n---\n")
+                item = yaml.load(head, Loader=yaml.CSafeLoader)
+                if body.strip():
+                    item["content"] = body
+                handle.write(json.dumps(item, default=_iso, ensure_ascii=False) + "\n")
+        stamp = time.time() - 3600
+        os.utime(folder / "dump.jsonl", (stamp, stamp))
+        marker.touch()
+    return folder
+
+
+def _iso(value: object) -> str:
+    return value.isoformat()  # type: ignore[attr-defined]  # YAML timestamps
+
+
+def bench_dump(records: Path, count: int) -> list[Run]:
+    """The floor on the front-matter records; builds of the same records as one dump."""
+    dump = dump_of(records) / "dump.jsonl"
+    work = Path(tempfile.mkdtemp(prefix="feedpub-bench-"))
+    target = (str(work / "out"), str(work / "cache"), "1")
+    original = dump.read_bytes()
+    runs = [measure("floor: read + C-parse", _FLOOR, str(records))]
+    try:
+        for name in ("cold build of the dump", "warm, nothing changed"):
+            runs.append(measure(name, _BUILD, str(dump.parent), *target))
+            print(f"  {name}: {runs[-1].seconds:.2f} s", file=sys.stderr)
+        first = json.loads(original.split(b"\n", 1)[0])
+        first.update(webUrl="https://example.org/bench-added", title="Added to the dump",
+                     publishedDateTime="2099-01-01T00:00:00Z")  # fmt: skip
+        with dump.open("ab") as handle:
+            handle.write(json.dumps(first).encode() + b"\n")
+        runs.append(measure("warm, 1 line added (all re-read)", _BUILD, str(dump.parent), *target))
+        runs.append(measure("floor again, after the builds", _FLOOR, str(records)))
+    finally:
+        dump.write_bytes(original)
+        shutil.rmtree(work, ignore_errors=True)
+    floor = min(runs[0].seconds, runs[-1].seconds)
+    print(f"\n{count:,} records as one JSON Lines dump ({dump.stat().st_size / 1e6:.0f} MB)")
+    columns = ("seconds", "x floor", "wall s", "RSS MB", "PSS MB")
+    print(f"{'':34} " + " ".join(f"{column:>8}" for column in columns))
+    for run in runs:
+        print(
+            f"{run.name:34} {run.seconds:8.2f} {run.seconds / floor:8.3f} {run.wall:8.2f} "
+            f"{run.rss_mb:8.0f} {run.pss_mb:8.0f}"
+        )
+    return runs
+
+
 def report(count: int, runs: list[Run]) -> None:
     floors = [run for run in runs if run.name.startswith("floor")]
     floor, peer = min(floors, key=lambda run: run.seconds), runs[1]
@@ -435,6 +497,9 @@ def main() -> None:
     parser.add_argument(
         "--copies-of", type=Path, metavar="FOLDER", help="copies of these records, not generated"
     )
+    parser.add_argument(
+        "--dump", action="store_true", help="build the records as one JSON Lines dump instead"
+    )
     args = parser.parse_args()
 
     def records_for(count: int) -> Path:
@@ -456,7 +521,10 @@ def main() -> None:
                 print(f"  {name:42} {micros:8.1f}")
         return
     for count in args.records or [10_000, 100_000]:
-        report(count, bench(records_for(count), count, args.seed, args.no_cache_build))
+        if args.dump:
+            bench_dump(records_for(count), count)
+        else:
+            report(count, bench(records_for(count), count, args.seed, args.no_cache_build))
 
 
 if __name__ == "__main__":
