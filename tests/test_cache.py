@@ -17,7 +17,7 @@ import pytest
 
 from feedpub import cache_select, incremental, parse_pool, records, rerender
 from feedpub.build import BuildStats, build_site, run_build
-from feedpub.cache import DB_NAME, PAGE_SIZE, RecordCache
+from feedpub.cache import DB_NAME, KEPT_TOPICS, PAGE_SIZE, RecordCache
 from feedpub.config import Config
 from feedpub.fingerprint import fingerprint
 from feedpub.records import plan_parts
@@ -282,6 +282,75 @@ def test_a_big_dump_read_in_parts_builds_as_read_whole(
     age(dump)
     assert_same_as_cold(tmp_path, cfg)
     assert b"Edited 55" in output_files(cfg.out)["all.rss"]
+
+
+def test_a_grown_or_edited_dump_reads_only_its_new_and_changed_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(tmp_path / "records", count=3)
+    monkeypatch.setattr(records, "PART_BYTES", 400)
+    dump = tmp_path / "records" / "big.jsonl"
+
+    def write(count: int, edited: int | None = None) -> None:
+        lines = [json.dumps({"title": f"{'Edited' if n == edited else 'Dumped'} {n}",
+                             "webUrl": f"https://example.org/d{n}", "topics": TOPICS[n % 6],
+                             "publishedDateTime": f"2026-03-01T{n // 60:02d}:{n % 60:02d}:00Z"})
+                 for n in range(count)]  # fmt: skip
+        lines[3] = "not json"  # a report kept with its part
+        dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        age(dump)
+
+    read: list[int] = []
+    encode_part = parse_pool.encode_part
+
+    def counting(path: str, name: str, display: str, part: Any, limits: Any) -> Any:
+        read.append(part.start)
+        return encode_part(path, name, display, part, limits)
+
+    monkeypatch.setattr(parse_pool, "encode_part", counting)
+    cfg = config(tmp_path, "warm")
+    write(100)
+    assert_same_as_cold(tmp_path, cfg)
+    first = len(read)
+    assert first == len(plan_parts(dump)) > 10
+    read.clear()
+    assert_same_as_cold(tmp_path, cfg)  # unchanged: nothing read
+    assert read == []
+    write(110)  # ten lines appended: the last part again, and new ones
+    assert_same_as_cold(tmp_path, cfg)
+    assert 1 <= len(read) <= 4 and min(read) > 0
+    read.clear()
+    write(110, edited=60)  # one line edited (same length): its part only
+    assert_same_as_cold(tmp_path, cfg)  # (its reports too: line 4's from a kept part)
+    assert len(read) == 1 and b"Edited 60" in output_files(cfg.out)["all.rss"]
+    read.clear()
+    write(110, edited=600)  # the edit undone, in a part read last time
+    assert_same_as_cold(tmp_path, cfg)
+    assert len(read) == 1
+    dump.write_text('{"title": "Small now", "publishedDateTime": "2026-04-01T00:00:00Z"}\n')
+    age(dump)  # below PART_BYTES: read whole, its parts forgotten
+    assert_same_as_cold(tmp_path, cfg)
+    with sqlite3.connect(cfg.cache_dir / DB_NAME) as db:
+        assert db.execute("SELECT COUNT(*) FROM parts").fetchone() == (0,)
+
+
+def test_lookups_of_one_file_or_id_use_their_index_not_the_winner_flag(cached: Config) -> None:
+    # A plan that walks every winner cost 10-115 ms a look-up at 100k articles.
+    with sqlite3.connect(cached.cache_dir / DB_NAME) as db:
+        plans = {
+            query: " ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {query}", args))
+            for query, args in (
+                (cache_select.WINNING_COPY, ("https://example.org/1",)),
+                (f"{KEPT_TOPICS} WHERE file = ? AND +winner = 1", ("001.md",)),
+                (
+                    f"{KEPT_TOPICS} WHERE file = ? AND seq >= ? AND seq < ? AND +winner = 1",
+                    ("001.md", 0, 9),
+                ),
+            )
+        }
+    assert "INDEX articles_id (id=?)" in plans[cache_select.WINNING_COPY]
+    for query, plan in plans.items():
+        assert "winner=" not in plan and "SCAN" not in plan, (query, plan)
 
 
 def test_many_changed_ids_recompute_every_winner_at_once(

@@ -19,6 +19,7 @@ from feedpub.records import (
     FileResult,
     Scan,
     has_racy_entries,
+    part_digest,
     plan_parts,
     read_dump_part,
     read_record_file,
@@ -201,21 +202,24 @@ def test_a_dump_read_in_parts_gives_what_it_gives_read_whole(
     text = ("\r\n" if crlf else "\n").join(lines) + ("\n" if end and lines else "")
     path = tmp_path_factory.mktemp("dump") / "dump.jsonl"
     path.write_bytes(text.encode("utf-8"))
-    parts = plan_parts(path, part_bytes)
+    parts = plan_parts(path, part_bytes, digests=True)
     raw = path.read_bytes()
-    # The parts tile the file, each cut after a line break, numbered by line, the last marked.
+    # The parts tile the file, each cut after a line break, numbered by line.
     assert [p.start for p in parts] == [0, *(p.stop for p in parts)][: len(parts)]
     assert (parts[-1].stop if parts else 0) == len(raw)
     for part in parts:
         body = raw[part.start : part.stop]
-        assert part.last or body.endswith(b"\n")
+        assert part is parts[-1] or body.endswith(b"\n")
         assert len(body) <= part_bytes or b"\n" not in body[:-1]  # longer: one long line
         assert part.first_line == raw.count(b"\n", 0, part.start) + 1
-        assert part.last == (part is parts[-1])
+        assert part.lines == len(body.splitlines()) or b"\r" in body  # (CR ends no line here)
+        assert part.digest == part_digest(body)
+    assert [p._replace(digest=b"") for p in parts] == plan_parts(path, part_bytes)
     whole = read_record_file(path, "d", LIMITS)
     records, reports = [], []
     for part in parts:
-        result = read_dump_part(path, "d", part)
+        result, digest = read_dump_part(path, "d", part)
+        assert digest == part.digest
         records += result.records
         reports += [r for r in result.reports if r.source != "d" or r not in reports]
     assert records == whole.records
@@ -227,7 +231,7 @@ def test_bad_bytes_in_a_dump_part_cost_only_their_lines(tmp_path: Path) -> None:
     path = tmp_path / "dump.jsonl"
     path.write_bytes(b'{"title": "a"}\n{"title": "\xff"}\n{"title": "\x00"}\n{"title": "d"}\n')
     (part,) = plan_parts(path, 1000)
-    result = read_dump_part(path, "dump.jsonl", part)
+    result, _digest = read_dump_part(path, "dump.jsonl", part)
     assert [r.data["title"] for r in result.records] == ["a", "d"]
     assert [str(r) for r in result.reports] == [
         "dump.jsonl:2: line: not UTF-8 text (bad byte at offset 11)",

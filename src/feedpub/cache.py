@@ -22,8 +22,9 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from feedpub.codec import ArticleRow, CacheCorrupt
+from feedpub.records import DumpPart
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 APPLICATION_ID = 0x46445042  # "FDPB"
 DB_NAME = "records.sqlite"
 LOCK_NAME = "lock"
@@ -50,6 +51,11 @@ CREATE TABLE topic_counts(
     key TEXT NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(key, name)
 ) WITHOUT ROWID;
 CREATE TABLE bodies(file TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE TABLE parts(
+    file TEXT NOT NULL, start INTEGER NOT NULL, stop INTEGER NOT NULL, first_line INTEGER NOT NULL,
+    lines INTEGER NOT NULL, digest BLOB NOT NULL, records INTEGER NOT NULL,
+    unpublished INTEGER NOT NULL, reports TEXT, PRIMARY KEY(file, start)
+) WITHOUT ROWID;
 CREATE TABLE outputs(path TEXT PRIMARY KEY, digest BLOB NOT NULL, sha BLOB NOT NULL)
     WITHOUT ROWID;
 """
@@ -63,6 +69,21 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS articles_shared_keys ON articles(winner) WHERE shared_keys = 1",
     "CREATE INDEX IF NOT EXISTS topics_feed ON topics(winner, key, published DESC, id)",
 )
+
+
+KEPT_TOPICS = "SELECT key, name FROM topics"
+"""Completed with `WHERE file = ? ... AND +winner = 1`: the `+` keeps SQLite from choosing the
+index that leads with `winner` (topics_feed) and walking every kept article's topics (115 ms
+a file at 100k articles, instead of a look-up by primary key)."""
+
+
+class StoredPart(NamedTuple):
+    """A part of a dump as the cache keeps it: the part, its counts and its reports."""
+
+    part: DumpPart
+    records: int
+    unpublished: int
+    reports: str | None
 
 
 class StoredFile(NamedTuple):
@@ -226,6 +247,22 @@ class RecordCache:
             found[key] = row[0]
         return found
 
+    def parts(self, name: str) -> list[StoredPart]:
+        """The parts of dump `name` as last read (see `records.plan_parts`), in order."""
+        rows = self.db.execute(
+            "SELECT start, stop, first_line, lines, digest, records, unpublished, reports"
+            " FROM parts WHERE file = ? ORDER BY start",
+            (name,),
+        )
+        found = []
+        for start, stop, first_line, lines, digest, records, unpublished, reports in rows:
+            numbers = (start, stop, first_line, lines, records, unpublished)
+            if not all(type(n) is int for n in numbers) or type(digest) is not bytes:
+                raise CacheCorrupt(f"bad part of {name}")
+            part = DumpPart(start, stop, first_line, lines, digest)
+            found.append(StoredPart(part, records, unpublished, reports))
+        return found
+
     def outputs(self) -> dict[str, tuple[bytes, bytes]]:
         """Each output path's (source digest, sha256 of its bytes) at the last build."""
         rows = self.db.execute("SELECT path, digest, sha FROM outputs")
@@ -250,13 +287,41 @@ class RecordCache:
         """Drop a file's entry and articles (inside a transaction); their ids."""
         db = self.db
         ids = [row[0] for row in db.execute("SELECT id FROM articles WHERE file = ?", (name,))]
-        kept = db.execute("SELECT key, name FROM topics WHERE file = ? AND winner = 1", (name,))
+        kept = db.execute(f"{KEPT_TOPICS} WHERE file = ? AND +winner = 1", (name,))
         self.count_topics(kept.fetchall(), -1)
         db.execute("DELETE FROM files WHERE name = ?", (name,))
         db.execute("DELETE FROM articles WHERE file = ?", (name,))
         db.execute("DELETE FROM topics WHERE file = ?", (name,))
         db.execute("DELETE FROM bodies WHERE file = ?", (name,))
+        db.execute("DELETE FROM parts WHERE file = ?", (name,))
         return ids
+
+    def forget_parts(self, name: str, parts: Iterable[DumpPart]) -> list[str]:
+        """Drop a dump's entry and the articles and entries of its `parts` (inside a
+        transaction); their ids. A part's articles are keyed from its first line on."""
+        db = self.db
+        ids: list[str] = []
+        db.execute("DELETE FROM files WHERE name = ?", (name,))
+        for part in parts:
+            keys = (name, part.first_line - 1, part.first_line - 1 + part.lines)
+            where = "file = ? AND seq >= ? AND seq < ?"
+            ids += [row[0] for row in db.execute(f"SELECT id FROM articles WHERE {where}", keys)]
+            kept = db.execute(f"{KEPT_TOPICS} WHERE {where} AND +winner = 1", keys)
+            self.count_topics(kept.fetchall(), -1)
+            for table in ("articles", "topics", "bodies"):
+                db.execute(f"DELETE FROM {table} WHERE {where}", keys)
+            db.execute("DELETE FROM parts WHERE file = ? AND start = ?", (name, part.start))
+        return ids
+
+    def store_parts(self, name: str, parts: list[StoredPart]) -> None:
+        """Record the entries of parts of dump `name` just read (inside a transaction)."""
+        self.db.executemany(
+            "INSERT INTO parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (name, *stored.part, stored.records, stored.unpublished, stored.reports)
+                for stored in parts
+            ],
+        )
 
     def store(
         self, entries: list[tuple[str, int, int, int, int, str | None]], files: list[StoredFile]

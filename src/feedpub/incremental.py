@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 
-from feedpub.cache import RecordCache, StoredFile
+from feedpub.cache import RecordCache, StoredFile, StoredPart
 from feedpub.cache_select import update_winners
 from feedpub.codec import ArticleRef, RefDecoder, decode_article, decode_reports, encode_reports
 from feedpub.config import Config
@@ -31,7 +31,7 @@ from feedpub.parse_pool import (
     merge_part_reports,
     start_pool,
 )
-from feedpub.records import RACY_NS, Scan, scan_folder
+from feedpub.records import RACY_NS, DumpPart, Scan, scan_folder
 from feedpub.report import Report
 
 STORE_BATCH = 500
@@ -76,12 +76,18 @@ def load_cached(
         changed, removed, known = _differences(subset, cache.keys(wanted))
     else:
         changed, removed, known = _differences(scanned, cache.keys())
-    jobs = file_jobs(
-        str(config.records), base, [(n, size) for n, size, _m in changed], config.limits
-    )
+    before: dict[str, list[StoredPart]] = {}  # the cached parts of changed dumps
+
+    def cached_parts(name: str) -> list[DumpPart]:
+        before[name] = cache.parts(name) if name in known else []
+        return [stored.part for stored in before[name]]
+
+    sizes = [(name, size) for name, size, _m in changed]
+    jobs, kept = file_jobs(str(config.records), base, sizes, config.limits, cached_parts)
     fresh: dict[str, list[Report]] = {}
     ids: set[str] = set()  # whose winner may have changed
-    bulk = estimated_records(jobs) > BULK_FILES and len(changed) > len(scanned) // 2
+    coming = estimated_records(jobs)  # a dump weighs by its parts to read, not as one file
+    bulk = coming > BULK_FILES and coming > cache.totals()[0] // 2
     with cache.transaction():
         if bulk:  # a first build: indexes are quicker to build at the end than to keep up
             cache.drop_indexes()
@@ -94,10 +100,21 @@ def load_cached(
         files: list[StoredFile] = []
         held = 0  # articles in `files`
         for name, size, mtime_ns in changed:
-            if name in known:
+            display = f"{base}/{name}"
+            still = kept.get(name, [])  # parts of a dump read before and unchanged
+            if still:
+                stale = [s.part for s in before[name] if s.part not in still]
+                ids.update(cache.forget_parts(name, stale))
+            elif name in known:
                 ids.update(cache.forget(name))
-            outcome = whole = next(outcomes)
-            while True:  # a dump read in parts: each part's rows stored as it comes
+            pieces = [
+                (s.part.start, decode_reports(s.reports, display), s.records, s.unpublished)
+                for s in before.get(name, [])
+                if s.part in still
+            ]
+            read: list[StoredPart] = []
+            for _ in range(len(jobs.parts[name]) if name in jobs.parts else 1):
+                outcome = next(outcomes)  # a file, or a part of a dump: stored as it comes
                 files.append(outcome.stored)
                 if not bulk:  # a bulk update recomputes every winner anyway
                     ids.update(row[2] for row in outcome.stored.articles)
@@ -105,17 +122,29 @@ def load_cached(
                 if held >= STORE_BATCH:
                     cache.store(entries, files)
                     entries, files, held = [], [], 0
-                if outcome.final:
-                    break
-                outcome = next(outcomes)
-                whole = _joined(whole, outcome, f"{base}/{name}")
+                part = outcome.part
+                if part is not None:
+                    counts = (outcome.records, outcome.unpublished, outcome.reports_text)
+                    read.append(StoredPart(part, *counts))
+                start = part.start if part is not None else 0
+                pieces.append((start, outcome.reports, outcome.records, outcome.unpublished))
+            cache.store_parts(name, read)
+            reports: list[Report] = []
+            for _start, more, _records, _unpublished in sorted(pieces, key=itemgetter(0)):
+                reports = merge_part_reports(reports, more, display)
             racy = mtime_ns >= started_ns - RACY_NS
-            mtime = -1 if racy else mtime_ns
             entries.append(
-                (name, size, mtime, whole.records, whole.unpublished, whole.reports_text)
+                (
+                    name,
+                    size,
+                    -1 if racy else mtime_ns,
+                    sum(piece[2] for piece in pieces),
+                    sum(piece[3] for piece in pieces),
+                    encode_reports(reports, display),
+                )
             )
-            if whole.reports:
-                fresh[name] = whole.reports
+            if reports:
+                fresh[name] = reports
         cache.store(entries, files)
         update_winners(cache, ids, everything=bulk)
         if bulk:
@@ -127,18 +156,6 @@ def load_cached(
         text = reported.get(name)
         loaded.reports += fresh[name] if text is None else decode_reports(text, f"{base}/{name}")
     return loaded
-
-
-def _joined(before: EncodedOutcome, part: EncodedOutcome, display: str) -> EncodedOutcome:
-    """The counts and reports of a dump's parts so far and of one more part (not its rows,
-    which are stored part by part)."""
-    reports = merge_part_reports(before.reports, part.reports, display)
-    return part._replace(
-        reports=reports,
-        reports_text=encode_reports(reports, display),
-        records=before.records + part.records,
-        unpublished=before.unpublished + part.unpublished,
-    )
 
 
 def early_pool(

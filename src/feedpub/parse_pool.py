@@ -63,14 +63,31 @@ class FileJobs(NamedTuple):
     parts: dict[str, tuple[DumpPart, ...]]
 
 
-def file_jobs(folder: str, base: str, files: list[tuple[str, int]], limits: Limits) -> FileJobs:
-    """The jobs of `files` (name, size), with the parts of each big JSON Lines dump."""
+def file_jobs(
+    folder: str,
+    base: str,
+    files: list[tuple[str, int]],
+    limits: Limits,
+    compare: Callable[[str], list[DumpPart]] | None = None,
+) -> tuple[FileJobs, dict[str, list[DumpPart]]]:
+    """The jobs of `files` (name, size), with the parts of each big JSON Lines dump; and, for
+    each dump that `compare` knows parts of, those parts that it still holds (`compare`
+    gives the parts read before, with digests; only the others are read again)."""
     parts: dict[str, tuple[DumpPart, ...]] = {}
+    kept: dict[str, list[DumpPart]] = {}
     for name, size in files:
-        if is_split_dump(name, size, limits):
-            with contextlib.suppress(OSError):  # unreadable: read whole, which reports it
-                parts[name] = tuple(plan_parts(os.path.join(folder, name)))
-    return FileJobs(folder, base, [name for name, _size in files], parts)
+        if not is_split_dump(name, size, limits):
+            continue
+        before = compare(name) if compare is not None else []
+        try:  # unreadable: read whole, which reports it
+            planned = plan_parts(os.path.join(folder, name), digests=bool(before))
+        except OSError:
+            continue
+        same = set(before).intersection(planned)
+        parts[name] = tuple(part for part in planned if part not in same)
+        if before:
+            kept[name] = [part for part in before if part in same]
+    return FileJobs(folder, base, [name for name, _size in files], parts), kept
 
 
 class EncodedOutcome(NamedTuple):
@@ -81,7 +98,7 @@ class EncodedOutcome(NamedTuple):
     reports_text: str | None  # the reports as the cache keeps them
     records: int
     unpublished: int
-    final: bool = True  # False for a part of a dump that more parts follow
+    part: DumpPart | None = None  # for a part of a dump: the part, with its digest
 
 
 def convert_file(path: str | os.PathLike[str], display: str, limits: Limits) -> FileOutcome:
@@ -98,7 +115,7 @@ def convert_file(path: str | os.PathLike[str], display: str, limits: Limits) -> 
         return _convert(read_record_file(path, display, limits), limits)
     outcome = FileOutcome()
     for part in parts:
-        converted = _convert(read_dump_part(path, display, part), limits)
+        converted = _convert(read_dump_part(path, display, part)[0], limits)
         outcome.articles += converted.articles
         outcome.reports = merge_part_reports(outcome.reports, converted.reports, display)
         outcome.records += converted.records
@@ -145,7 +162,8 @@ def encode_part(
 ) -> EncodedOutcome:
     """Convert one part of a dump and encode its articles, keyed from the number of the part's
     first line on: a part has no more articles than lines, so no two parts' keys meet."""
-    outcome = _convert(read_dump_part(path, display, part), limits)
+    result, digest = read_dump_part(path, display, part)
+    outcome = _convert(result, limits)
     rows = [encode_article(article, display) for article in outcome.articles]
     return EncodedOutcome(
         stored_file(name, rows, first_seq=part.first_line - 1),
@@ -153,7 +171,7 @@ def encode_part(
         encode_reports(outcome.reports, display),  # joined with the other parts' when stored
         outcome.records,
         outcome.unpublished,
-        final=part.last,
+        part=part._replace(digest=digest),
     )
 
 

@@ -6,6 +6,7 @@ Nothing here interprets fields; it only turns bytes into `RawRecord`s or into
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -199,12 +200,19 @@ def scan_stats(folder: Path) -> list[tuple[str, int, int]]:
 
 class DumpPart(NamedTuple):
     """The lines of a JSON Lines dump that lie in its bytes [start, stop), which begin and
-    end at line breaks; `first_line` is the number of the first, `last` marks the last part."""
+    end at line breaks: `lines` of them from line `first_line` on, and a digest of the bytes
+    (when asked for, or once read), by which the cache knows the part again."""
 
     start: int
     stop: int
     first_line: int
-    last: bool
+    lines: int
+    digest: bytes = b""
+
+
+def part_digest(raw: bytes) -> bytes:
+    """What identifies a part's bytes (SHA-256, cut to 16 bytes: 1.7 GB/s here)."""
+    return hashlib.sha256(raw).digest()[:16]
 
 
 def is_split_dump(name: str, size: int, limits: Limits) -> bool:
@@ -213,12 +221,14 @@ def is_split_dump(name: str, size: int, limits: Limits) -> bool:
     return suffix in JSON_LINES_SUFFIXES and PART_BYTES < size <= limits.max_dump_bytes
 
 
-def plan_parts(path: str | os.PathLike[str], part_bytes: int | None = None) -> list[DumpPart]:
+def plan_parts(
+    path: str | os.PathLike[str], part_bytes: int | None = None, digests: bool = False
+) -> list[DumpPart]:
     """The parts of JSON Lines file `path`: at most `part_bytes` (`PART_BYTES`) each, cut
-    after a line break (a longer line is a part of its own). One pass over the file, a part
-    in memory at a time."""
+    after a line break (a longer line is a part of its own), with `digests` if asked. One
+    pass over the file, a part in memory at a time."""
     part_bytes = part_bytes or PART_BYTES
-    cuts: list[tuple[int, int, int]] = []
+    parts: list[DumpPart] = []
     start, line = 0, 1
     with open(path, "rb") as handle:
         while True:
@@ -233,17 +243,20 @@ def plan_parts(path: str | os.PathLike[str], part_bytes: int | None = None) -> l
                 if not more or found >= 0:
                     cut = len(block) + (found + 1 if found >= 0 else 0)
                 block += more
-            cuts.append((start, start + cut, line))
-            line += block.count(b"\n", 0, cut)
+            breaks = block.count(b"\n", 0, cut)
+            lines = breaks + (block[cut - 1 : cut] != b"\n")  # a last line without a break
+            digest = part_digest(block[:cut]) if digests else b""
+            parts.append(DumpPart(start, start + cut, line, lines, digest))
+            line += breaks
             start += cut
-    return [
-        DumpPart(start, stop, first, index == len(cuts) - 1)
-        for index, (start, stop, first) in enumerate(cuts)
-    ]
+    return parts
 
 
-def read_dump_part(path: str | os.PathLike[str], display: str, part: DumpPart) -> FileResult:
-    """The records of one part of a JSON Lines dump (see `plan_parts`).
+def read_dump_part(
+    path: str | os.PathLike[str], display: str, part: DumpPart
+) -> tuple[FileResult, bytes]:
+    """The records of one part of a JSON Lines dump (see `plan_parts`), and the digest of
+    the bytes they were read from.
 
     As for a whole file, except that bytes that are not UTF-8 (or NULs) cost only the lines
     they are in, each reported by its number, and a lone CR does not end a line.
@@ -255,7 +268,8 @@ def read_dump_part(path: str | os.PathLike[str], display: str, part: DumpPart) -
             raw = handle.read(part.stop - part.start)
     except OSError as exc:
         result.reports.append(Report(display, "file", f"cannot read: {exc.strerror or exc}"))
-        return result
+        return result, b""
+    digest = part_digest(raw)
     if part.start == 0 and raw.startswith(_BOM):
         raw = raw[len(_BOM) :]
         result.reports.append(Report(display, "file", "byte-order mark removed", skipped=False))
@@ -270,7 +284,7 @@ def read_dump_part(path: str | os.PathLike[str], display: str, part: DumpPart) -
     if text is not None:
         for number, line in enumerate(text.split("\n"), start=part.first_line):
             _read_json_line(line.removesuffix("\r"), f"{display}:{number}", result)
-        return result
+        return result, digest
     for number, line_bytes in enumerate(raw.split(b"\n"), start=part.first_line):
         source = f"{display}:{number}"
         if b"\x00" in line_bytes:
@@ -284,7 +298,7 @@ def read_dump_part(path: str | os.PathLike[str], display: str, part: DumpPart) -
             )
             continue
         _read_json_line(line.removesuffix("\r"), source, result)
-    return result
+    return result, digest
 
 
 def read_record_file(path: str | os.PathLike[str], display: str, limits: Limits) -> FileResult:
