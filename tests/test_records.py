@@ -227,6 +227,32 @@ def test_a_dump_read_in_parts_gives_what_it_gives_read_whole(
         assert reports == whole.reports
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(
+        st.one_of(st.binary(max_size=30), st.sampled_from([b'{"title": "ok"}', b"\r"])), max_size=25
+    ),
+    part_bytes=st.integers(1, 120),
+)
+def test_a_dump_of_any_bytes_read_in_parts_reads_each_line_once(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], part_bytes: int
+) -> None:
+    path = tmp_path_factory.mktemp("dump") / "dump.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    sources: list[str] = []
+    for part in plan_parts(path, part_bytes):
+        result, _digest = read_dump_part(path, "d", part)  # never raises
+        found = [record.source for record in result.records]
+        found += [report.source for report in result.reports if report.source != "d"]
+        numbers = [int(source.split(":")[1]) for source in found]
+        assert all(part.first_line <= n < part.first_line + part.lines for n in numbers)
+        sources += found
+    assert len(sources) == len(set(sources))  # no line read twice
+    written = b"\n".join(lines).split(b"\n")  # (an item may hold line breaks itself)
+    objects = [n for n, line in enumerate(written, 1) if line.strip(b" \t\r\n")]
+    assert {int(source.split(":")[1]) for source in sources} <= set(objects)
+
+
 def test_bad_bytes_in_a_dump_part_cost_only_their_lines(tmp_path: Path) -> None:
     path = tmp_path / "dump.jsonl"
     path.write_bytes(b'{"title": "a"}\n{"title": "\xff"}\n{"title": "\x00"}\n{"title": "d"}\n')
