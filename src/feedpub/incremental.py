@@ -14,8 +14,9 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from feedpub.cache import RecordCache, StoredFile, StoredPart
 from feedpub.cache_select import update_winners
@@ -96,56 +97,43 @@ def load_cached(
         converted = encode_files(jobs, config.limits, threshold, pool)
         total = len(changed) + sum(len(parts) - 1 for parts in jobs.parts.values())
         outcomes = iter(_with_progress(converted, total, progress))
-        entries: list[tuple[str, int, int, int, int, str | None]] = []
-        files: list[StoredFile] = []
-        held = 0  # articles in `files`
+        batches = _Batches(cache)
         for name, size, mtime_ns in changed:
             display = f"{base}/{name}"
             still = kept.get(name, [])  # parts of a dump read before and unchanged
             if still:
-                stale = [s.part for s in before[name] if s.part not in still]
+                stale = [stored.part for stored in before[name] if stored.part not in still]
                 ids.update(cache.forget_parts(name, stale))
             elif name in known:
                 ids.update(cache.forget(name))
             pieces = [
-                (s.part.start, decode_reports(s.reports, display), s.records, s.unpublished)
+                _Piece(s.part.start, decode_reports(s.reports, display), s.records, s.unpublished)
                 for s in before.get(name, [])
                 if s.part in still
             ]
             read: list[StoredPart] = []
-            for _ in range(len(jobs.parts[name]) if name in jobs.parts else 1):
-                outcome = next(outcomes)  # a file, or a part of a dump: stored as it comes
-                files.append(outcome.stored)
+            for _ in jobs.parts.get(name, (None,)):  # the file, or each part of a dump to read
+                outcome = next(outcomes)
+                batches.add_rows(outcome.stored)  # stored as they come
                 if not bulk:  # a bulk update recomputes every winner anyway
                     ids.update(row[2] for row in outcome.stored.articles)
-                held += len(outcome.stored.articles)
-                if held >= STORE_BATCH:
-                    cache.store(entries, files)
-                    entries, files, held = [], [], 0
-                part = outcome.part
-                if part is not None:
-                    counts = (outcome.records, outcome.unpublished, outcome.reports_text)
-                    read.append(StoredPart(part, *counts))
-                start = part.start if part is not None else 0
-                pieces.append((start, outcome.reports, outcome.records, outcome.unpublished))
+                counts = (outcome.records, outcome.unpublished)
+                if outcome.part is not None:
+                    read.append(StoredPart(outcome.part, *counts, outcome.reports_text))
+                start = outcome.part.start if outcome.part is not None else 0
+                pieces.append(_Piece(start, outcome.reports, *counts))
             cache.store_parts(name, read)
-            reports: list[Report] = []
-            for _start, more, _records, _unpublished in sorted(pieces, key=itemgetter(0)):
-                reports = merge_part_reports(reports, more, display)
+            reports = _joined_reports(pieces, display)
             racy = mtime_ns >= started_ns - RACY_NS
-            entries.append(
-                (
-                    name,
-                    size,
-                    -1 if racy else mtime_ns,
-                    sum(piece[2] for piece in pieces),
-                    sum(piece[3] for piece in pieces),
-                    encode_reports(reports, display),
-                )
+            records = sum(piece.records for piece in pieces)
+            unpublished = sum(piece.unpublished for piece in pieces)
+            reports_text = encode_reports(reports, display)
+            batches.add_entry(
+                (name, size, -1 if racy else mtime_ns, records, unpublished, reports_text)
             )
             if reports:
                 fresh[name] = reports
-        cache.store(entries, files)
+        batches.flush()
         update_winners(cache, ids, everything=bulk)
         if bulk:
             cache.create_indexes()
@@ -156,6 +144,46 @@ def load_cached(
         text = reported.get(name)
         loaded.reports += fresh[name] if text is None else decode_reports(text, f"{base}/{name}")
     return loaded
+
+
+class _Piece(NamedTuple):
+    """What a file, or a part of a dump, gave besides its rows: counts and reports."""
+
+    start: int  # where in the file (0 for a whole file)
+    reports: list[Report]
+    records: int
+    unpublished: int
+
+
+def _joined_reports(pieces: list[_Piece], display: str) -> list[Report]:
+    """A file's reports from its pieces, in file order (a report on the whole file once)."""
+    reports: list[Report] = []
+    for piece in sorted(pieces, key=attrgetter("start")):
+        reports = merge_part_reports(reports, piece.reports, display)
+    return reports
+
+
+class _Batches:
+    """Files' entries and articles, stored `STORE_BATCH` articles at a time."""
+
+    def __init__(self, cache: RecordCache) -> None:
+        self.cache = cache
+        self.entries: list[tuple[str, int, int, int, int, str | None]] = []
+        self.files: list[StoredFile] = []
+        self.held = 0
+
+    def add_rows(self, stored: StoredFile) -> None:
+        self.files.append(stored)
+        self.held += len(stored.articles)
+        if self.held >= STORE_BATCH:
+            self.flush()
+
+    def add_entry(self, entry: tuple[str, int, int, int, int, str | None]) -> None:
+        self.entries.append(entry)
+
+    def flush(self) -> None:
+        self.cache.store(self.entries, self.files)
+        self.entries, self.files, self.held = [], [], 0
 
 
 def early_pool(
