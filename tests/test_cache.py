@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from feedpub import cache_select, incremental, parse_pool, records, rerender
+from feedpub import cache_select, dumps, incremental, parse_pool, rerender
 from feedpub.build import BuildStats, build_site, run_build
 from feedpub.cache import DB_NAME, KEPT_TOPICS, PAGE_SIZE, RecordCache
 from feedpub.config import Config
+from feedpub.dumps import plan_parts
 from feedpub.fingerprint import fingerprint
-from feedpub.records import plan_parts
 from feedpub.render import render_site
 from feedpub.report import Report
 
@@ -264,7 +264,7 @@ def test_a_big_dump_read_in_parts_builds_as_read_whole(
     dump.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
     age(dump)
     whole_out, whole_reports, whole = build(config(tmp_path, "whole"), use_cache=False)
-    monkeypatch.setattr(records, "PART_BYTES", 500)  # about 5 lines a part
+    monkeypatch.setattr(dumps, "PART_BYTES", 500)  # about 5 lines a part
     assert len(plan_parts(dump)) > 20
     cfg = config(tmp_path, "warm")
     warm = build(cfg, pool_threshold=threshold)
@@ -288,7 +288,7 @@ def test_a_grown_or_edited_dump_reads_only_its_new_and_changed_parts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fill(tmp_path / "records", count=3)
-    monkeypatch.setattr(records, "PART_BYTES", 400)
+    monkeypatch.setattr(dumps, "PART_BYTES", 400)
     dump = tmp_path / "records" / "big.jsonl"
 
     def write(count: int, edited: int | None = None) -> None:

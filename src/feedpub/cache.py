@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from feedpub.codec import ArticleRow, CacheCorrupt
-from feedpub.records import DumpPart
+from feedpub.dumps import DumpPart
 
 SCHEMA_VERSION = 6
 APPLICATION_ID = 0x46445042  # "FDPB"
@@ -248,7 +248,7 @@ class RecordCache:
         return found
 
     def parts(self, name: str) -> list[StoredPart]:
-        """The parts of dump `name` as last read (see `records.plan_parts`), in order."""
+        """The parts of dump `name` as last read (see `dumps.plan_parts`), in order."""
         rows = self.db.execute(
             "SELECT start, stop, first_line, lines, digest, records, unpublished, reports"
             " FROM parts WHERE file = ? ORDER BY start",

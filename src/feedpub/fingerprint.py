@@ -22,6 +22,7 @@ from feedpub.config import Config
 CONVERSION_MODULES = (
     "records.py", "yaml_loader.py", "convert.py", "sanitize.py", "timestamps.py", "topics.py",
     "model.py", "codec.py", "parse_pool.py", "select.py", "cache_select.py", "incremental.py",
+    "dumps.py",
 )  # fmt: skip
 LIBRARIES = ("PyYAML", "yaml-rs", "nh3", "markdown-it-py", "python-slugify")
 

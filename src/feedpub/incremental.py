@@ -22,6 +22,7 @@ from feedpub.cache import RecordCache, StoredFile, StoredPart
 from feedpub.cache_select import update_winners
 from feedpub.codec import ArticleRef, RefDecoder, decode_article, decode_reports, encode_reports
 from feedpub.config import Config
+from feedpub.dumps import DumpPart
 from feedpub.model import Article
 from feedpub.parse_pool import (
     POOL_THRESHOLD,
@@ -32,7 +33,7 @@ from feedpub.parse_pool import (
     merge_part_reports,
     start_pool,
 )
-from feedpub.records import RACY_NS, DumpPart, Scan, scan_folder
+from feedpub.records import RACY_NS, Scan, scan_folder
 from feedpub.report import Report
 
 STORE_BATCH = 500

@@ -21,15 +21,9 @@ from feedpub.cache import StoredFile, stored_file
 from feedpub.codec import encode_article, encode_reports
 from feedpub.config import Limits
 from feedpub.convert import convert_record
+from feedpub.dumps import DumpPart, is_split_dump, plan_parts, read_dump_part
 from feedpub.model import Article
-from feedpub.records import (
-    DumpPart,
-    FileResult,
-    is_split_dump,
-    plan_parts,
-    read_dump_part,
-    read_record_file,
-)
+from feedpub.records import FileResult, read_record_file
 from feedpub.report import Report
 
 POOL_THRESHOLD = 2_000

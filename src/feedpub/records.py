@@ -6,7 +6,6 @@ Nothing here interprets fields; it only turns bytes into `RawRecord`s or into
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -29,10 +28,7 @@ FRONT_MATTER_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 JSON_SUFFIXES = frozenset({".json"})
 JSON_LINES_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 RECORD_SUFFIXES = FRONT_MATTER_SUFFIXES | JSON_SUFFIXES | JSON_LINES_SUFFIXES
-PART_BYTES = 4 * 1024 * 1024
-"""A JSON Lines dump bigger than this is read in parts of about this size (see `plan_parts`):
-on every core, and never whole in memory (a 100k-record dump took 1.5 GB read whole)."""
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 
 # YAML 1.1 printable set; anything else makes libyaml refuse the whole document.
 _YAML_FORBIDDEN = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -198,109 +194,6 @@ def scan_stats(folder: Path) -> list[tuple[str, int, int]]:
     return found
 
 
-class DumpPart(NamedTuple):
-    """The lines of a JSON Lines dump that lie in its bytes [start, stop), which begin and
-    end at line breaks: `lines` of them from line `first_line` on, and a digest of the bytes
-    (when asked for, or once read), by which the cache knows the part again."""
-
-    start: int
-    stop: int
-    first_line: int
-    lines: int
-    digest: bytes = b""
-
-
-def part_digest(raw: bytes) -> bytes:
-    """What identifies a part's bytes (SHA-256, cut to 16 bytes: 1.7 GB/s here)."""
-    return hashlib.sha256(raw).digest()[:16]
-
-
-def is_split_dump(name: str, size: int, limits: Limits) -> bool:
-    """True for a file read in parts: a JSON Lines dump over `PART_BYTES`, within its limit."""
-    suffix = os.path.splitext(name)[1].lower()
-    return suffix in JSON_LINES_SUFFIXES and PART_BYTES < size <= limits.max_dump_bytes
-
-
-def plan_parts(
-    path: str | os.PathLike[str], part_bytes: int | None = None, digests: bool = False
-) -> list[DumpPart]:
-    """The parts of JSON Lines file `path`: at most `part_bytes` (`PART_BYTES`) each, cut
-    after a line break (a longer line is a part of its own), with `digests` if asked. One
-    pass over the file, a part in memory at a time."""
-    part_bytes = part_bytes or PART_BYTES
-    parts: list[DumpPart] = []
-    start, line = 0, 1
-    with open(path, "rb") as handle:
-        while True:
-            handle.seek(start)
-            block = handle.read(part_bytes)
-            if not block:
-                break
-            cut = len(block) if len(block) < part_bytes else block.rfind(b"\n") + 1
-            while not cut:  # no line break yet: the line goes on into the next block
-                more = handle.read(part_bytes)
-                found = more.find(b"\n")
-                if not more or found >= 0:
-                    cut = len(block) + (found + 1 if found >= 0 else 0)
-                block += more
-            breaks = block.count(b"\n", 0, cut)
-            lines = breaks + (block[cut - 1 : cut] != b"\n")  # a last line without a break
-            digest = part_digest(block[:cut]) if digests else b""
-            parts.append(DumpPart(start, start + cut, line, lines, digest))
-            line += breaks
-            start += cut
-    return parts
-
-
-def read_dump_part(
-    path: str | os.PathLike[str], display: str, part: DumpPart
-) -> tuple[FileResult, bytes]:
-    """The records of one part of a JSON Lines dump (see `plan_parts`), and the digest of
-    the bytes they were read from.
-
-    As for a whole file, except that bytes that are not UTF-8 (or NULs) cost only the lines
-    they are in, each reported by its number, and a lone CR does not end a line.
-    """
-    result = FileResult()
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(part.start)
-            raw = handle.read(part.stop - part.start)
-    except OSError as exc:
-        result.reports.append(Report(display, "file", f"cannot read: {exc.strerror or exc}"))
-        return result, b""
-    digest = part_digest(raw)
-    if part.start == 0 and raw.startswith(_BOM):
-        raw = raw[len(_BOM) :]
-        result.reports.append(Report(display, "file", "byte-order mark removed", skipped=False))
-    if b"\r\n" in raw:
-        result.reports.append(
-            Report(display, "file", "CR/CRLF line ends read as LF", skipped=False)
-        )
-    try:
-        text = None if b"\x00" in raw else raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None:
-        for number, line in enumerate(text.split("\n"), start=part.first_line):
-            _read_json_line(line.removesuffix("\r"), f"{display}:{number}", result)
-        return result, digest
-    for number, line_bytes in enumerate(raw.split(b"\n"), start=part.first_line):
-        source = f"{display}:{number}"
-        if b"\x00" in line_bytes:
-            result.reports.append(Report(source, "line", "binary data (NUL bytes), not a record"))
-            continue
-        try:
-            line = line_bytes.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            result.reports.append(
-                Report(source, "line", f"not UTF-8 text (bad byte at offset {exc.start})")
-            )
-            continue
-        _read_json_line(line.removesuffix("\r"), source, result)
-    return result, digest
-
-
 def read_record_file(path: str | os.PathLike[str], display: str, limits: Limits) -> FileResult:
     """Read one file into raw records, reporting every problem under `display`."""
     result = FileResult()
@@ -394,8 +287,8 @@ def _decode(raw: bytes, display: str, result: FileResult) -> str | None:
     if b"\x00" in raw:
         result.reports.append(Report(display, "file", "binary file (NUL bytes), not a record"))
         return None
-    if raw.startswith(_BOM):
-        raw = raw[len(_BOM) :]
+    if raw.startswith(BOM):
+        raw = raw[len(BOM) :]
         result.reports.append(Report(display, "file", "byte-order mark removed", skipped=False))
     try:
         text = raw.decode("utf-8")
@@ -515,15 +408,15 @@ def _read_json(text: str, display: str, result: FileResult) -> None:
         )
         return
     for index, item in enumerate(items):
-        _append_item(item, f"{display}[{index}]", result)
+        append_item(item, f"{display}[{index}]", result)
 
 
 def _read_json_lines(text: str, display: str, result: FileResult) -> None:
     for number, line in enumerate(text.split("\n"), start=1):
-        _read_json_line(line, f"{display}:{number}", result)
+        read_json_line(line, f"{display}:{number}", result)
 
 
-def _read_json_line(line: str, source: str, result: FileResult) -> None:
+def read_json_line(line: str, source: str, result: FileResult) -> None:
     if not line.strip():
         return
     try:
@@ -531,10 +424,10 @@ def _read_json_line(line: str, source: str, result: FileResult) -> None:
     except (ValueError, RecursionError) as exc:  # ValueError: also ints over 4300 digits
         result.reports.append(Report(source, "line", f"not valid JSON: {exc}"))
         return
-    _append_item(item, source, result)
+    append_item(item, source, result)
 
 
-def _append_item(item: Any, source: str, result: FileResult) -> None:
+def append_item(item: Any, source: str, result: FileResult) -> None:
     if isinstance(item, dict):
         result.records.append(RawRecord(source, item, ""))
     else:
