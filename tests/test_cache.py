@@ -334,6 +334,45 @@ def test_a_grown_or_edited_dump_reads_only_its_new_and_changed_parts(
         assert db.execute("SELECT COUNT(*) FROM parts").fetchone() == (0,)
 
 
+def test_a_big_json_dump_is_read_in_parts_and_a_grown_one_only_in_its_new_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(tmp_path / "records", count=3)
+    monkeypatch.setattr(dumps, "PART_BYTES", 600)
+    dump = tmp_path / "records" / "api.json"
+
+    def write(count: int) -> None:
+        items: list[Any] = [
+            {"title": f"Item {n}", "webUrl": f"https://example.org/j{n}", "topics": TOPICS[n % 6],
+             "publishedDateTime": f"2026-04-01T{n // 60:02d}:{n % 60:02d}:00Z",
+             "images": [{"url": f"https://img.example.org/{n}.jpg"}]}
+            for n in range(count)
+        ]  # fmt: skip
+        items[5] = "not a record"  # reported by its index, from its part
+        dump.write_text(json.dumps({"_type": "News", "value": items}), encoding="utf-8")
+        age(dump)
+
+    read: list[int] = []
+    encode_part = parse_pool.encode_part
+
+    def counting(path: str, name: str, display: str, part: Any, limits: Any) -> Any:
+        read.append(part.first)
+        return encode_part(path, name, display, part, limits)
+
+    monkeypatch.setattr(parse_pool, "encode_part", counting)
+    cfg = config(tmp_path, "warm")
+    write(80)
+    assert_same_as_cold(tmp_path, cfg)  # (the cold build reads the dump in parts too)
+    assert len(read) == len(plan_parts(dump)) > 10
+    read.clear()
+    write(85)  # items added at the end of the list
+    assert_same_as_cold(tmp_path, cfg)
+    assert 1 <= len(read) <= 3 and min(read) > 70
+    monkeypatch.setattr(dumps, "PART_BYTES", 10**9)  # now read whole: the same feeds
+    whole_out, whole_reports, _ = build(config(tmp_path, "whole"), use_cache=False)
+    assert (output_files(cfg.out), build(cfg)[1]) == (whole_out, whole_reports)
+
+
 def test_lookups_of_one_file_or_id_use_their_index_not_the_winner_flag(cached: Config) -> None:
     # A plan that walks every winner cost 10-115 ms a look-up at 100k articles.
     with sqlite3.connect(cached.cache_dir / DB_NAME) as db:

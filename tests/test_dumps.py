@@ -52,8 +52,10 @@ def test_a_dump_read_in_parts_gives_what_it_gives_read_whole(
         body = raw[part.start : part.stop]
         assert part is parts[-1] or body.endswith(b"\n")
         assert len(body) <= part_bytes or b"\n" not in body[:-1]  # longer: one long line
-        assert part.first_line == raw.count(b"\n", 0, part.start) + 1
-        assert part.lines == len(body.splitlines()) or b"\r" in body  # (CR ends no line here)
+        assert part.first == raw.count(b"\n", 0, part.start) + 1
+        assert (part.last - part.first + 1) == len(
+            body.splitlines()
+        ) or b"\r" in body  # (CR ends no line here)
         assert part.digest == part_digest(body)
     assert [p._replace(digest=b"") for p in parts] == plan_parts(path, part_bytes)
     whole = read_record_file(path, "d", LIMITS)
@@ -86,7 +88,7 @@ def test_a_dump_of_any_bytes_read_in_parts_reads_each_line_once(
         found = [record.source for record in result.records]
         found += [report.source for report in result.reports if report.source != "d"]
         numbers = [int(source.split(":")[1]) for source in found]
-        assert all(part.first_line <= n < part.first_line + part.lines for n in numbers)
+        assert all(part.first <= n < part.first + (part.last - part.first + 1) for n in numbers)
         sources += found
     assert len(sources) == len(set(sources))  # no line read twice
     written = b"\n".join(lines).split(b"\n")  # (an item may hold line breaks itself)
@@ -105,3 +107,78 @@ def test_bad_bytes_in_a_dump_part_cost_only_their_lines(tmp_path: Path) -> None:
         "dump.jsonl:3: line: binary data (NUL bytes), not a record",
     ]
     assert read(path).records == []  # read whole, such a file is refused altogether
+
+
+# -- JSON dumps -------------------------------------------------------------------------------
+
+_ITEMS = st.lists(
+    st.one_of(
+        st.fixed_dictionaries(
+            {"title": st.text(max_size=12)},
+            optional={
+                "images": st.lists(
+                    st.fixed_dictionaries(
+                        {"url": st.sampled_from(["https://e.org/a.jpg", '"},{"', "]}"])}
+                    ),
+                    max_size=2,
+                ),
+                "n": st.integers(-(10**20), 10**20),
+            },
+        ),
+        st.integers(0, 10**6),  # not records: reported by their index
+        st.just("text"),
+        st.just([1, [2, {"x": "}"}]]),
+    ),
+    max_size=12,
+)
+
+
+@st.composite
+def _documents(draw: st.DrawFn) -> object:
+    items = draw(_ITEMS)
+    shape = draw(st.sampled_from(["list", "news", "value", "both", "mixed", "single"]))
+    if shape == "list":
+        return items
+    if shape == "single":
+        return {"title": "one record", "publishedDateTime": "2026-01-01T00:00:00Z"}
+    if shape == "both":
+        return {"value": items[:3], "meta": {"k": [1, 2]}, "news": items}
+    if shape == "mixed":  # "news" not a list: a whole read takes "value"
+        return {"news": "none", "value": items, "count": len(items)}
+    return {"_type": "News", shape: items}
+
+
+@settings(max_examples=200, deadline=None)
+@given(document=_documents(), part_bytes=st.integers(1, 300), indent=st.sampled_from([None, 1]))
+def test_a_json_dump_read_in_parts_gives_what_it_gives_read_whole(
+    tmp_path_factory: pytest.TempPathFactory, document: object, part_bytes: int, indent: int | None
+) -> None:
+    path = tmp_path_factory.mktemp("dump") / "dump.json"
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=indent), encoding="utf-8")
+    parts = plan_parts(path, part_bytes, digests=True)
+    whole = read(path)
+    if not parts:  # read whole: a single record, or an empty list
+        single = isinstance(document, dict) and "title" in document
+        assert single or (not whole.records and not whole.reports)
+        return
+    raw = path.read_bytes()
+    assert [p.first for p in parts] == [1, *(p.last + 1 for p in parts[:-1])]
+    records, reports = [], []
+    for part in parts:
+        assert part.digest == part_digest(raw[part.start : part.stop])
+        assert part.stop - part.start <= part_bytes or part.first == part.last
+        result, _digest = read_dump_part(path, "dump.json", part)
+        records += result.records
+        reports += result.reports
+    assert records == whole.records and reports == whole.reports
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\xef\xbb\xbf[{}, {}]", b'[{"a": "\r"}, {}]', b"[{}, {}]\r\n", b'[{"a": "\xff"}, {}]',
+     b"[{}, {}] []", b"[{}, {]", b'{"value": [{}, {}], "value": 3}', b'"just text"', b"[{}, {}"],
+)  # fmt: skip
+def test_a_json_dump_that_is_not_plain_is_read_whole(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "dump.json"
+    path.write_bytes(content)
+    assert plan_parts(path, 1) == []  # a byte-order mark, a CR, not UTF-8, not one list...

@@ -52,9 +52,10 @@ CREATE TABLE topic_counts(
 ) WITHOUT ROWID;
 CREATE TABLE bodies(file TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE TABLE parts(
-    file TEXT NOT NULL, start INTEGER NOT NULL, stop INTEGER NOT NULL, first_line INTEGER NOT NULL,
-    lines INTEGER NOT NULL, digest BLOB NOT NULL, records INTEGER NOT NULL,
-    unpublished INTEGER NOT NULL, reports TEXT, PRIMARY KEY(file, start)
+    file TEXT NOT NULL, start INTEGER NOT NULL, stop INTEGER NOT NULL,
+    first_number INTEGER NOT NULL, last_number INTEGER NOT NULL, digest BLOB NOT NULL,
+    records INTEGER NOT NULL, unpublished INTEGER NOT NULL, reports TEXT,
+    PRIMARY KEY(file, start)
 ) WITHOUT ROWID;
 CREATE TABLE outputs(path TEXT PRIMARY KEY, digest BLOB NOT NULL, sha BLOB NOT NULL)
     WITHOUT ROWID;
@@ -250,16 +251,16 @@ class RecordCache:
     def parts(self, name: str) -> list[StoredPart]:
         """The parts of dump `name` as last read (see `dumps.plan_parts`), in order."""
         rows = self.db.execute(
-            "SELECT start, stop, first_line, lines, digest, records, unpublished, reports"
+            "SELECT start, stop, first_number, last_number, digest, records, unpublished, reports"
             " FROM parts WHERE file = ? ORDER BY start",
             (name,),
         )
         found = []
-        for start, stop, first_line, lines, digest, records, unpublished, reports in rows:
-            numbers = (start, stop, first_line, lines, records, unpublished)
+        for start, stop, first, last, digest, records, unpublished, reports in rows:
+            numbers = (start, stop, first, last, records, unpublished)
             if not all(type(n) is int for n in numbers) or type(digest) is not bytes:
                 raise CacheCorrupt(f"bad part of {name}")
-            part = DumpPart(start, stop, first_line, lines, digest)
+            part = DumpPart(start, stop, first, last, digest)
             found.append(StoredPart(part, records, unpublished, reports))
         return found
 
@@ -298,12 +299,12 @@ class RecordCache:
 
     def forget_parts(self, name: str, parts: Iterable[DumpPart]) -> list[str]:
         """Drop a dump's entry and the articles and entries of its `parts` (inside a
-        transaction); their ids. A part's articles are keyed from its first line on."""
+        transaction); their ids. A part's articles are keyed from its first number on."""
         db = self.db
         ids: list[str] = []
         db.execute("DELETE FROM files WHERE name = ?", (name,))
         for part in parts:
-            keys = (name, part.first_line - 1, part.first_line - 1 + part.lines)
+            keys = (name, part.first - 1, part.last)
             where = "file = ? AND seq >= ? AND seq < ?"
             ids += [row[0] for row in db.execute(f"SELECT id FROM articles WHERE {where}", keys)]
             kept = db.execute(f"{KEPT_TOPICS} WHERE {where} AND +winner = 1", keys)

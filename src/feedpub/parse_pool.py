@@ -73,9 +73,11 @@ def file_jobs(
         if not is_split_dump(name, size, limits):
             continue
         before = compare(name) if compare is not None else []
-        try:  # unreadable: read whole, which reports it
+        try:
             planned = plan_parts(os.path.join(folder, name), digests=bool(before))
         except OSError:
+            planned = []
+        if not planned:  # unreadable, or not read alike in parts: read whole, which reports
             continue
         same = set(before).intersection(planned)
         parts[name] = tuple(part for part in planned if part not in same)
@@ -106,6 +108,8 @@ def convert_file(path: str | os.PathLike[str], display: str, limits: Limits) -> 
     try:
         parts = plan_parts(path)
     except OSError:
+        parts = []
+    if not parts:
         return _convert(read_record_file(path, display, limits), limits)
     outcome = FileOutcome()
     for part in parts:
@@ -155,12 +159,12 @@ def encode_part(
     path: str, name: str, display: str, part: DumpPart, limits: Limits
 ) -> EncodedOutcome:
     """Convert one part of a dump and encode its articles, keyed from the number of the part's
-    first line on: a part has no more articles than lines, so no two parts' keys meet."""
+    first line or item on: a part has no more articles than those, so no two parts' keys meet."""
     result, digest = read_dump_part(path, display, part)
     outcome = _convert(result, limits)
     rows = [encode_article(article, display) for article in outcome.articles]
     return EncodedOutcome(
-        stored_file(name, rows, first_seq=part.first_line - 1),
+        stored_file(name, rows, first_seq=part.first - 1),
         outcome.reports,
         encode_reports(outcome.reports, display),  # joined with the other parts' when stored
         outcome.records,
