@@ -176,9 +176,24 @@ def test_a_json_dump_read_in_parts_gives_what_it_gives_read_whole(
 @pytest.mark.parametrize(
     "content",
     [b"\xef\xbb\xbf[{}, {}]", b'[{"a": "\r"}, {}]', b"[{}, {}]\r\n", b'[{"a": "\xff"}, {}]',
-     b"[{}, {}] []", b"[{}, {]", b'{"value": [{}, {}], "value": 3}', b'"just text"', b"[{}, {}"],
+     b"[{}, {}] []", b"[{}, {]", b'{"value": [{}, {}], "value": 3}', b'"just text"', b"[{}, {}",
+     b"[{}, " + b"[" * 100_000 + b"]" * 100_000 + b"]"],
 )  # fmt: skip
 def test_a_json_dump_that_is_not_plain_is_read_whole(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "dump.json"
     path.write_bytes(content)
     assert plan_parts(path, 1) == []  # a byte-order mark, a CR, not UTF-8, not one list...
+    assert read(path).reports  # and a whole read says what is wrong
+
+
+def test_a_json_dump_changed_after_it_was_planned_is_reported_not_raised(tmp_path: Path) -> None:
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps([{"title": f"t{n}"} for n in range(20)]), encoding="utf-8")
+    parts = plan_parts(path, 40)
+    path.write_text(json.dumps({"value": "rewritten meanwhile, shorter"}), encoding="utf-8")
+    result, _digest = read_dump_part(path, "dump.json", parts[1])
+    assert result.records == []
+    assert [str(r) for r in result.reports] == [
+        f"dump.json[{parts[1].first - 1}:{parts[1].last}]: file: changed while read; read again "
+        "next time"
+    ]

@@ -147,7 +147,12 @@ def _read_lines(raw: bytes, display: str, part: DumpPart, result: FileResult) ->
 def _read_items(raw: bytes, display: str, part: DumpPart, result: FileResult) -> None:
     """The records of a JSON dump's part: items and the commas between them (checked when
     planned: UTF-8, valid JSON), numbered as a whole read numbers them."""
-    items = json.loads("[" + raw.decode("utf-8") + "]")
+    try:
+        items = json.loads("[" + raw.decode("utf-8") + "]")
+    except (ValueError, RecursionError):  # the file changed since it was planned
+        where = f"{display}[{part.first - 1}:{part.last}]"
+        result.reports.append(Report(where, "file", "changed while read; read again next time"))
+        return
     for index, item in enumerate(items, start=part.first - 1):
         append_item(item, f"{display}[{index}]", result)
 
@@ -206,7 +211,7 @@ class _Text:
             index = offset - self.base
             try:
                 _value, end = _DECODER.raw_decode(self.text, index)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # (nested too deep: read whole, reported)
                 end = -1
             if 0 <= end < len(self.text):  # (a value at the very end may go on: `12|34`)
                 return self.base + end
@@ -227,8 +232,8 @@ def plan_items(
 ) -> list[DumpPart]:
     """The parts of a JSON dump: runs of the items of the list a whole read takes (the
     document, or its object's list under "news", else "value"), at most `part_bytes` each.
-    None when the dump is not such a document, or not plain (not UTF-8, a NUL, a CR, a
-    byte-order mark): it is read whole then, with the reports that gives."""
+    None (an empty list) when the dump is not such a document, or not plain (not UTF-8, a
+    NUL, a CR, a byte-order mark): it is read whole then, with the reports that gives."""
     part_bytes = part_bytes or PART_BYTES
     with open(path, "rb") as handle:
         text = _Text(handle, part_bytes)
