@@ -5,6 +5,7 @@
     python benchmarks/build_bench.py --records 10000 --no-cache-build
     python benchmarks/build_bench.py --records 100000 --copies-of ../shared/corpus/real
     python benchmarks/build_bench.py --records 100000 --dump   # the same records, one .jsonl
+    python benchmarks/build_bench.py --records 100000 --dump json   # ... one JSON document
 
 Records come from benchmarks/generate.py into a temporary folder kept between runs
 (one per size and seed), or with --copies-of FOLDER from copies of the front-matter
@@ -377,37 +378,56 @@ def bench(records: Path, count: int, seed: int, no_cache_build: bool) -> list[Ru
     return runs
 
 
-def dump_of(records: Path) -> Path:
-    """A folder holding the front-matter records of `records` as one JSON Lines dump (the
-    front matter as the item, a body as its `content`), made once and kept between runs."""
+def dump_of(records: Path, kind: str) -> Path:
+    """The front-matter records of `records` as one dump (the front matter as the item, a
+    body as its `content`): JSON Lines (`jsonl`), or one JSON document holding the list under
+    "value" (`json`, as news APIs send it); made once and kept between runs."""
     import yaml
 
-    folder = records.with_name(records.name + "-as-jsonl")
-    marker = folder.with_name(folder.name + ".done")
+    path = records.with_name(f"{records.name}-as-{kind}") / f"dump.{kind}"
+    marker = path.parent.with_name(path.parent.name + ".done")
     if not marker.exists():
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        print(f"writing {records} as one JSON Lines dump into {folder} ...", file=sys.stderr)
-        with (folder / "dump.jsonl").open("w", encoding="utf-8") as handle:
-            for path in sorted(records.iterdir()):
-                head, _, body = path.read_text(encoding="utf-8")[4:].partition("\n---\n")
+        shutil.rmtree(path.parent, ignore_errors=True)
+        path.parent.mkdir(parents=True)
+        print(f"writing {records} as one dump, {path} ...", file=sys.stderr)
+        with path.open("w", encoding="utf-8") as handle:
+            handle.write('{"_type": "News", "value": [\n' if kind == "json" else "")
+            for number, record in enumerate(sorted(records.iterdir())):
+                head, _, body = record.read_text(encoding="utf-8")[4:].partition("\n---\n")
                 item = yaml.load(head, Loader=yaml.CSafeLoader)
                 if body.strip():
                     item["content"] = body
-                handle.write(json.dumps(item, default=_iso, ensure_ascii=False) + "\n")
+                line = json.dumps(item, default=_iso, ensure_ascii=False)
+                handle.write((",\n" if kind == "json" and number else "") + line)
+                handle.write("" if kind == "json" else "\n")
+            handle.write("\n]}\n" if kind == "json" else "")
         stamp = time.time() - 3600
-        os.utime(folder / "dump.jsonl", (stamp, stamp))
+        os.utime(path, (stamp, stamp))
         marker.touch()
-    return folder
+    return path
 
 
 def _iso(value: object) -> str:
     return value.isoformat()  # type: ignore[attr-defined]  # YAML timestamps
 
 
-def bench_dump(records: Path, count: int) -> list[Run]:
+def _with_one_more(dump: Path, original: bytes) -> bytes:
+    """The dump with one newer record added at the end."""
+    added = {"title": "Added to the dump", "webUrl": "https://example.org/bench-added",
+             "publishedDateTime": "2099-01-01T00:00:00Z"}  # fmt: skip
+    if dump.suffix == ".jsonl":
+        return original + json.dumps(added).encode() + b"\n"
+    return (
+        original.rstrip().removesuffix(b"]}").rstrip()
+        + b",\n"
+        + json.dumps(added).encode()
+        + b"\n]}\n"
+    )
+
+
+def bench_dump(records: Path, count: int, kind: str) -> list[Run]:
     """The floor on the front-matter records; builds of the same records as one dump."""
-    dump = dump_of(records) / "dump.jsonl"
+    dump = dump_of(records, kind)
     work = Path(tempfile.mkdtemp(prefix="feedpub-bench-"))
     target = (str(work / "out"), str(work / "cache"), "1")
     original = dump.read_bytes()
@@ -416,18 +436,14 @@ def bench_dump(records: Path, count: int) -> list[Run]:
         for name in ("cold build of the dump", "warm, nothing changed"):
             runs.append(measure(name, _BUILD, str(dump.parent), *target))
             print(f"  {name}: {runs[-1].seconds:.2f} s", file=sys.stderr)
-        first = json.loads(original.split(b"\n", 1)[0])
-        first.update(webUrl="https://example.org/bench-added", title="Added to the dump",
-                     publishedDateTime="2099-01-01T00:00:00Z")  # fmt: skip
-        with dump.open("ab") as handle:
-            handle.write(json.dumps(first).encode() + b"\n")
-        runs.append(measure("warm, 1 line added", _BUILD, str(dump.parent), *target))
+        dump.write_bytes(_with_one_more(dump, original))
+        runs.append(measure("warm, 1 record added", _BUILD, str(dump.parent), *target))
         runs.append(measure("floor again, after the builds", _FLOOR, str(records)))
     finally:
         dump.write_bytes(original)
         shutil.rmtree(work, ignore_errors=True)
     floor = min(runs[0].seconds, runs[-1].seconds)
-    print(f"\n{count:,} records as one JSON Lines dump ({dump.stat().st_size / 1e6:.0f} MB)")
+    print(f"\n{count:,} records as one {kind} dump ({dump.stat().st_size / 1e6:.0f} MB)")
     columns = ("seconds", "x floor", "wall s", "RSS MB", "PSS MB")
     print(f"{'':34} " + " ".join(f"{column:>8}" for column in columns))
     for run in runs:
@@ -498,7 +514,11 @@ def main() -> None:
         "--copies-of", type=Path, metavar="FOLDER", help="copies of these records, not generated"
     )
     parser.add_argument(
-        "--dump", action="store_true", help="build the records as one JSON Lines dump instead"
+        "--dump",
+        nargs="?",
+        const="jsonl",
+        choices=("jsonl", "json"),
+        help="build the records as one dump instead: JSON Lines (the default) or JSON",
     )
     args = parser.parse_args()
 
@@ -522,7 +542,7 @@ def main() -> None:
         return
     for count in args.records or [10_000, 100_000]:
         if args.dump:
-            bench_dump(records_for(count), count)
+            bench_dump(records_for(count), count, args.dump)
         else:
             report(count, bench(records_for(count), count, args.seed, args.no_cache_build))
 
