@@ -19,7 +19,7 @@ from feedpub import cache_select, dumps, incremental, parse_pool, rerender
 from feedpub.build import BuildStats, build_site, run_build
 from feedpub.cache import DB_NAME, KEPT_TOPICS, PAGE_SIZE, RecordCache
 from feedpub.config import Config
-from feedpub.dumps import plan_parts
+from feedpub.dumps import DumpPart, plan_parts
 from feedpub.fingerprint import fingerprint
 from feedpub.render import render_site
 from feedpub.report import Report
@@ -80,6 +80,27 @@ class Counting:
 
         monkeypatch.setattr(incremental, "encode_files", encode_files)
         monkeypatch.setattr(rerender, "render_feed", render_feed)
+
+
+@pytest.fixture
+def small_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A records folder with a few records, whose dumps are read in parts of 500 bytes."""
+    fill(tmp_path / "records", count=3)
+    monkeypatch.setattr(dumps, "PART_BYTES", 500)
+    return tmp_path / "records"
+
+
+def parts_read(monkeypatch: pytest.MonkeyPatch) -> list[DumpPart]:
+    """The parts of dumps converted from now on, in order."""
+    read: list[DumpPart] = []
+    encode_part = parse_pool.encode_part
+
+    def counting(path: str, name: str, display: str, part: DumpPart, limits: Any) -> Any:
+        read.append(part)
+        return encode_part(path, name, display, part, limits)
+
+    monkeypatch.setattr(parse_pool, "encode_part", counting)
+    return read
 
 
 def config(tmp_path: Path, name: str, **changes: Any) -> Config:
@@ -285,11 +306,9 @@ def test_a_big_dump_read_in_parts_builds_as_read_whole(
 
 
 def test_a_grown_or_edited_dump_reads_only_its_new_and_changed_parts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small_parts: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fill(tmp_path / "records", count=3)
-    monkeypatch.setattr(dumps, "PART_BYTES", 400)
-    dump = tmp_path / "records" / "big.jsonl"
+    dump = small_parts / "big.jsonl"
 
     def write(count: int, edited: int | None = None) -> None:
         lines = [json.dumps({"title": f"{'Edited' if n == edited else 'Dumped'} {n}",
@@ -300,14 +319,7 @@ def test_a_grown_or_edited_dump_reads_only_its_new_and_changed_parts(
         dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
         age(dump)
 
-    read: list[int] = []
-    encode_part = parse_pool.encode_part
-
-    def counting(path: str, name: str, display: str, part: Any, limits: Any) -> Any:
-        read.append(part.start)
-        return encode_part(path, name, display, part, limits)
-
-    monkeypatch.setattr(parse_pool, "encode_part", counting)
+    read = parts_read(monkeypatch)
     cfg = config(tmp_path, "warm")
     write(100)
     assert_same_as_cold(tmp_path, cfg)
@@ -318,7 +330,7 @@ def test_a_grown_or_edited_dump_reads_only_its_new_and_changed_parts(
     assert read == []
     write(110)  # ten lines appended: the last part again, and new ones
     assert_same_as_cold(tmp_path, cfg)
-    assert 1 <= len(read) <= 4 and min(read) > 0
+    assert 1 <= len(read) <= 4 and min(part.start for part in read) > 0
     read.clear()
     write(110, edited=60)  # one line edited (same length): its part only
     assert_same_as_cold(tmp_path, cfg)  # (its reports too: line 4's from a kept part)
@@ -335,11 +347,9 @@ def test_a_grown_or_edited_dump_reads_only_its_new_and_changed_parts(
 
 
 def test_a_big_json_dump_is_read_in_parts_and_a_grown_one_only_in_its_new_parts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small_parts: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fill(tmp_path / "records", count=3)
-    monkeypatch.setattr(dumps, "PART_BYTES", 600)
-    dump = tmp_path / "records" / "api.json"
+    dump = small_parts / "api.json"
 
     def write(count: int) -> None:
         items: list[Any] = [
@@ -352,14 +362,7 @@ def test_a_big_json_dump_is_read_in_parts_and_a_grown_one_only_in_its_new_parts(
         dump.write_text(json.dumps({"_type": "News", "value": items}), encoding="utf-8")
         age(dump)
 
-    read: list[int] = []
-    encode_part = parse_pool.encode_part
-
-    def counting(path: str, name: str, display: str, part: Any, limits: Any) -> Any:
-        read.append(part.first)
-        return encode_part(path, name, display, part, limits)
-
-    monkeypatch.setattr(parse_pool, "encode_part", counting)
+    read = parts_read(monkeypatch)
     cfg = config(tmp_path, "warm")
     write(80)
     assert_same_as_cold(tmp_path, cfg)  # (the cold build reads the dump in parts too)
@@ -367,7 +370,7 @@ def test_a_big_json_dump_is_read_in_parts_and_a_grown_one_only_in_its_new_parts(
     read.clear()
     write(85)  # items added at the end of the list
     assert_same_as_cold(tmp_path, cfg)
-    assert 1 <= len(read) <= 3 and min(read) > 70
+    assert 1 <= len(read) <= 3 and min(part.first for part in read) > 70
     monkeypatch.setattr(dumps, "PART_BYTES", 10**9)  # now read whole: the same feeds
     whole_out, whole_reports, _ = build(config(tmp_path, "whole"), use_cache=False)
     assert (output_files(cfg.out), build(cfg)[1]) == (whole_out, whole_reports)
