@@ -161,6 +161,9 @@ def _read_items(raw: bytes, display: str, part: DumpPart, result: FileResult) ->
 
 _DECODER = json.JSONDecoder()
 _SPACE = " \t\n\r"
+READ_BYTES = 1 << 16
+"""A JSON dump is read on in blocks of at least this many bytes (a value read at the end of
+the text so far is parsed again from its start when more is read)."""
 LIST_KEYS = ("news", "value")
 """The keys a JSON dump's object may hold its list under, in the order a whole read tries."""
 
@@ -236,7 +239,7 @@ def plan_items(
     NUL, a CR, a byte-order mark): it is read whole then, with the reports that gives."""
     part_bytes = part_bytes or PART_BYTES
     with open(path, "rb") as handle:
-        text = _Text(handle, part_bytes)
+        text = _Text(handle, max(part_bytes, READ_BYTES))
         lists: dict[str, list[DumpPart]] = {}
         first = text.char(0)
         if first == "[":
