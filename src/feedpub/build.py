@@ -161,21 +161,12 @@ def _through_cache(config: Config, once: Once, stats: BuildStats, options: Optio
 
 
 def _why(error: Exception) -> str:
-    if isinstance(error, UnicodeEncodeError):  # SQLite holds UTF-8 text only
-        return f"a file name that is not UTF-8: {_failed_name(error)}; rename it"
+    if isinstance(error, UnicodeEncodeError):  # a name SQLite cannot hold (see _check_names)
+        shown = error.object.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return f"a file name that is not UTF-8: {shown}; rename it"
     if isinstance(error, OSError):
         return error.strerror or str(error)
     return str(error)
-
-
-def _failed_name(error: UnicodeEncodeError) -> str:
-    """The name (the `/`-separated part of the text that failed) holding the bad character,
-    its undecodable bytes shown as `\\xff`."""
-    text = str(error.object)
-    start = max(text.rfind(separator, 0, error.start) for separator in "/\0\n") + 1
-    ends = [text.find(separator, error.end) for separator in "/\0\n"]
-    end = min([found for found in ends if found >= 0], default=len(text))
-    return text[start:end].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _start_over(once: Once, stats: BuildStats) -> None:

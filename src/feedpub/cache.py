@@ -72,10 +72,10 @@ _INDEXES = (
 )
 
 
-KEPT_TOPICS = "SELECT key, name FROM topics"
-"""Completed with `WHERE file = ? ... AND +winner = 1`: the `+` keeps SQLite from choosing the
-index that leads with `winner` (topics_feed) and walking every kept article's topics (115 ms
-a file at 100k articles, instead of a look-up by primary key)."""
+KEPT_TOPICS = "SELECT key, name FROM topics WHERE {} AND +winner = 1"
+"""The kept topics of the articles a condition on `file` (and `seq`) selects: the `+` keeps
+SQLite from choosing the index that leads with `winner` (topics_feed) and walking every kept
+article's topics (115 ms a file at 100k articles, instead of a look-up by primary key)."""
 
 
 class StoredPart(NamedTuple):
@@ -286,32 +286,29 @@ class RecordCache:
 
     def forget(self, name: str) -> list[str]:
         """Drop a file's entry and articles (inside a transaction); their ids."""
-        db = self.db
-        ids = [row[0] for row in db.execute("SELECT id FROM articles WHERE file = ?", (name,))]
-        kept = db.execute(f"{KEPT_TOPICS} WHERE file = ? AND +winner = 1", (name,))
-        self.count_topics(kept.fetchall(), -1)
-        db.execute("DELETE FROM files WHERE name = ?", (name,))
-        db.execute("DELETE FROM articles WHERE file = ?", (name,))
-        db.execute("DELETE FROM topics WHERE file = ?", (name,))
-        db.execute("DELETE FROM bodies WHERE file = ?", (name,))
-        db.execute("DELETE FROM parts WHERE file = ?", (name,))
-        return ids
+        self.db.execute("DELETE FROM files WHERE name = ?", (name,))
+        self.db.execute("DELETE FROM parts WHERE file = ?", (name,))
+        return self._drop_articles("file = ?", (name,))
 
     def forget_parts(self, name: str, parts: Iterable[DumpPart]) -> list[str]:
         """Drop a dump's entry and the articles and entries of its `parts` (inside a
         transaction); their ids. A part's articles are keyed from its first number on."""
-        db = self.db
+        self.db.execute("DELETE FROM files WHERE name = ?", (name,))
         ids: list[str] = []
-        db.execute("DELETE FROM files WHERE name = ?", (name,))
         for part in parts:
             keys = (name, part.first - 1, part.last)
-            where = "file = ? AND seq >= ? AND seq < ?"
-            ids += [row[0] for row in db.execute(f"SELECT id FROM articles WHERE {where}", keys)]
-            kept = db.execute(f"{KEPT_TOPICS} WHERE {where} AND +winner = 1", keys)
-            self.count_topics(kept.fetchall(), -1)
-            for table in ("articles", "topics", "bodies"):
-                db.execute(f"DELETE FROM {table} WHERE {where}", keys)
-            db.execute("DELETE FROM parts WHERE file = ? AND start = ?", (name, part.start))
+            ids += self._drop_articles("file = ? AND seq >= ? AND seq < ?", keys)
+            self.db.execute("DELETE FROM parts WHERE file = ? AND start = ?", (name, part.start))
+        return ids
+
+    def _drop_articles(self, where: str, keys: tuple[Any, ...]) -> list[str]:
+        """Drop the articles `where` selects, with their topics and bodies, from the topic
+        counts too; their ids."""
+        db = self.db
+        ids = [row[0] for row in db.execute(f"SELECT id FROM articles WHERE {where}", keys)]
+        self.count_topics(db.execute(KEPT_TOPICS.format(where), keys).fetchall(), -1)
+        for table in ("articles", "topics", "bodies"):
+            db.execute(f"DELETE FROM {table} WHERE {where}", keys)
         return ids
 
     def store_parts(self, name: str, parts: list[StoredPart]) -> None:

@@ -54,6 +54,26 @@ def is_split_dump(name: str, size: int, limits: Limits) -> bool:
     return suffix in DUMP_SUFFIXES and PART_BYTES < size <= limits.max_dump_bytes
 
 
+def planned_parts(
+    path: str | os.PathLike[str], size: int, limits: Limits, digests: bool = False
+) -> list[DumpPart]:
+    """The parts to read file `path` (of `size` bytes) in; none for a file read whole: not a
+    big dump, unreadable, or not read alike in parts and whole (see `plan_parts`)."""
+    if not is_split_dump(os.fspath(path), size, limits):
+        return []
+    try:
+        return plan_parts(path, digests=digests)
+    except OSError:  # read whole, which reports it
+        return []
+
+
+def merge_part_reports(before: list[Report], part: list[Report], display: str) -> list[Report]:
+    """The reports of a dump's parts so far, and one more part's: a report about the whole
+    file (CRLF line ends) is kept once."""
+    whole = {report for report in before if report.source == display}
+    return before + [r for r in part if r.source != display or r not in whole]
+
+
 def plan_parts(
     path: str | os.PathLike[str], part_bytes: int | None = None, digests: bool = False
 ) -> list[DumpPart]:

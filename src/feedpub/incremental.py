@@ -14,15 +14,14 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
 
 from feedpub.cache import RecordCache, StoredFile, StoredPart
 from feedpub.cache_select import update_winners
 from feedpub.codec import ArticleRef, RefDecoder, decode_article, decode_reports, encode_reports
 from feedpub.config import Config
-from feedpub.dumps import DumpPart
+from feedpub.dumps import DumpPart, merge_part_reports
 from feedpub.model import Article
 from feedpub.parse_pool import (
     POOL_THRESHOLD,
@@ -30,7 +29,6 @@ from feedpub.parse_pool import (
     encode_files,
     estimated_records,
     file_jobs,
-    merge_part_reports,
     start_pool,
 )
 from feedpub.records import RACY_NS, Scan, scan_folder
@@ -98,7 +96,7 @@ def load_cached(
         converted = encode_files(jobs, config.limits, threshold, pool)
         total = len(changed) + sum(len(parts) - 1 for parts in jobs.parts.values())
         outcomes = iter(_with_progress(converted, total, progress))
-        batches = _Batches(cache)
+        batches = _Batches(cache, None if bulk else ids)  # (bulk: every winner is redone)
         for name, size, mtime_ns in changed:
             display = f"{base}/{name}"
             still = kept.get(name, [])  # parts of a dump read before and unchanged
@@ -107,28 +105,17 @@ def load_cached(
                 ids.update(cache.forget_parts(name, stale))
             elif name in known:
                 ids.update(cache.forget(name))
-            pieces = [
-                _Piece(s.part.start, decode_reports(s.reports, display), s.records, s.unpublished)
-                for s in before.get(name, [])
-                if s.part in still
-            ]
-            read: list[StoredPart] = []
-            for _ in jobs.parts.get(name, (None,)):  # the file, or each part of a dump to read
+            if name in jobs.parts:  # a dump read in parts
+                unchanged = [stored for stored in before[name] if stored.part in still]
+                parts = _store_parts(cache, batches, outcomes, name, jobs.parts[name])
+                records, unpublished, reports = _joined(unchanged + parts, display)
+                reports_text = encode_reports(reports, display)
+            else:  # a whole file: the usual case
                 outcome = next(outcomes)
-                batches.add_rows(outcome.stored)  # stored as they come
-                if not bulk:  # a bulk update recomputes every winner anyway
-                    ids.update(row[2] for row in outcome.stored.articles)
-                counts = (outcome.records, outcome.unpublished)
-                if outcome.part is not None:
-                    read.append(StoredPart(outcome.part, *counts, outcome.reports_text))
-                start = outcome.part.start if outcome.part is not None else 0
-                pieces.append(_Piece(start, outcome.reports, *counts))
-            cache.store_parts(name, read)
-            reports = _joined_reports(pieces, display)
+                batches.add_rows(outcome.stored)
+                records, unpublished = outcome.records, outcome.unpublished
+                reports, reports_text = outcome.reports, outcome.reports_text
             racy = mtime_ns >= started_ns - RACY_NS
-            records = sum(piece.records for piece in pieces)
-            unpublished = sum(piece.unpublished for piece in pieces)
-            reports_text = encode_reports(reports, display)
             batches.add_entry(
                 (name, size, -1 if racy else mtime_ns, records, unpublished, reports_text)
             )
@@ -147,34 +134,50 @@ def load_cached(
     return loaded
 
 
-class _Piece(NamedTuple):
-    """What a file, or a part of a dump, gave besides its rows: counts and reports."""
+def _store_parts(
+    cache: RecordCache,
+    batches: _Batches,
+    outcomes: Iterator[EncodedOutcome],
+    name: str,
+    planned: tuple[DumpPart, ...],
+) -> list[StoredPart]:
+    """Store the `planned` parts of dump `name` as their outcomes come (rows in batches,
+    entries at once); the parts as stored."""
+    parts: list[StoredPart] = []
+    for part in planned:
+        outcome = next(outcomes)
+        batches.add_rows(outcome.stored)
+        read = outcome.part or part  # (with the digest of what was read)
+        parts.append(StoredPart(read, outcome.records, outcome.unpublished, outcome.reports_text))
+    cache.store_parts(name, parts)
+    return parts
 
-    start: int  # where in the file (0 for a whole file)
-    reports: list[Report]
-    records: int
-    unpublished: int
 
-
-def _joined_reports(pieces: list[_Piece], display: str) -> list[Report]:
-    """A file's reports from its pieces, in file order (a report on the whole file once)."""
+def _joined(parts: list[StoredPart], display: str) -> tuple[int, int, list[Report]]:
+    """A dump's records, unpublished records and reports: its parts' (in file order, a report
+    on the whole file once)."""
     reports: list[Report] = []
-    for piece in sorted(pieces, key=attrgetter("start")):
-        reports = merge_part_reports(reports, piece.reports, display)
-    return reports
+    for stored in sorted(parts, key=lambda stored: stored.part.start):
+        reports = merge_part_reports(reports, decode_reports(stored.reports, display), display)
+    records = sum(stored.records for stored in parts)
+    return records, sum(stored.unpublished for stored in parts), reports
 
 
 class _Batches:
-    """Files' entries and articles, stored `STORE_BATCH` articles at a time."""
+    """Files' entries and articles, stored `STORE_BATCH` articles at a time; the ids of the
+    articles go into `ids` (unless None)."""
 
-    def __init__(self, cache: RecordCache) -> None:
+    def __init__(self, cache: RecordCache, ids: set[str] | None) -> None:
         self.cache = cache
+        self.ids = ids
         self.entries: list[tuple[str, int, int, int, int, str | None]] = []
         self.files: list[StoredFile] = []
         self.held = 0
 
     def add_rows(self, stored: StoredFile) -> None:
         self.files.append(stored)
+        if self.ids is not None:
+            self.ids.update(row[2] for row in stored.articles)
         self.held += len(stored.articles)
         if self.held >= STORE_BATCH:
             self.flush()
@@ -252,10 +255,16 @@ def _differences(scanned: list[Key], cached: list[Key]) -> tuple[list[Key], list
 
 
 def _check_names(scanned: list[Key]) -> None:
-    """UnicodeEncodeError when a file name is not UTF-8 (SQLite cannot hold it: no cache)."""
+    """UnicodeEncodeError, about the name, when a file name is not UTF-8 (SQLite cannot
+    hold it: no cache)."""
     names = "/".join(map(itemgetter(0), scanned))  # one C-speed check for the usual case
-    if not names.isascii():
+    if names.isascii():
+        return
+    try:
         names.encode("utf-8")
+    except UnicodeEncodeError:
+        for name, _size, _mtime in scanned:
+            name.encode("utf-8")  # raises for the first name that is not UTF-8
 
 
 def _common_prefix(first: list[Key], second: list[Key], limit: int | None = None) -> int:

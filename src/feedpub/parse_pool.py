@@ -21,7 +21,13 @@ from feedpub.cache import StoredFile, stored_file
 from feedpub.codec import encode_article, encode_reports
 from feedpub.config import Limits
 from feedpub.convert import convert_record
-from feedpub.dumps import DumpPart, is_split_dump, plan_parts, read_dump_part
+from feedpub.dumps import (
+    DumpPart,
+    is_split_dump,
+    merge_part_reports,
+    planned_parts,
+    read_dump_part,
+)
 from feedpub.model import Article
 from feedpub.records import FileResult, read_record_file
 from feedpub.report import Report
@@ -73,11 +79,8 @@ def file_jobs(
         if not is_split_dump(name, size, limits):
             continue
         before = compare(name) if compare is not None else []
-        try:
-            planned = plan_parts(os.path.join(folder, name), digests=bool(before))
-        except OSError:
-            planned = []
-        if not planned:  # unreadable, or not read alike in parts: read whole, which reports
+        planned = planned_parts(os.path.join(folder, name), size, limits, bool(before))
+        if not planned:  # read whole
             continue
         same = set(before).intersection(planned)
         parts[name] = tuple(part for part in planned if part not in same)
@@ -103,12 +106,7 @@ def convert_file(path: str | os.PathLike[str], display: str, limits: Limits) -> 
         size = os.stat(path).st_size
     except OSError:
         size = 0  # read whole, which reports why it cannot be read
-    if not is_split_dump(os.fspath(path), size, limits):
-        return _convert(read_record_file(path, display, limits), limits)
-    try:
-        parts = plan_parts(path)
-    except OSError:
-        parts = []
+    parts = planned_parts(path, size, limits)
     if not parts:
         return _convert(read_record_file(path, display, limits), limits)
     outcome = FileOutcome()
@@ -119,13 +117,6 @@ def convert_file(path: str | os.PathLike[str], display: str, limits: Limits) -> 
         outcome.records += converted.records
         outcome.unpublished += converted.unpublished
     return outcome
-
-
-def merge_part_reports(before: list[Report], part: list[Report], display: str) -> list[Report]:
-    """The reports of a dump's parts so far, and one more part's: a report about the whole
-    file (CRLF line ends) is kept once."""
-    whole = {report for report in before if report.source == display}
-    return before + [r for r in part if r.source != display or r not in whole]
 
 
 def _convert(result: FileResult, limits: Limits) -> FileOutcome:
