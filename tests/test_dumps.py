@@ -94,6 +94,14 @@ def test_a_dump_of_any_bytes_read_in_parts_reads_each_line_once(
     written = b"\n".join(lines).split(b"\n")  # (an item may hold line breaks itself)
     objects = [n for n, line in enumerate(written, 1) if line.strip(b" \t\r\n")]
     assert {int(source.split(":")[1]) for source in sources} <= set(objects)
+    whole = read_record_file(path, "d", LIMITS)  # read whole: the same records, line reports
+    assert (
+        sorted(sources)
+        == sorted(
+            [r.source for r in whole.records] + [r.source for r in whole.reports if r.source != "d"]
+        )
+        or not path.read_bytes().strip()
+    )
 
 
 def test_bad_bytes_in_a_dump_part_cost_only_their_lines(tmp_path: Path) -> None:
@@ -106,7 +114,8 @@ def test_bad_bytes_in_a_dump_part_cost_only_their_lines(tmp_path: Path) -> None:
         "dump.jsonl:2: line: not UTF-8 text (bad byte at offset 11)",
         "dump.jsonl:3: line: binary data (NUL bytes), not a record",
     ]
-    assert read(path).records == []  # read whole, such a file is refused altogether
+    whole = read(path)  # read whole, the same: a bad line costs only itself
+    assert (whole.records, whole.reports) == (result.records, result.reports)
 
 
 # -- JSON dumps -------------------------------------------------------------------------------

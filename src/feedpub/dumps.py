@@ -21,7 +21,7 @@ from feedpub.records import (
     JSON_SUFFIXES,
     FileResult,
     append_item,
-    read_json_line,
+    read_json_lines_bytes,
 )
 from feedpub.report import Report
 
@@ -113,9 +113,8 @@ def read_dump_part(
     """The records of one part of a dump (see `plan_parts`), and the digest of the bytes
     they were read from.
 
-    For a JSON Lines dump, as for a whole file, except that bytes that are not UTF-8 (or
-    NULs) cost only the lines they are in, each reported by its number, and a lone CR does
-    not end a line. A JSON dump's parts are read exactly as the whole file would be.
+    Each part is read exactly as the whole file would be (see `records.read_json_lines_bytes`
+    for JSON Lines).
     """
     result = FileResult()
     try:
@@ -128,40 +127,8 @@ def read_dump_part(
     if os.path.splitext(os.fspath(path))[1].lower() in JSON_SUFFIXES:
         _read_items(raw, display, part, result)
     else:
-        _read_lines(raw, display, part, result)
+        read_json_lines_bytes(raw, display, result, first_line=part.first)
     return result, part_digest(raw)
-
-
-def _read_lines(raw: bytes, display: str, part: DumpPart, result: FileResult) -> None:
-    """The records of a JSON Lines part's bytes `raw`."""
-    if part.start == 0 and raw.startswith(BOM):
-        raw = raw[len(BOM) :]
-        result.reports.append(Report(display, "file", "byte-order mark removed", skipped=False))
-    if b"\r\n" in raw:
-        result.reports.append(
-            Report(display, "file", "CR/CRLF line ends read as LF", skipped=False)
-        )
-    try:
-        text = None if b"\x00" in raw else raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None:
-        for number, line in enumerate(text.split("\n"), start=part.first):
-            read_json_line(line.removesuffix("\r"), f"{display}:{number}", result)
-        return
-    for number, line_bytes in enumerate(raw.split(b"\n"), start=part.first):
-        source = f"{display}:{number}"
-        if b"\x00" in line_bytes:
-            result.reports.append(Report(source, "line", "binary data (NUL bytes), not a record"))
-            continue
-        try:
-            line = line_bytes.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            result.reports.append(
-                Report(source, "line", f"not UTF-8 text (bad byte at offset {exc.start})")
-            )
-            continue
-        read_json_line(line.removesuffix("\r"), source, result)
 
 
 def _read_items(raw: bytes, display: str, part: DumpPart, result: FileResult) -> None:

@@ -266,6 +266,9 @@ def read_record_bytes(
 ) -> FileResult:
     """Parse the bytes of a record file with suffix `suffix` (size limits already applied)."""
     result = FileResult() if result is None else result
+    if suffix in JSON_LINES_SUFFIXES and raw.strip():  # line by line: one bad line costs itself
+        read_json_lines_bytes(raw, display, result)
+        return result
     text = _decode(raw, display, result)
     if text is None:
         return result
@@ -273,8 +276,6 @@ def read_record_bytes(
         _read_front_matter(text, display, result, may_hold_yaml_forbidden(raw))
     elif suffix in JSON_SUFFIXES:
         _read_json(text, display, result)
-    elif suffix in JSON_LINES_SUFFIXES:
-        _read_json_lines(text, display, result)
     else:
         result.reports.append(Report(display, "file", f"not a record file ({suffix})"))
     return result
@@ -411,9 +412,43 @@ def _read_json(text: str, display: str, result: FileResult) -> None:
         append_item(item, f"{display}[{index}]", result)
 
 
-def _read_json_lines(text: str, display: str, result: FileResult) -> None:
-    for number, line in enumerate(text.split("\n"), start=1):
-        read_json_line(line, f"{display}:{number}", result)
+def read_json_lines_bytes(
+    raw: bytes, display: str, result: FileResult, first_line: int = 1
+) -> None:
+    """The records of JSON Lines bytes (a whole file, or a part of one from `first_line` on).
+
+    Line by line: bytes that are not UTF-8, or NULs, cost only the lines they are in, each
+    reported by its number; a byte-order mark at the start and CRLF line ends are recovered
+    with a report on the file; a lone CR does not end a line.
+    """
+    if first_line == 1 and raw.startswith(BOM):
+        raw = raw[len(BOM) :]
+        result.reports.append(Report(display, "file", "byte-order mark removed", skipped=False))
+    if b"\r\n" in raw:
+        result.reports.append(
+            Report(display, "file", "CR/CRLF line ends read as LF", skipped=False)
+        )
+    try:
+        text = None if b"\x00" in raw else raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:  # the usual case: the whole text at once
+        for number, line in enumerate(text.split("\n"), start=first_line):
+            read_json_line(line.removesuffix("\r"), f"{display}:{number}", result)
+        return
+    for number, line_bytes in enumerate(raw.split(b"\n"), start=first_line):
+        source = f"{display}:{number}"
+        if b"\x00" in line_bytes:
+            result.reports.append(Report(source, "line", "binary data (NUL bytes), not a record"))
+            continue
+        try:
+            line = line_bytes.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            result.reports.append(
+                Report(source, "line", f"not UTF-8 text (bad byte at offset {exc.start})")
+            )
+            continue
+        read_json_line(line.removesuffix("\r"), source, result)
 
 
 def read_json_line(line: str, source: str, result: FileResult) -> None:
