@@ -7,10 +7,13 @@ parent process only stores them and never holds every article at once.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -283,15 +286,44 @@ def _given_or_own(
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    """A pool whose workers ignore Ctrl-C: a terminal sends it to the whole process group,
-    and the parent alone decides what it means (stop now, or after this build)."""
+    """A pool whose workers ignore Ctrl-C and die with the process that made them (see
+    `_start_worker`)."""
+    context = _context()
+    parent = os.getpid() if context.get_start_method() == "fork" else None
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=_context(), initializer=_ignore_interrupts
+        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(parent,)
     )
 
 
-def _ignore_interrupts() -> None:
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _start_worker(parent: int | None) -> None:
+    """Ignore Ctrl-C (a terminal sends it to the whole process group, and the parent alone
+    decides what it means: stop now, or after this build), and die when the parent does.
+
+    A forked worker holds the files its parent had open, the cache's and output's locks
+    among them: left running after its parent was killed (`kill -9`, the OOM killer), it
+    would keep every later build waiting for those locks. `parent` is the pid the worker
+    was forked from (None when a fork server made it: that server ends with the parent).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+    except (OSError, AttributeError):
+        prctl = None
+    if prctl is not None and prctl(PR_SET_PDEATHSIG, signal.SIGKILL) == 0:
+        if parent is not None and os.getppid() != parent:
+            os._exit(1)  # the parent died before the signal was asked for
+        return
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """Where there is no parent-death signal: look each second whether the parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _context() -> multiprocessing.context.BaseContext:
