@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feedpub.config import Limits
-from feedpub.dumps import part_digest, plan_parts, read_dump_part
+from feedpub.dumps import merge_part_reports, part_digest, plan_parts, read_dump_part
 from feedpub.records import FileResult, read_record_file
 
 LIMITS = Limits()
@@ -32,15 +32,24 @@ _JSON_LINES = st.lists(
 
 
 @settings(max_examples=150, deadline=None)
-@given(lines=_JSON_LINES, part_bytes=st.integers(1, 400), crlf=st.booleans(), end=st.booleans())
+@given(
+    lines=_JSON_LINES,
+    part_bytes=st.integers(1, 400),
+    crlf_from=st.integers(0, 31),
+    end=st.booleans(),
+)
 def test_a_dump_read_in_parts_gives_what_it_gives_read_whole(
     tmp_path_factory: pytest.TempPathFactory,
     lines: list[str],
     part_bytes: int,
-    crlf: bool,
+    crlf_from: int,
     end: bool,
 ) -> None:
-    text = ("\r\n" if crlf else "\n").join(lines) + ("\n" if end and lines else "")
+    """`crlf_from`: the lines from that one on end in CRLF (from 0: all of them)."""
+    ends = ["\r\n" if number >= crlf_from else "\n" for number in range(len(lines))]
+    text = "".join(line + ending for line, ending in zip(lines, ends, strict=True))
+    if lines and not end:
+        text = text.removesuffix(ends[-1])
     path = tmp_path_factory.mktemp("dump") / "dump.jsonl"
     path.write_bytes(text.encode("utf-8"))
     parts = plan_parts(path, part_bytes, digests=True)
@@ -64,7 +73,7 @@ def test_a_dump_read_in_parts_gives_what_it_gives_read_whole(
         result, digest = read_dump_part(path, "d", part)
         assert digest == part.digest
         records += result.records
-        reports += [r for r in result.reports if r.source != "d" or r not in reports]
+        reports = merge_part_reports(reports, result.reports, "d")
     assert records == whole.records
     if text.strip():  # (a whole file of blanks is "empty"; its parts just hold no records)
         assert reports == whole.reports

@@ -68,10 +68,16 @@ def planned_parts(
 
 
 def merge_part_reports(before: list[Report], part: list[Report], display: str) -> list[Report]:
-    """The reports of a dump's parts so far, and one more part's: a report about the whole
-    file (CRLF line ends) is kept once."""
-    whole = {report for report in before if report.source == display}
-    return before + [r for r in part if r.source != display or r not in whole]
+    """The reports of a dump's parts so far, and one more part's, as a whole read gives them:
+    the reports about the whole file (CRLF line ends) first, each once, then the others."""
+    on_file = [report for report in before if report.source == display]
+    others = [report for report in before if report.source != display]
+    for report in part:
+        if report.source != display:
+            others.append(report)
+        elif report not in on_file:
+            on_file.append(report)
+    return on_file + others
 
 
 def plan_parts(
