@@ -7,7 +7,9 @@ exits 1 with a one-line message, and the next good build publishes everything.
 
 from __future__ import annotations
 
+import ctypes
 import errno
+import fcntl
 import json
 import os
 import random
@@ -28,6 +30,7 @@ from lxml import etree
 from feedpub.build import run_build
 from feedpub.cli import main
 from feedpub.config import Config
+from feedpub.publish import files as files_module
 
 from .feedcheck import TEMP_SUFFIX, XML_PARSER, check_outputs, output_files
 
@@ -212,12 +215,30 @@ def disk_full(*args: Any, **kwargs: Any) -> Any:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
+def failing_syncfs() -> Callable[[int], int]:
+    """A `syncfs` that reports a full disk, as the C function does (-1 and errno)."""
+
+    def syncfs(descriptor: int) -> int:
+        ctypes.set_errno(errno.ENOSPC)
+        return -1
+
+    return syncfs
+
+
 @pytest.mark.parametrize(
-    ("module", "name"), [(os, "fsync"), (os, "replace"), (tempfile, "mkstemp")]
+    ("module", "name", "replacement", "sync_each_up_to"),
+    [
+        (os, "fsync", disk_full, 1000),  # few files changed: each is synced
+        (files_module, "_syncfs", failing_syncfs, 0),  # many: the file system is synced
+        (os, "replace", disk_full, files_module.SYNC_EACH_UP_TO),
+        (tempfile, "mkstemp", disk_full, files_module.SYNC_EACH_UP_TO),
+    ],
 )
 def test_a_full_disk_fails_the_build_and_changes_nothing(
     module: Any,
     name: str,
+    replacement: Callable[..., Any],
+    sync_each_up_to: int,
     small_site: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -225,7 +246,8 @@ def test_a_full_disk_fails_the_build_and_changes_nothing(
 ) -> None:
     before = output_files(small_site)  # hidden files too: byte for byte
     write_records(tmp_path / "records", version=1, count=40)
-    monkeypatch.setattr(module, name, disk_full)
+    monkeypatch.setattr(files_module, "SYNC_EACH_UP_TO", sync_each_up_to)
+    monkeypatch.setattr(module, name, replacement)
     result = cli("build", "--records", "records", "--out", "out", "-q")
     monkeypatch.undo()
     assert result.exit_code == 1
@@ -239,6 +261,38 @@ def test_a_full_disk_fails_the_build_and_changes_nothing(
     result = cli("build", "--records", "records", "--out", "out", "-q")
     assert result.exit_code == 0, result.stderr
     assert served(small_site) == after_update
+
+
+@pytest.mark.parametrize("has_syncfs", [True, False])
+def test_a_big_write_syncs_the_file_system_once_not_each_file(
+    has_syncfs: bool,
+    small_site: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    after_update: dict[str, bytes],
+) -> None:
+    calls = {"fsync": 0, "syncfs": 0, "sync": 0}
+    real_fsync = os.fsync
+
+    def counting(name: str, result: Any = None) -> Callable[..., Any]:
+        def count(*args: Any) -> Any:
+            calls[name] += 1
+            return real_fsync(*args) if name == "fsync" else result
+
+        return count
+
+    syncfs = counting("syncfs", 0) if has_syncfs else None
+    monkeypatch.setattr(files_module, "_syncfs", lambda: syncfs)
+    monkeypatch.setattr(os, "fsync", counting("fsync"))
+    monkeypatch.setattr(os, "sync", counting("sync"))
+    write_records(tmp_path / "records", version=1, count=40)
+    result = cli("build", "--records", "records", "--out", "out", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert served(small_site) == after_update
+    written = len(after_update)
+    assert written > files_module.SYNC_EACH_UP_TO
+    assert (calls["syncfs"], calls["sync"]) == ((1, 0) if has_syncfs else (0, 1))
+    assert calls["fsync"] <= 2  # the manifest, before and after the renames
 
 
 @pytest.mark.parametrize("failing_rename", [1, 10, 30])
@@ -424,3 +478,54 @@ def test_the_real_command_exits_1_and_changes_nothing(
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1].startswith(expected)
     assert output_files(small_site) == before
+
+
+# -- a build killed while its pool works ----------------------------------------------------
+
+_BUILD_WITH_A_POOL = """
+import sys, time
+from pathlib import Path
+from feedpub.cache import RecordCache
+from feedpub.parse_pool import start_pool
+cache = RecordCache(Path(sys.argv[1]), "fingerprint").__enter__()
+pool = start_pool()
+print(" ".join(str(pid) for pid in pool._processes), flush=True)  # the workers' pids
+time.sleep(300)
+"""
+
+
+def running(pid: int) -> bool:
+    """True while process `pid` runs (a zombie no longer does: it holds no files)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to see processes")
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: builds make no pool")
+def test_a_killed_builds_workers_die_with_it_and_free_the_cache(tmp_path: Path) -> None:
+    """kill -9 (or the OOM killer) takes the parent only: its forked workers, which hold the
+    cache's lock file open, must not live on and keep every later build waiting."""
+    with subprocess.Popen(
+        [sys.executable, "-c", _BUILD_WITH_A_POOL, str(tmp_path / "cache")],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as build:
+        assert build.stdout is not None
+        workers = [int(pid) for pid in build.stdout.readline().split()]
+        assert len(workers) >= 2 and all(running(pid) for pid in workers)
+        lock = (tmp_path / "cache" / "lock").open("a")
+        with lock, pytest.raises(BlockingIOError):
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held while the build runs
+        build.kill()
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in workers if running(pid)]
+    for pid in left:  # a failing test leaves no process behind
+        os.kill(pid, signal.SIGKILL)
+    assert not left
+    with (tmp_path / "cache" / "lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: the next build goes on

@@ -10,11 +10,13 @@ part-way leaves every file complete.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
+import functools
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -118,8 +120,11 @@ def write_outputs(
                 changed.append((relative, target, outputs[relative], stamp))
         staged: list[tuple[str, Path]] = []
         try:
+            sync_each = len(changed) <= SYNC_EACH_UP_TO
             for _relative, target, data, stamp in changed:
-                staged.append((_stage(target, data, stamp), target))
+                staged.append((_stage(target, data, stamp, sync=sync_each), target))
+            if not sync_each:
+                _sync_file_system(out_dir)
             if changed:
                 # Name the files of both builds before any rename, so that if this build
                 # dies half-way the next one still knows every file it must clean up.
@@ -201,28 +206,65 @@ def write_atomically(target: Path, data: bytes, modified: datetime | None = None
         raise
 
 
-def _stage(target: Path, data: bytes, modified: datetime | None) -> str:
-    """Write `data`, synced to disk, to a new temporary file beside `target`; its path."""
+SYNC_EACH_UP_TO = 32
+"""A build that changes more files than this syncs them with one `syncfs` instead of one
+`fsync` each. Each `fsync` of a new file waits for a journal commit (1-2 ms here): the
+60,000 files of a build with 20,000 topics took 90 s that way, one `syncfs` 0.1 s."""
+
+
+def _stage(target: Path, data: bytes, modified: datetime | None, sync: bool = True) -> str:
+    """Write `data` to a new temporary file beside `target` (synced to disk unless `sync` is
+    false: the caller then syncs); its path."""
     temporary = ""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(
             dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX
         )
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
-        if modified is not None:
-            stamp = modified.timestamp()
-            os.utime(temporary, (stamp, stamp))
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view) :]
+            os.fchmod(descriptor, 0o644)
+            if modified is not None:
+                stamp = modified.timestamp()
+                os.utime(descriptor, (stamp, stamp))
+            if sync:
+                os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
     except OSError as exc:
         if temporary:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
         raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
     return temporary
+
+
+def _sync_file_system(folder: Path) -> None:
+    """Flush everything written to the file system that holds `folder` to disk (`syncfs`
+    where the C library has it, as on Linux; else `sync`, every file system)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            syncfs = _syncfs()
+            if syncfs is None:
+                os.sync()
+            elif syncfs(descriptor) != 0:
+                error = ctypes.get_errno()
+                raise OSError(error, os.strerror(error))
+        finally:
+            os.close(descriptor)
+    except OSError as exc:
+        raise BuildError(f"cannot write {folder}: {exc.strerror or exc}") from exc
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+    except OSError:  # no C library to load
+        return None
 
 
 def _rename(temporary: str, target: Path) -> None:
