@@ -9,12 +9,20 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
 
+from feedpub import rerender
 from feedpub.errors import BuildError
-from feedpub.publish.files import advanced, not_in_future, output_target, write_outputs
+from feedpub.publish.files import (
+    TEMP_SUFFIX,
+    advanced,
+    not_in_future,
+    output_target,
+    write_outputs,
+)
 
 from .conftest import SAMPLE_RECORDS, BuildRun, base_record, output_files
 
@@ -299,3 +307,39 @@ def test_colliding_hashed_slugs_get_the_whole_hash(monkeypatch: pytest.MonkeyPat
     assert slugs["b"] == "b"
     assert slugs["a+"] != slugs["a!"]
     assert len(slugs["a+"]) == len("a-") + 40
+
+
+def test_many_feeds_are_rendered_and_written_a_batch_at_a_time(
+    tmp_path: Path, build: Build, write_record: Write, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build of thousands of topics must not hold every feed's articles and bytes in
+    memory: feeds are rendered a batch at a time, and each batch's files are staged on disk
+    before the next batch's articles are read. Same files as rendering all at once."""
+    for index in range(12):
+        write_record(
+            f"r{index}.md",
+            base_record(
+                title=f"Story {index}",
+                webUrl=f"https://example.org/{index}",
+                topics=[f"Topic {index}", f"Topic {index % 3} extra"],
+            ),
+        )
+    whole = output_files(build(cache_dir=tmp_path / "cache-whole", out=tmp_path / "whole").out)
+    feeds = (len(whole) - 2) // 3  # three formats each, and the OPML list and index page
+    assert feeds == 16  # everything, 12 topics and 3 "extra" ones
+
+    monkeypatch.setattr(rerender, "RENDER_BATCH", 4)
+    staged_before_each_batch: list[int] = []
+    fetch = rerender.fetch_articles
+
+    def counting_fetch(*args: Any) -> Any:
+        staged = [path for path in (tmp_path / "out").rglob(f"*{TEMP_SUFFIX}")]
+        staged_before_each_batch.append(len(staged))
+        return fetch(*args)
+
+    monkeypatch.setattr(rerender, "fetch_articles", counting_fetch)
+    batched = build()
+    # Batches of 4 feeds (12 files), then the index's headlines: staged as they were made.
+    assert staged_before_each_batch == [0, 12, 24, 36, 48]
+    assert output_files(batched.out) == whole
+    assert batched.stats.written == len(whole)

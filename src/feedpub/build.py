@@ -13,7 +13,7 @@ from feedpub.config import Config, Limits
 from feedpub.model import Article, Site
 from feedpub.parse_pool import POOL_THRESHOLD, FileOutcome
 from feedpub.parse_pool import convert_file as convert_path
-from feedpub.publish.files import write_outputs
+from feedpub.publish.files import OutputWriter
 from feedpub.records import RecordFile, Scan, scan_records
 from feedpub.render import render_site
 from feedpub.report import ReportSink
@@ -128,17 +128,24 @@ def build_outputs(
     site: bool = True,
     scan: Scan | None = None,
     known: KnownArticles | None = None,
+    writer: OutputWriter | None = None,
 ) -> Built:
     """The site (unless `site=False`), every output's bytes and each one's Last-Modified.
 
     Through the cache, only outputs whose inputs changed are rendered; the others are
     the bytes in `config.out` written by an earlier build. Write the outputs there
-    (`write_outputs`), or the next build renders them again.
+    (`write_outputs`), or the next build renders them again. With a `writer`, the
+    outputs made through the cache go to it as they are made, not into `outputs`.
     """
     once = sink if isinstance(sink, Once) else Once(sink)
     if use_cache:
         options = Options(
-            progress=progress, threshold=pool_threshold, site=site, scan=scan, known=known
+            progress=progress,
+            threshold=pool_threshold,
+            site=site,
+            scan=scan,
+            known=known,
+            writer=writer,
         )
         built = _through_cache(config, once, stats, options)
         if built is not None:
@@ -203,16 +210,20 @@ def run_build(
     """
     started = clock()
     stats = BuildStats()
-    built = build_outputs(
-        config,
-        sink,
-        stats,
-        progress,
-        use_cache=use_cache,
-        pool_threshold=pool_threshold,
-        site=False,
-    )
-    written = write_outputs(built.outputs, config.out, built.modified)
+    with OutputWriter(config.out) as writer:
+        built = build_outputs(
+            config,
+            sink,
+            stats,
+            progress,
+            use_cache=use_cache,
+            pool_threshold=pool_threshold,
+            site=False,
+            writer=writer,
+        )
+        for path in sorted(built.outputs):  # a build without the cache made them all at once
+            writer.add(path, built.outputs[path], built.modified.get(path))
+        written = writer.commit()
     stats.written, stats.unchanged, stats.removed = (
         written.written,
         written.unchanged,

@@ -19,6 +19,7 @@ from feedpub.fingerprint import fingerprint
 from feedpub.incremental import early_pool, fetch_articles, index_refs, load_cached
 from feedpub.model import Article, Site
 from feedpub.parse_pool import POOL_THRESHOLD
+from feedpub.publish.files import OutputWriter
 from feedpub.records import Scan
 from feedpub.report import Report, ReportSink
 from feedpub.rerender import Rendered, render_changed
@@ -88,6 +89,7 @@ class Options:
     render: bool = True  # also render the outputs (what the site alone does not need)
     scan: Scan | None = None  # the records folder as a server's poll just saw it
     known: KnownArticles | None = None  # the last site's articles (a server's), kept up to date
+    writer: OutputWriter | None = None  # takes the outputs as they are made (see render_changed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,7 @@ def build_cached(config: Config, once: Once, stats: BuildStats, options: Options
                 choices = select_cached(config, cache, once, trial, options, pool)
                 rendered = Rendered()
                 if options.render:
-                    rendered = render_changed(config, cache, choices, pool)
+                    rendered = render_changed(config, cache, choices, pool, options.writer)
                     cache.store_outputs(rendered.digests)
                 site = _full_site(config, cache, choices, options.known) if options.site else None
             except (CacheCorrupt, sqlite3.DatabaseError):

@@ -278,6 +278,21 @@ def map_in_pool(
         return [function(item) for item in items]
 
 
+@contextlib.contextmanager
+def pool_for(
+    count: int, threshold: int, pool: ProcessPoolExecutor | None = None
+) -> Iterator[ProcessPoolExecutor | None]:
+    """For work on `count` items done in several `map_in_pool` calls: `pool` if given, else
+    a pool of every core when there are over `threshold` items (shut down after the
+    block), else None (the work is done here)."""
+    workers = os.cpu_count() or 1
+    if pool is not None or count <= threshold or workers < 2:
+        yield pool
+        return
+    with _pool(workers) as own:
+        yield own
+
+
 def _given_or_own(
     pool: ProcessPoolExecutor | None, workers: int
 ) -> contextlib.AbstractContextManager[ProcessPoolExecutor]:

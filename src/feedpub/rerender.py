@@ -24,8 +24,8 @@ from feedpub.config import Config
 from feedpub.errors import BuildError
 from feedpub.incremental import fetch_articles
 from feedpub.model import Article, Feed, Site
-from feedpub.parse_pool import map_in_pool
-from feedpub.publish.files import OutputFolder
+from feedpub.parse_pool import map_in_pool, pool_for
+from feedpub.publish.files import OutputFolder, OutputWriter
 from feedpub.render import FEED_FORMATS, INDEX_PATH, OPML_PATH, html, opml, render_feed
 from feedpub.select import EPOCH, FeedChoice, feed_of, site_of
 
@@ -102,63 +102,103 @@ def _render(feed: Feed) -> dict[str, bytes]:
     return {f"{feed.info.path_stem}{suffix}": render_feed(feed, suffix) for suffix in FEED_FORMATS}
 
 
+RENDER_BATCH = 512
+"""Feeds rendered (and their articles decoded) at a time: with an `OutputWriter` to take
+the outputs, a build of thousands of feeds holds a batch of them in memory, not all."""
+
+
 def render_changed(
-    config: Config, cache: RecordCache, choices: Choices, pool: ProcessPoolExecutor | None = None
+    config: Config,
+    cache: RecordCache,
+    choices: Choices,
+    pool: ProcessPoolExecutor | None = None,
+    writer: OutputWriter | None = None,
 ) -> Rendered:
     """Every output of the site, rendering only those whose inputs changed (on `pool`'s
-    workers when there are many, else on a pool of its own)."""
+    workers when there are many, else on a pool of its own). With a `writer`, each output
+    goes to it as it is made (an unchanged one is only named) and none is kept in
+    `outputs`."""
     previous = cache.outputs()
     out = OutputFolder(config.out)
     result = Rendered()
+    keep = _Keeper(result, writer)
     digests = [_feed_digest(config, choice) for choice in choices]
     stale: list[int] = []
     for number, (choice, digest) in enumerate(zip(choices, digests, strict=True)):
         updated = _updated(choice)
         for suffix in FEED_FORMATS:  # every format's date, even when rendering stops early
             result.modified[f"{choice.info.path_stem}{suffix}"] = updated
+        reused = {}
         for suffix in FEED_FORMATS:
             path = f"{choice.info.path_stem}{suffix}"
             data = _reuse(out, path, previous.get(path), digest)
             if data is None:
                 stale.append(number)
                 break
-            result.outputs[path] = data
-            result.digests[path] = (digest, previous[path][1])
+            reused[path] = data
+        else:
+            for path, data in reused.items():
+                keep.reused(path, data, (digest, previous[path][1]))
     site_digest = _site_digest(config, choices, digests)
     site_outputs = {}
     for path in (OPML_PATH, INDEX_PATH):
         data = _reuse(out, path, previous.get(path), site_digest)
         if data is not None:
             site_outputs[path] = data
-    headlines = html.HEADLINES_PER_TOPIC if len(site_outputs) < 2 else 0
-    wanted = [ref for n in stale for ref in choices[n].entries]
-    wanted += [ref for choice in choices for ref in choice.entries[:headlines]]
-    articles = fetch_articles(cache, wanted)
-    feeds = [
-        feed_of(
-            config, choice.info, [articles[(r.file, r.seq)] for r in choice.entries], choice.total
-        )
-        for choice in (choices[number] for number in stale)
-    ]
-    for number, rendered in zip(stale, map_in_pool(_render, feeds, POOL_FEEDS, pool), strict=True):
-        for path, data in rendered.items():
-            result.outputs[path] = data
-            result.digests[path] = (digests[number], b"")
-            result.rendered += 1
     if choices:
         site_updated = max(_updated(choice) for choice in choices)
         result.modified[OPML_PATH] = result.modified[INDEX_PATH] = site_updated
-    if headlines:
-        site = _headline_site(config, choices, articles, headlines)
-        site_outputs = {OPML_PATH: opml.render_opml(site), INDEX_PATH: html.render_index(site)}
-        result.rendered += 2
-    for path, data in site_outputs.items():
-        result.outputs[path] = data
-        result.digests[path] = (site_digest, b"")
-    for path, (digest, sha) in result.digests.items():
-        if not sha:
-            result.digests[path] = (digest, hashlib.sha256(result.outputs[path]).digest())
+    with pool_for(len(stale), POOL_FEEDS, pool) as running:
+        for start in range(0, len(stale), RENDER_BATCH):
+            batch = stale[start : start + RENDER_BATCH]
+            articles = fetch_articles(cache, [ref for n in batch for ref in choices[n].entries])
+            feeds = [_feed(config, choices[number], articles) for number in batch]
+            del articles
+            for number, rendered in zip(
+                batch, map_in_pool(_render, feeds, POOL_FEEDS, running), strict=True
+            ):
+                for path, data in rendered.items():
+                    keep.rendered(path, data, digests[number])
+    if len(site_outputs) < 2:
+        headlines = html.HEADLINES_PER_TOPIC
+        wanted = [ref for choice in choices for ref in choice.entries[:headlines]]
+        site = _headline_site(config, choices, fetch_articles(cache, wanted), headlines)
+        keep.rendered(OPML_PATH, opml.render_opml(site), site_digest)
+        keep.rendered(INDEX_PATH, html.render_index(site), site_digest)
+    else:
+        for path, data in site_outputs.items():
+            keep.reused(path, data, (site_digest, previous[path][1]))
     return result
+
+
+class _Keeper:
+    """Puts each output into the result (its bytes, or into the writer) and its digests."""
+
+    def __init__(self, result: Rendered, writer: OutputWriter | None) -> None:
+        self.result = result
+        self.writer = writer
+
+    def reused(self, path: str, data: bytes, digests: tuple[bytes, bytes]) -> None:
+        self.result.digests[path] = digests
+        if self.writer is None:
+            self.result.outputs[path] = data
+        else:
+            self.writer.keep(path)
+
+    def rendered(self, path: str, data: bytes, digest: bytes) -> None:
+        self.result.digests[path] = (digest, hashlib.sha256(data).digest())
+        self.result.rendered += 1
+        if self.writer is None:
+            self.result.outputs[path] = data
+        else:
+            self.writer.add(path, data, self.result.modified.get(path))
+
+
+def _feed(
+    config: Config, choice: FeedChoice[ArticleRef], articles: dict[tuple[str, int], Article]
+) -> Feed:
+    entries = [articles[(ref.file, ref.seq)] for ref in choice.entries]
+    return feed_of(config, choice.info, entries, choice.total)
 
 
 def _headline_site(

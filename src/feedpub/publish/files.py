@@ -99,54 +99,102 @@ def locked_output(out_dir: Path) -> Iterator[None]:
 def write_outputs(
     outputs: dict[str, bytes], out_dir: Path, modified: dict[str, datetime] | None = None
 ) -> WriteStats:
-    """Write every changed output, remove outputs of earlier builds that are gone.
-
-    `modified` gives each file's Last-Modified time (its newest entry), which static web
-    servers then send; a changed file gets at least one second more than it had (see
-    `advanced`), and no time after this write's (see `not_in_future`). Unchanged files
-    are not touched at all.
-    """
+    """Write every changed output, remove outputs of earlier builds that are gone (see
+    `OutputWriter`, which takes outputs one at a time)."""
     modified = modified or {}
-    now = datetime.now(UTC)
-    with locked_output(out_dir):
-        _remove_leftover_temporaries(out_dir)
-        changed: list[tuple[str, Path, bytes, datetime | None]] = []
-        folder = OutputFolder(out_dir)
-        targets = {relative: folder.target(relative) for relative in sorted(outputs)}
-        for relative, target in targets.items():
-            if not _same_content(target, outputs[relative]):
-                previous = _mtime(target)
-                stamp = not_in_future(advanced(modified.get(relative), previous), previous, now)
-                changed.append((relative, target, outputs[relative], stamp))
-        staged: list[tuple[str, Path]] = []
+    with OutputWriter(out_dir) as writer:
+        for relative in sorted(outputs):
+            writer.add(relative, outputs[relative], modified.get(relative))
+        return writer.commit()
+
+
+class OutputWriter:
+    """Writes one build's outputs into `out_dir`, holding the folder's lock throughout.
+
+    Each output is given as it is made (`add`), or named as unchanged on disk (`keep`): a
+    changed one is staged at once in a hidden temporary file, so a build of thousands of
+    feeds never holds them all in memory. `commit` syncs the staged files, renames them
+    all into place, then removes the outputs of earlier builds that are gone. Leaving the
+    block without a commit (an error) removes what was staged and changes nothing.
+
+    A file's time is its Last-Modified (its newest entry), which static web servers send:
+    a changed file gets at least one second more than it had (see `advanced`), and no
+    time after this write's (see `not_in_future`). Unchanged files are not touched at all.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self._folder = OutputFolder(out_dir)
+        self._lock = locked_output(out_dir)
+        self._now = datetime.now(UTC)
+        self._targets: dict[str, Path] = {}
+        self._staged: dict[str, str] = {}  # output path -> its temporary file
+
+    def __enter__(self) -> OutputWriter:
+        self._lock.__enter__()
         try:
-            sync_each = len(changed) <= SYNC_EACH_UP_TO
-            for _relative, target, data, stamp in changed:
-                staged.append((_stage(target, data, stamp, sync=sync_each), target))
-            if not sync_each:
-                _sync_file_system(out_dir)
-            if changed:
-                # Name the files of both builds before any rename, so that if this build
-                # dies half-way the next one still knows every file it must clean up.
-                _write_manifest(out_dir, _previous(out_dir) | set(outputs))
-            for index, (temporary, target) in enumerate(staged):
-                _rename(temporary, target)
-                staged[index] = ("", target)
+            _remove_leftover_temporaries(self.out_dir)
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *error: object) -> None:
+        try:
+            self._unstage()
         finally:
-            for temporary, _target in staged:
-                if temporary:
-                    with contextlib.suppress(OSError):
-                        os.unlink(temporary)
-        removed = _remove_stale(out_dir, set(outputs))
-        _write_manifest(out_dir, set(outputs))
-        times = {relative: _mtime(target) for relative, target in targets.items()}
-    return WriteStats(
-        written=len(changed),
-        unchanged=len(outputs) - len(changed),
-        removed=removed,
-        paths=tuple(relative for relative, *_ in changed),
-        modified={path: _moment(stamp) for path, stamp in times.items() if stamp is not None},
-    )
+            self._lock.__exit__(None, None, None)
+
+    def add(self, relative: str, data: bytes, modified: datetime | None) -> None:
+        """Output `relative` holds `data`: staged unless the file holds it already."""
+        target = self._folder.target(relative)
+        self._targets[relative] = target
+        self._unstage(relative)  # given again (a build tried twice): the last one counts
+        if _same_content(target, data):
+            return
+        previous = _mtime(target)
+        stamp = not_in_future(advanced(modified, previous), previous, self._now)
+        self._staged[relative] = _stage(target, data, stamp, sync=False)
+
+    def keep(self, relative: str) -> None:
+        """Output `relative` is the file already there (its bytes known to be right)."""
+        self._targets[relative] = self._folder.target(relative)
+        self._unstage(relative)
+
+    def commit(self) -> WriteStats:
+        """Sync and rename every staged file into place; remove outputs no longer made."""
+        staged = sorted(self._staged.items())
+        current = set(self._targets)
+        if staged:
+            if len(staged) <= SYNC_EACH_UP_TO:
+                for _relative, temporary in staged:
+                    _sync_file(temporary, self._targets[_relative])
+            else:
+                _sync_file_system(self.out_dir)
+            # Name the files of both builds before any rename, so that if this build
+            # dies half-way the next one still knows every file it must clean up.
+            _write_manifest(self.out_dir, _previous(self.out_dir) | current)
+        for relative, temporary in staged:
+            _rename(temporary, self._targets[relative])
+            del self._staged[relative]
+        removed = _remove_stale(self.out_dir, current)
+        _write_manifest(self.out_dir, current)
+        times = {relative: _mtime(target) for relative, target in self._targets.items()}
+        return WriteStats(
+            written=len(staged),
+            unchanged=len(current) - len(staged),
+            removed=removed,
+            paths=tuple(relative for relative, _ in staged),
+            modified={path: _moment(stamp) for path, stamp in times.items() if stamp is not None},
+        )
+
+    def _unstage(self, relative: str | None = None) -> None:
+        """Remove the temporary file staged for `relative` (for every output if None)."""
+        for name in list(self._staged) if relative is None else [relative]:
+            temporary = self._staged.pop(name, None)
+            if temporary:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
 
 
 def advanced(newest_entry: datetime | None, previous: float | None) -> datetime | None:
@@ -239,6 +287,18 @@ def _stage(target: Path, data: bytes, modified: datetime | None, sync: bool = Tr
                 os.unlink(temporary)
         raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
     return temporary
+
+
+def _sync_file(temporary: str, target: Path) -> None:
+    """Flush staged file `temporary` (for `target`) to disk."""
+    try:
+        descriptor = os.open(temporary, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    except OSError as exc:
+        raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
 
 def _sync_file_system(folder: Path) -> None:
