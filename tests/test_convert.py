@@ -266,3 +266,64 @@ def test_long_excerpt_is_cut_and_reported() -> None:
     )
     assert result.article is not None and len(result.article.summary) <= 50
     assert result.reports[0].field == "excerpt"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1970-01-01T00:00:00Z", "1970-01-01 is before 1990: not a plausible date"),
+        (datetime(1989, 12, 31, 23, 0, tzinfo=UTC), "1989-12-31 is before 1990"),
+        ("1990-01-01T00:30:00+01:00", "1989-12-31 is before 1990"),
+    ],
+)
+def test_a_publication_date_before_1990_skips_the_record(value: Any, expected: str) -> None:
+    result = convert(publishedDateTime=value)
+    assert result.article is None
+    [report] = result.reports
+    assert report.field == "publishedDateTime" and report.skipped
+    assert report.reason.startswith(expected)
+
+
+def test_an_update_date_before_1990_falls_back_to_publication() -> None:
+    result = convert(updatedDateTime="1970-01-01T00:00:00Z")
+    assert result.article is not None
+    assert result.article.updated == result.article.published
+    [report] = result.reports
+    assert report.field == "updatedDateTime" and not report.skipped
+    assert report.reason == (
+        "1970-01-01 is before 1990: not a plausible date; the publication time stands in"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-01-07t10:00:00z", datetime(2024, 1, 7, 10, tzinfo=UTC)),
+        ("2024-01-07T10:00:00z", datetime(2024, 1, 7, 10, tzinfo=UTC)),
+        ("2024-01-07t10:00:00.5+02:00", datetime(2024, 1, 7, 8, tzinfo=UTC)),
+        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        ("2016-12-31t23:59:60.25-05:00", datetime(2017, 1, 1, 4, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_rfc3339_forms_fromisoformat_refuses_are_read(value: str, expected: datetime) -> None:
+    result = convert(publishedDateTime=value)
+    assert result.article is not None and result.article.published == expected
+    assert result.reports == []
+
+
+@pytest.mark.parametrize("value", ["2016-12-31T23:59:61Z", "2016-12-31T24:00:60Z"])
+def test_other_out_of_range_seconds_are_still_refused(value: str) -> None:
+    assert convert(publishedDateTime=value).article is None
+
+
+def test_an_rfc822_date_with_an_unknown_zone_name_says_so() -> None:
+    result = convert(publishedDateTime="Sun, 07 Jan 2024 10:00:00 CEST")
+    assert result.article is not None
+    assert result.article.published == datetime(2024, 1, 7, 10, tzinfo=UTC)
+    [report] = result.reports
+    assert report.reason == "unknown time zone 'CEST'; read as UTC"
+    # A known name is read with its offset, and no zone at all is still "no UTC offset".
+    est = convert(publishedDateTime="Sun, 07 Jan 2024 10:00:00 EST")
+    assert est.article is not None and est.article.published.hour == 15 and not est.reports
+    bare = convert(publishedDateTime="Sun, 07 Jan 2024 10:00:00")
+    assert bare.reports[0].reason == "no UTC offset; read as UTC"

@@ -205,7 +205,7 @@ offsets = st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59).map(
     lambda minutes: timezone(timedelta(minutes=minutes))
 )
 moments = st.datetimes(
-    min_value=datetime(1901, 1, 1), max_value=datetime(9998, 12, 31), timezones=offsets
+    min_value=datetime(1991, 1, 1), max_value=datetime(9998, 12, 31), timezones=offsets
 )
 hosts = st.from_regex(r"\A[a-z0-9]{1,12}(\.[a-z0-9]{1,8}){0,2}\.[a-z]{2,6}\Z")
 url_paths = st.text(any_char, max_size=40).filter(lambda p: "%" not in p)

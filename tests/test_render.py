@@ -218,3 +218,32 @@ def test_a_bare_record_still_gives_valid_entries(
     assert "url" not in item_json and item_json["content_html"]
     root = etree.fromstring(run.read("all.rss"))
     assert root.find("channel/item/description").text
+
+
+def test_a_leap_second_and_lower_case_rfc3339_publish(
+    build: Callable[..., BuildRun], write_record: Callable[..., Path]
+) -> None:
+    write_record(
+        "leap.md",
+        "---\ntitle: Leap\npublishedDateTime: 2016-12-31T23:59:60Z\n"
+        "webUrl: https://e.org/leap\n---\n",
+    )
+    write_record(
+        "lower.md",
+        "---\ntitle: Lower\npublishedDateTime: '2024-01-07t10:00:00z'\n"
+        "updatedDateTime: '1970-01-01T00:00:00Z'\nwebUrl: https://e.org/lower\n---\n",
+    )
+    write_record(
+        "epoch.md",
+        "---\ntitle: Epoch\npublishedDateTime: 1970-01-01T00:00:00Z\nwebUrl: https://e.org/0\n---\n",
+    )
+    run = build()
+    entries = {e.title: e for e in feedparser.parse(run.read("all.atom")).entries}
+    assert sorted(entries) == ["Leap", "Lower"]
+    assert entries["Leap"].published == "2016-12-31T23:59:59+00:00"
+    assert entries["Lower"].published == entries["Lower"].updated == "2024-01-07T10:00:00+00:00"
+    assert sorted(line.rsplit("/", 1)[1] for line in run.lines()) == [
+        "epoch.md: publishedDateTime: 1970-01-01 is before 1990: not a plausible date",
+        "lower.md: updatedDateTime: 1970-01-01 is before 1990: not a plausible date; "
+        "the publication time stands in",
+    ]
