@@ -116,6 +116,7 @@ def test_yaml_errors_are_one_line(tmp_path: Path) -> None:
         ("records: data\nout: data\n", "out: must not be the records folder"),
         ("records: data\nout: data/site/feeds\n", "out: must not be inside the records folder"),
         ("records: data\ncache_dir: data/cache\n", "cache_dir: must not be inside the records"),
+        ('records: "0\\n"\nout: "0\\n"\n', r"out: must not be the records folder \('/.*/0\\n'\)"),
     ],
 )
 def test_output_and_cache_folders_outside_the_records_folder(
@@ -125,8 +126,9 @@ def test_output_and_cache_folders_outside_the_records_folder(
     --strict build that fails from its second run on)."""
     config = tmp_path / "config.yaml"
     config.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match=named):
+    with pytest.raises(ConfigError, match=named) as error:
         load_config(config)
+    assert "\n" not in str(error.value)  # one line, even for a name holding a line break
 
 
 @pytest.mark.parametrize(

@@ -266,3 +266,214 @@ def test_long_excerpt_is_cut_and_reported() -> None:
     )
     assert result.article is not None and len(result.article.summary) <= 50
     assert result.reports[0].field == "excerpt"
+
+
+def test_block_tags_and_line_breaks_leave_a_word_break_in_plain_text() -> None:
+    a = article(
+        title="<h1>Top</h1><div>story</div>",
+        excerpt="<p>First paragraph.</p><p>Second paragraph.</p>Line<br>break"
+        "<li>item</li><li>two</li>",
+        provider={"name": "Example<br/>News", "domain": "example.org"},
+    )
+    assert a.title == "Top story"
+    assert a.summary == "First paragraph. Second paragraph. Line break item two"
+    assert a.provider is not None and a.provider.name == "Example News"
+    # Inline tags join as before: no space is made up inside a word.
+    assert article(title="Big<b>ger</b> <i>news</i>").title == "Bigger news"
+
+
+@pytest.mark.parametrize("invisible", ["\u200b\u00a0\u3000", "\u200b", "\u2028 \u200d\ufeff"])
+def test_a_title_with_nothing_visible_is_empty(invisible: str) -> None:
+    result = convert(title=invisible)
+    assert result.article is not None and result.article.title == "A short summary."
+    assert result.reports[0].field == "title"
+    assert article(excerpt=invisible).summary == ""
+    skipped = convert(title=invisible, excerpt=f"<b>{invisible}</b>")
+    assert skipped.article is None and skipped.reports[-1].field == "title"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1970-01-01T00:00:00Z", "1970-01-01 is before 1990: not a plausible date"),
+        (datetime(1989, 12, 31, 23, 0, tzinfo=UTC), "1989-12-31 is before 1990"),
+        ("1990-01-01T00:30:00+01:00", "1989-12-31 is before 1990"),
+    ],
+)
+def test_a_publication_date_before_1990_skips_the_record(value: Any, expected: str) -> None:
+    result = convert(publishedDateTime=value)
+    assert result.article is None
+    [report] = result.reports
+    assert report.field == "publishedDateTime" and report.skipped
+    assert report.reason.startswith(expected)
+
+
+def test_an_update_date_before_1990_falls_back_to_publication() -> None:
+    result = convert(updatedDateTime="1970-01-01T00:00:00Z")
+    assert result.article is not None
+    assert result.article.updated == result.article.published
+    [report] = result.reports
+    assert report.field == "updatedDateTime" and not report.skipped
+    assert report.reason == (
+        "1970-01-01 is before 1990: not a plausible date; the publication time stands in"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-01-07t10:00:00z", datetime(2024, 1, 7, 10, tzinfo=UTC)),
+        ("2024-01-07T10:00:00z", datetime(2024, 1, 7, 10, tzinfo=UTC)),
+        ("2024-01-07t10:00:00.5+02:00", datetime(2024, 1, 7, 8, tzinfo=UTC)),
+        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        ("2016-12-31t23:59:60.25-05:00", datetime(2017, 1, 1, 4, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_rfc3339_forms_fromisoformat_refuses_are_read(value: str, expected: datetime) -> None:
+    result = convert(publishedDateTime=value)
+    assert result.article is not None and result.article.published == expected
+    assert result.reports == []
+
+
+@pytest.mark.parametrize("value", ["2016-12-31T23:59:61Z", "2016-12-31T24:00:60Z"])
+def test_other_out_of_range_seconds_are_still_refused(value: str) -> None:
+    assert convert(publishedDateTime=value).article is None
+
+
+def test_an_rfc822_date_with_an_unknown_zone_name_says_so() -> None:
+    result = convert(publishedDateTime="Sun, 07 Jan 2024 10:00:00 CEST")
+    assert result.article is not None
+    assert result.article.published == datetime(2024, 1, 7, 10, tzinfo=UTC)
+    [report] = result.reports
+    assert report.reason == "unknown time zone 'CEST'; read as UTC"
+    # A known name is read with its offset, and no zone at all is still "no UTC offset".
+    est = convert(publishedDateTime="Sun, 07 Jan 2024 10:00:00 EST")
+    assert est.article is not None and est.article.published.hour == 15 and not est.reports
+    bare = convert(publishedDateTime="Sun, 07 Jan 2024 10:00:00")
+    assert bare.reports[0].reason == "no UTC offset; read as UTC"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://user:pass@example.com:8443/x", "https://example.com:8443/x"),
+        ("https://user@example.com/a b", "https://example.com/a%20b"),
+        ("http://a@b@example.com/", "http://example.com/"),
+        ("HTTPS://:@Example.com/x?y=@z", "HTTPS://Example.com/x?y=@z"),
+        ("https://example.com/@user", "https://example.com/@user"),
+    ],
+)
+def test_user_info_is_never_published(url: str, expected: str) -> None:
+    a = article(webUrl=url, images=[{"url": url}])
+    assert a.url == a.id == a.images[0].url == expected
+
+
+def test_user_info_is_dropped_from_relative_links_too() -> None:
+    a = article("[x](//user:pass@other.example.org/p)")
+    assert 'href="https://other.example.org/p"' in a.content_html
+    assert "user" not in a.content_html
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [(1200.0, 1200), (640, 640), ("480", 480), (1200.5, None), (float("nan"), None),
+     (float("inf"), None), (-3.0, None), (0.0, None), (1e12, None), (True, None)],
+)  # fmt: skip
+def test_image_sizes_may_be_whole_floats(size: Any, expected: int | None) -> None:
+    [image] = article(images=[{"url": "https://i.example.org/a.jpg", "width": size}]).images
+    assert image.width == expected
+
+
+def test_markdown_tables_and_strikethrough_are_rendered() -> None:
+    a = article("| a | b |\n|---|--:|\n| 1 | ~~2~~ |\n")
+    assert "<table>" in a.content_html and "<th>a</th>" in a.content_html
+    assert "<td><s>2</s></td>" in a.content_html
+    assert "style" not in a.content_html  # alignment styles are not kept
+
+
+@pytest.mark.parametrize("lead", ["<!-- generated -->\n", "<!-- a -->\n\n  <!-- b\n c -->  \n"])
+def test_a_markdown_body_after_html_comments_is_markdown(lead: str) -> None:
+    a = article(f"{lead}# Heading\n\nSome **bold** text.\n")
+    assert "<h1>Heading</h1>" in a.content_html
+    assert "<strong>bold</strong>" in a.content_html
+    assert "<!--" not in a.content_html
+
+
+def test_an_html_body_after_a_comment_is_still_html() -> None:
+    a = article("<!-- generated -->\n<p>Some *starred* text</p>")
+    assert "<p>Some *starred* text</p>" in a.content_html
+
+
+def test_categories_that_are_one_topic_are_listed_once() -> None:
+    a = article(topics=["Power Apps", "power-apps"], tags=["POWER APPS", "Other"])
+    assert a.topics == ("Power Apps",)
+    assert a.categories == ("Power Apps", "Other")
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<p><img src="data:image/png;base64,AAAA" alt="x">text</p>',
+        '<p><img src="javascript:alert(1)">text</p>',
+        "<p><img>text</p>",
+    ],
+)
+def test_images_whose_address_was_refused_are_dropped(markup: str) -> None:
+    a = article(content=markup, images=[])
+    assert a.content_html == "<p>text</p>"
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<p><a href="javascript:alert(1)">text</a> and <a href="/ok">ok</a></p>',
+        '<p><a href="data:text/html,x" title="t">te<b>x</b>t</a> and <a href="/ok">ok</a></p>',
+        '<p><a name="x">text</a> and <a href="/ok">ok</a></p>',
+    ],
+)
+def test_links_whose_address_was_refused_keep_only_their_text(markup: str) -> None:
+    a = article(content=markup, images=[])
+    assert "<a" not in a.content_html.replace('<a href="https://example.org/ok"', "")
+    assert a.content_html.endswith(
+        ' and <a href="https://example.org/ok" rel="noopener noreferrer">ok</a></p>'
+    )
+    assert "te" in a.content_html and "t and" in a.content_html
+
+
+def test_an_attribute_that_mentions_src_or_href_keeps_nothing_alive() -> None:
+    a = article(content="<p><img alt=' src=\"x\"'><a title=' href=\"y\"'>text</a></p>", images=[])
+    assert a.content_html == "<p>text</p>"
+
+
+EMBED = '<p><a href="{}" rel="noopener noreferrer">Watch the embedded media</a></p>'
+
+
+@pytest.mark.parametrize("where", ["body", "content", "featuredContent"])
+def test_every_iframe_becomes_a_link_to_what_it_embeds(where: str) -> None:
+    markup = (
+        '<p>Intro</p><iframe src="javascript:alert(1)"></iframe>'
+        '<iframe width="560" src="https://player.example.org/embed/1?a=1&amp;b=2">'
+        "fallback <script>alert(1)</script></iframe>"
+        "<IFRAME SRC=//player.example.org/embed/2></IFRAME><iframe data-src=/x></iframe>"
+        "<iframe src='/embed/3'><p>Outro</p>"
+    )
+    a = article(markup, images=[]) if where == "body" else article(**{where: markup}, images=[])
+    links = [
+        EMBED.format(url)
+        for url in (
+            "https://player.example.org/embed/1?a=1&amp;b=2",
+            "https://player.example.org/embed/2",
+            "https://example.org/embed/3",
+        )
+    ]
+    assert a.content_html.count("Watch the embedded media") == 3
+    for link in links:
+        assert link in a.content_html
+    assert "<iframe" not in a.content_html.lower() and "script" not in a.content_html
+    assert "fallback" not in a.content_html and "Outro" not in a.content_html  # iframe content
+    assert "<p>Intro</p>" in a.content_html
+
+
+def test_an_iframe_written_inside_an_attribute_value_is_text() -> None:
+    a = article(content='<img alt="<iframe src=https://x.example.org/>"><p>After</p>', images=[])
+    assert a.content_html == "<p>After</p>"

@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import tempfile
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,16 @@ def cleaned(text: str) -> str:
     return " ".join(strip_forbidden(text).split())
 
 
+def cleaned_field(text: str) -> str:
+    """A cleaned title or excerpt: empty when nothing in it is visible."""
+    text = cleaned(text)
+    visible = any(
+        not char.isspace() and unicodedata.category(char) not in {"Cf", "Zs", "Zl", "Zp"}
+        for char in text
+    )
+    return text if visible else ""
+
+
 def marked_up(text: str, wrapper: str) -> str:
     """`text` entity-escaped once and wrapped in markup that cleaning must remove."""
     return wrapper.format(html.escape(text, quote=True))
@@ -205,7 +216,7 @@ offsets = st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59).map(
     lambda minutes: timezone(timedelta(minutes=minutes))
 )
 moments = st.datetimes(
-    min_value=datetime(1901, 1, 1), max_value=datetime(9998, 12, 31), timezones=offsets
+    min_value=datetime(1991, 1, 1), max_value=datetime(9998, 12, 31), timezones=offsets
 )
 hosts = st.from_regex(r"\A[a-z0-9]{1,12}(\.[a-z0-9]{1,8}){0,2}\.[a-z]{2,6}\Z")
 url_paths = st.text(any_char, max_size=40).filter(lambda p: "%" not in p)
@@ -234,7 +245,7 @@ def test_text_dates_and_urls_survive_the_round_trip(
     path: str,
     topics: list[str],
 ) -> None:
-    expected_title, expected_summary = cleaned(title), cleaned(excerpt)
+    expected_title, expected_summary = cleaned_field(title), cleaned_field(excerpt)
     assume(expected_title)
     when: object = {
         "iso": moment.isoformat(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from feedpub.build import BuildStats, build_site
 from feedpub.config import Config
 from feedpub.render import render_site
 
-from .conftest import SAMPLE_RECORDS, BuildRun
+from .conftest import SAMPLE_RECORDS, BuildRun, output_files
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 MEDIA = "{http://search.yahoo.com/mrss/}"
@@ -218,3 +219,170 @@ def test_a_bare_record_still_gives_valid_entries(
     assert "url" not in item_json and item_json["content_html"]
     root = etree.fromstring(run.read("all.rss"))
     assert root.find("channel/item/description").text
+
+
+def test_plain_text_keeps_its_word_breaks_in_every_format(
+    build: Callable[..., BuildRun], write_record: Callable[..., Path]
+) -> None:
+    from .conftest import base_record
+
+    excerpt = (
+        "<p>First paragraph.</p><p>Second paragraph.</p>Line<br>break<li>item</li><li>two</li>"
+    )
+    write_record("a.md", base_record(title="<div>Top</div><div>story</div>", excerpt=excerpt))
+    run = build()
+    expected = "First paragraph. Second paragraph. Line break item two"
+    for suffix in (".rss", ".atom"):
+        [entry] = feedparser.parse(run.read(f"all{suffix}")).entries
+        assert (entry.title, entry.summary) == ("Top story", expected), suffix
+    [item] = json.loads(run.read("all.json"))["items"]
+    assert (item["title"], item["summary"]) == ("Top story", expected)
+
+
+def test_an_entry_without_a_url_has_no_link_in_any_format(
+    build: Callable[..., BuildRun], write_record: Callable[..., Path]
+) -> None:
+    from .conftest import base_record
+
+    related = [{"title": "Other", "webUrl": "https://o.example.org/other"}]
+    write_record("a.md", base_record(webUrl=None, related=related))
+    run = build()
+    image = "https://img.example.org/a.jpg"
+    [atom] = feedparser.parse(run.read("all.atom")).entries
+    assert atom.id.startswith("urn:uuid:")
+    assert atom.get("links", []) == [] and atom.get("link") in (None, atom.id)
+    root = etree.fromstring(run.read("all.atom"))
+    assert root.find(f"{ATOM}entry/{ATOM}link") is None
+    assert f'src="{image}"' in atom.content[0].value  # the image and related list stay
+    assert "https://o.example.org/other" in atom.content[0].value
+    [rss] = feedparser.parse(run.read("all.rss")).entries
+    assert "link" not in rss and rss.id == atom.id and rss.guidislink is False
+    assert [e.href for e in rss.enclosures] == [image]  # RSS keeps its own enclosure element
+    assert [m["url"] for m in rss.media_content] == [image]
+    [item] = json.loads(run.read("all.json"))["items"]
+    assert "url" not in item and "external_url" not in item
+    assert item["image"] == image and [a["url"] for a in item["attachments"]] == [image]
+
+
+def test_user_info_never_reaches_a_feed(
+    build: Callable[..., BuildRun], write_record: Callable[..., Path]
+) -> None:
+    from .conftest import base_record
+
+    write_record("a.md", base_record(webUrl="https://user:pass@example.com:8443/x"))
+    run = build()
+    for suffix in (".rss", ".atom"):
+        [entry] = feedparser.parse(run.read(f"all{suffix}")).entries
+        assert entry.link == entry.id == "https://example.com:8443/x", suffix
+    [item] = json.loads(run.read("all.json"))["items"]
+    assert item["url"] == item["id"] == "https://example.com:8443/x"
+    assert not any(b"pass@" in data for data in output_files(run.out).values())
+
+
+def test_whole_float_image_sizes_are_published(
+    build: Callable[..., BuildRun], write_record: Callable[..., Path]
+) -> None:
+    from .conftest import base_record
+
+    images = [{"url": "https://img.example.org/a.jpg", "width": 1200.0, "height": 675.0}]
+    write_record("dump.json", [base_record(images=images)])
+    run = build()
+    [entry] = feedparser.parse(run.read("all.rss")).entries
+    assert (entry.media_content[0]["width"], entry.media_content[0]["height"]) == ("1200", "675")
+    assert 'height="675"' in entry.content[0].value and 'width="1200"' in entry.content[0].value
+
+
+def test_a_leap_second_and_lower_case_rfc3339_publish(
+    build: Callable[..., BuildRun], write_record: Callable[..., Path]
+) -> None:
+    write_record(
+        "leap.md",
+        "---\ntitle: Leap\npublishedDateTime: 2016-12-31T23:59:60Z\n"
+        "webUrl: https://e.org/leap\n---\n",
+    )
+    write_record(
+        "lower.md",
+        "---\ntitle: Lower\npublishedDateTime: '2024-01-07t10:00:00z'\n"
+        "updatedDateTime: '1970-01-01T00:00:00Z'\nwebUrl: https://e.org/lower\n---\n",
+    )
+    write_record(
+        "epoch.md",
+        "---\ntitle: Epoch\npublishedDateTime: 1970-01-01T00:00:00Z\nwebUrl: https://e.org/0\n---\n",
+    )
+    run = build()
+    entries = {e.title: e for e in feedparser.parse(run.read("all.atom")).entries}
+    assert sorted(entries) == ["Leap", "Lower"]
+    assert entries["Leap"].published == "2016-12-31T23:59:59+00:00"
+    assert entries["Lower"].published == entries["Lower"].updated == "2024-01-07T10:00:00+00:00"
+    assert sorted(line.rsplit("/", 1)[1] for line in run.lines()) == [
+        "epoch.md: publishedDateTime: 1970-01-01 is before 1990: not a plausible date",
+        "lower.md: updatedDateTime: 1970-01-01 is before 1990: not a plausible date; "
+        "the publication time stands in",
+    ]
+
+
+def test_categories_that_are_one_topic_are_published_once(
+    build: Callable[..., BuildRun], write_record: Callable[..., Path]
+) -> None:
+    from .conftest import base_record
+
+    write_record("a.md", base_record(topics=["Power Apps", "power-apps"], tags=["Power apps"]))
+    run = build()
+    for suffix in (".rss", ".atom"):
+        [entry] = feedparser.parse(run.read(f"all{suffix}")).entries
+        assert [tag.term for tag in entry.tags] == ["Power Apps"], suffix
+    assert json.loads(run.read("all.json"))["items"][0]["tags"] == ["Power Apps"]
+    assert sorted(p.name for p in (run.out / "topics").iterdir())[0] == "power-apps.atom"
+
+
+def test_embedded_players_and_refused_urls_in_html(
+    build: Callable[..., BuildRun], write_record: Callable[..., Path]
+) -> None:
+    from .conftest import base_record
+
+    body = (
+        '<p>Intro <a href="javascript:alert(1)">kept text</a>'
+        '<img src="data:image/png;base64,AAAA"></p>'
+        '<iframe src="https://player.example.org/embed/1"></iframe>'
+    )
+    featured = (
+        '<iframe src="javascript:alert(1)"></iframe>'
+        '<iframe src="https://player.example.org/embed/2"></iframe>'
+    )
+    write_record("a.md", base_record(images=[], featuredContent=featured), body=body)
+    run = build()
+    [entry] = feedparser.parse(run.read("all.atom")).entries
+    content = entry.content[0].value
+    assert "<p>Intro kept text</p>" in content
+    assert "<img" not in content and "<iframe" not in content
+    hrefs = re.findall(r'<a href="([^"]+)"[^>]*>Watch the embedded media</a>', content)
+    assert hrefs == ["https://player.example.org/embed/1", "https://player.example.org/embed/2"]
+
+
+def test_markdown_with_tables_strikethrough_and_a_leading_comment(
+    build: Callable[..., BuildRun], write_record: Callable[..., Path]
+) -> None:
+    from .conftest import base_record
+
+    body = "<!-- generated -->\n# Heading\n\n| a | b |\n|---|---|\n| 1 | ~~2~~ |\n"
+    write_record("a.md", base_record(images=[]), body=body)
+    run = build()
+    [entry] = feedparser.parse(run.read("all.atom")).entries
+    content = entry.content[0].value
+    assert "<h1>Heading</h1>" in content and "# Heading" not in content
+    assert "<td><s>2</s></td>" in content and "<th>a</th>" in content
+
+
+def test_index_ids_are_unique_with_a_topic_named_all(
+    build: Callable[..., BuildRun], write_record: Callable[..., Path]
+) -> None:
+    from .conftest import base_record
+
+    write_record("a.md", base_record(topics=["All", "AI"]))
+    run = build()
+    page = etree.HTML(run.read("index.html"))
+    ids = [element.get("id") for element in page.iter() if element.get("id")]
+    assert len(ids) == len(set(ids)) and "all" in ids and "topic-all" in ids
+    anchors = [a.get("href") for a in page.iter("a") if a.get("href", "").startswith("#")]
+    assert anchors == ["#topic-ai", "#topic-all"]
+    assert all(anchor[1:] in ids for anchor in anchors)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -40,6 +41,7 @@ SCALARS = [
     "2023-04-30T23:47:00Z", "2020-05-09T21:03:00-07:00", "2020-05-09", "2020-5-9",
     "2001-12-14 21:59:43.10 -5", "2001-12-14t21:59:43.10-05:00", "2020-05-09 10:00:00",
     "2020-02-30", "2020-05-09T25:00:00Z", "2023-04-30T23:47:00.123456789Z", "'2020-05-09'",
+    "2016-12-31T23:59:60Z", "2016-12-31 23:59:60.5",
     "'2023-04-30T23:47:00Z'", '"2020-05-09T21:03:00-07:00"',
     # text, null, bools, quoting
     "~", "null", "Null", "", "true", "False", "tRue", "'yes'", '"017"', "'it''s'",
@@ -171,3 +173,29 @@ def test_remembered_tokens_change_no_result() -> None:
         load_yaml(f"k{number}: v{number}")
     assert len(yaml_loader._SAME_KEYS) <= yaml_loader._REMEMBERED  # bounded
     assert len(yaml_loader._SAME_VALUES) <= yaml_loader._REMEMBERED
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_leap_second_reads_as_59_on_both_paths(fast: bool) -> None:
+    text = "a: 2016-12-31T23:59:60Z\nb:\n- 2016-12-31 23:59:60.5 -5\n"
+    original = yaml_loader.yaml_rs
+    if not fast:
+        yaml_loader.yaml_rs = None  # PyYAML alone
+    try:
+        assert yaml_loader.takes_fast_path(text) is fast
+        loaded = load_yaml(text)
+    finally:
+        yaml_loader.yaml_rs = original
+    minus_five = timezone(timedelta(hours=-5))
+    expected = {
+        "a": datetime(2016, 12, 31, 23, 59, 59, tzinfo=UTC),
+        "b": [datetime(2016, 12, 31, 23, 59, 59, 500000, tzinfo=minus_five)],
+    }
+    assert same(loaded, expected), loaded
+    assert_like_pyyaml(text)
+
+
+def test_other_impossible_seconds_are_still_an_error() -> None:
+    assert_like_pyyaml("a: 2016-12-31T23:59:61Z\n")
+    with pytest.raises(ValueError, match=r"second must be in 0\.\.59"):
+        load_yaml("a: 2016-12-31T23:59:61Z\n")

@@ -245,8 +245,9 @@ def _check_outside_records(config: Config, key: str, origin: str) -> None:
     if any(part.startswith(".") for part in inside):
         return
     where = "the records folder" if not inside else "inside the records folder"
+    shown = str(records) if str(records).isprintable() else repr(str(records))  # one line
     raise ConfigError(
-        f"{origin}: {key}: must not be {where} ({records}): its files would be read as"
+        f"{origin}: {key}: must not be {where} ({shown}): its files would be read as"
         " records; choose a folder beside it"
     )
 

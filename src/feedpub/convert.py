@@ -5,7 +5,6 @@ Pure functions: no I/O. Every string that leaves here is clean (see sanitize).
 
 from __future__ import annotations
 
-import html
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -19,20 +18,30 @@ from feedpub.config import Limits
 from feedpub.model import Article, Image, Provider, Related
 from feedpub.records import RawRecord
 from feedpub.report import Report
-from feedpub.sanitize import clean_html, escape, plain_text, safe_url, strip_forbidden
+from feedpub.sanitize import (
+    clean_html,
+    escape,
+    is_visible,
+    plain_text,
+    safe_url,
+    strip_forbidden,
+)
 from feedpub.timestamps import TimestampError, parse_timestamp
-from feedpub.topics import normalize_topic
+from feedpub.topics import normalize_topic, topic_key
 
 MAX_TOPIC_CHARS = 100
 _DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-_IFRAME_SRC = re.compile(r"<iframe\b[^>]*?\bsrc\s*=\s*[\"']?([^\"'\s>]+)", re.IGNORECASE)
+# HTML comments and whitespace before a body's first markup: `<!-- x -->\n# Title` is Markdown.
+_LEADING_COMMENTS = re.compile(r"\s*(?:<!--.*?-->\s*)*", re.DOTALL)
 _IMAGE_TYPES = {
     "jpg": "image/jpeg", "jpeg": "image/jpeg", "jpe": "image/jpeg", "png": "image/png",
     "gif": "image/gif", "webp": "image/webp", "avif": "image/avif", "svg": "image/svg+xml",
     "bmp": "image/bmp", "tif": "image/tiff", "tiff": "image/tiff", "ico": "image/x-icon",
     "heic": "image/heic", "heif": "image/heif",
 }  # fmt: skip
-_markdown = MarkdownIt("commonmark", {"html": True, "linkify": False})
+_markdown = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable(
+    ["table", "strikethrough"]
+)
 
 # Record ids without a URL live in this namespace (uuid5 of title and publication time).
 ID_NAMESPACE = uuid.UUID("6f1c7c52-5b0e-4f4e-9a61-1f0d9b8f7e11")
@@ -153,6 +162,8 @@ class _Converter:
             self.warn(key, f"must be text, not {type(value).__name__}; ignored")
             return ""
         text = plain_text(str(value)[: limit * 4])
+        if not is_visible(text):
+            return ""  # only spaces and invisible characters: no text to show
         if len(text) > limit:
             self.warn(key, f"longer than {limit} characters; cut")
             text = _shorten(text, limit)
@@ -322,7 +333,7 @@ class _Converter:
                 self.warn(where, f"longer than {limit} characters; cut")
                 text = text[:limit]
             stripped = text.strip()
-            rendered = stripped if stripped.startswith("<") else _markdown.render(stripped)
+            rendered = stripped if _is_html(stripped) else _markdown.render(stripped)
             cleaned = clean_html(rendered, base=url)
             if cleaned:
                 return cleaned
@@ -332,14 +343,8 @@ class _Converter:
         raw = self.data.get("featuredContent")
         if not isinstance(raw, str) or not raw.strip():
             return ""
-        raw = strip_forbidden(raw[: self.limits.max_content_chars])
-        match = _IFRAME_SRC.search(raw)
-        if match:
-            # An attribute value: its entities (`&amp;`, `&#106;avascript:`) mean characters.
-            src = safe_url(html.unescape(match.group(1)), base=url)
-            if src:
-                return f'<p><a href="{escape(src)}">Watch the embedded media</a></p>'
-        return clean_html(raw, base=url)
+        # Its iframes become links to what they embed (see clean_html).
+        return clean_html(strip_forbidden(raw[: self.limits.max_content_chars]), base=url)
 
 
 def convert_record(record: RawRecord, limits: Limits) -> Conversion:
@@ -379,11 +384,18 @@ def _url_host(url: str) -> str:
         return ""
 
 
+def _is_html(body: str) -> bool:
+    """True when a body is HTML: its first markup, after any comments, is a tag."""
+    comments = _LEADING_COMMENTS.match(body)
+    return body.startswith("<", comments.end() if comments else 0)
+
+
 def _unique_names(names: list[str]) -> tuple[str, ...]:
+    """`names` without those that are one topic with an earlier one (`AI`, `ai`, `A-I`)."""
     seen: set[str] = set()
     unique: list[str] = []
     for name in names:
-        key = name.casefold()
+        key = topic_key(name)
         if key not in seen:
             seen.add(key)
             unique.append(name)
@@ -413,6 +425,11 @@ def _positive_int(value: Any) -> int | None:
         if not (digits.isascii() and digits.isdigit() and len(digits) <= 7):
             return None
         value = int(digits)
+    if isinstance(value, float):
+        # Whole floats (`1200.0`) come from JSON dumps; NaN, infinities and fractions do not count.
+        if not value.is_integer():
+            return None
+        value = int(value)
     if isinstance(value, int) and 0 < value < 1_000_000:
         return value
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from functools import partial
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -32,7 +33,8 @@ _RAW_TEXT_TAGS = frozenset(
 # costs depth x tags: 100,000 nested <div>s take minutes. Deeper markup is flattened first.
 MAX_NESTING = 256
 _TAG_TOKEN = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
-_TAG_SPAN = re.compile(r"<[^>]*>")
+# To the end when a tag is never closed: one scan, where `<[^>]*>` scans again from each `<`.
+_TAG_SPAN = re.compile(r"<[^>]*(?:>|\Z)")
 _NOT_NESTING = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
      "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "thead", "tbody",
@@ -71,6 +73,25 @@ _ALLOWED_ATTRIBUTES = {
     "abbr": {"title"},
 }
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
+# Tags that end a line or a block: in plain text they leave a space, not nothing, so
+# `<p>One.</p><p>Two.</p>` reads "One. Two." (whitespace is collapsed afterwards).
+_BREAKING_TAG = re.compile(
+    r"<(?=/?(?:address|article|aside|blockquote|br|caption|dd|details|dialog|div|dl|dt"
+    r"|fieldset|figcaption|figure|footer|form|h[1-6]|header|hgroup|hr|li|main|menu|nav|ol"
+    r"|p|pre|section|summary|table|tbody|td|tfoot|th|thead|tr|ul)[\s/>])",
+    re.IGNORECASE,
+)
+# Characters that show nothing: a text made only of them is empty.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs", "Zl", "Zp"})
+# In nh3's output every tag is normalised: lower-case names, double-quoted values with
+# `"`, `<` and `>` escaped. So a tag is `<...>` with no `>` inside, ` src="` within a
+# tag can only start an attribute, and `<iframe` only starts an iframe (whose raw text,
+# left unescaped, ends at its `</iframe>`).
+_LINK_OR_IMAGE_TAG = re.compile(r"<(/?)(a|img)\b([^>]*)>")
+_IFRAME = re.compile(r'<iframe(?: src="([^"]*)")?>.*?</iframe>', re.DOTALL)
+_HAS_HREF = re.compile(r'\shref="')
+_HAS_SRC = re.compile(r'\ssrc="')
+EMBED_LINK_TEXT = "Watch the embedded media"
 
 
 def count_forbidden(text: str) -> int:
@@ -108,6 +129,7 @@ def _flatten(fragment: str) -> str:
 
 
 def _text_only(fragment: str) -> str:
+    fragment = _BREAKING_TAG.sub(" <", fragment)  # a line or block break is a word break
     return nh3.clean(
         _flatten(fragment), tags=set(), attributes={}, clean_content_tags=set(_RAW_TEXT_TAGS)
     )
@@ -146,9 +168,18 @@ def _plain_text_general(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
+def is_visible(text: str) -> bool:
+    """True when `text` shows something: not only spaces and format characters (U+200B...)."""
+    return any(
+        not char.isspace() and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
+        for char in text
+    )
+
+
 def safe_url(url: object, base: str = "") -> str:
     """`url` as an absolute http(s) URL, or "" when it is not one (javascript:, data:, ...).
 
+    User info (`user:password@`) is dropped: it is never meant to be published.
     Whitespace at either end and tabs and line breaks anywhere are dropped (as browsers
     do); other characters a URL cannot hold (spaces, quotes, `<`, non-ASCII) are
     percent-encoded and an international host name is IDNA-encoded.
@@ -177,10 +208,17 @@ def _safe_url_general(url: str, base: str) -> str:
         return ""
     if parts.scheme.lower() not in SAFE_SCHEMES or not parts.hostname:
         return ""
+    netloc = parts.netloc
+    if "@" in netloc:
+        head = f"{parts.scheme}://{netloc}"
+        if url[: len(head)].lower() != head.lower():
+            return ""
+        netloc = netloc.rpartition("@")[2]
+        url = f"{url[: len(parts.scheme) + 3]}{netloc}{url[len(head) :]}"
     if _URI.match(url) and not _BAD_PERCENT.search(url) and _HOST.match(parts.hostname):
         # Already a valid URI: published exactly as given.
         return url
-    return _encode_url(url, parts.scheme, parts.netloc)
+    return _encode_url(url, parts.scheme, netloc)
 
 
 def _encode_url(url: str, scheme: str, netloc: str) -> str:
@@ -193,8 +231,7 @@ def _encode_url(url: str, scheme: str, netloc: str) -> str:
     if url[: len(head)].lower() != head.lower():
         return ""
     rest = url[len(head) :]
-    userinfo, at, hostport = netloc.rpartition("@")
-    host, port = hostport, ""
+    host, port = netloc, ""
     if not host.endswith("]") and ":" in host:
         host, _, port = host.rpartition(":")
     if not host.isascii():
@@ -204,11 +241,10 @@ def _encode_url(url: str, scheme: str, netloc: str) -> str:
             return ""
     if not _HOST.match(host) or (port and not port.isdigit()):
         return ""
-    userinfo = quote(userinfo, safe="!$&'()*+,;=:-._~%")
     before_fragment, hash_mark, fragment = rest.partition("#")
     path, question_mark, query = before_fragment.partition("?")
     encoded = (
-        f"{scheme}://{userinfo}{at}{host}{':' if port else ''}{port}"
+        f"{scheme}://{host}{':' if port else ''}{port}"
         f"{quote(path, safe=_URI_PATH_SAFE)}{question_mark}{quote(query, safe=_URI_QUERY_SAFE)}"
         f"{hash_mark}{quote(fragment, safe=_URI_QUERY_SAFE)}"
     )
@@ -222,23 +258,81 @@ def _filter_attribute(base: str, element: str, attribute: str, value: str) -> st
 
 
 def clean_html(fragment: str, base: str = "") -> str:
-    """Sanitised HTML: allowlisted tags only, every URL absolute http(s), no scripts."""
+    """Sanitised HTML: allowlisted tags only, every URL absolute http(s), no scripts.
+
+    An iframe becomes a link to what it embeds; an image without a usable address is
+    dropped, and a link without one is unwrapped (its text stays).
+    """
     fragment = _flatten(strip_forbidden(fragment))
     if not fragment.strip():
         return ""
-    cleaned = nh3.clean(
+    cleaned = _iframes_as_links(_sanitize(fragment, base, keep_iframes=True))
+    if cleaned is None:  # iframe markup the pass did not expect: drop iframes instead
+        cleaned = _sanitize(fragment, base, keep_iframes=False)
+    # The sanitiser decodes character references: `&#1;` or `&#x81;` would come out as
+    # characters XML forbids, which no feed may hold.
+    cleaned = _drop_empty_shells(strip_forbidden(cleaned))
+    return neutralize_script_schemes(cleaned.strip())
+
+
+def _sanitize(fragment: str, base: str, *, keep_iframes: bool) -> str:
+    """nh3's output for `fragment`, keeping iframes (with only a safe `src`) if asked."""
+    tags, raw_text_tags = set(_ALLOWED_TAGS), set(_RAW_TEXT_TAGS)
+    attributes = {tag: set(attrs) for tag, attrs in _ALLOWED_ATTRIBUTES.items()}
+    if keep_iframes:
+        tags.add("iframe")
+        raw_text_tags.discard("iframe")
+        attributes["iframe"] = {"src"}
+    return nh3.clean(
         fragment,
-        tags=set(_ALLOWED_TAGS),
-        clean_content_tags=set(_RAW_TEXT_TAGS),
-        attributes={tag: set(attrs) for tag, attrs in _ALLOWED_ATTRIBUTES.items()},
+        tags=tags,
+        clean_content_tags=raw_text_tags,
+        attributes=attributes,
         url_schemes=set(SAFE_SCHEMES),
         link_rel="noopener noreferrer",
         attribute_filter=partial(_filter_attribute, base),
         strip_comments=True,
     )
-    # The sanitiser decodes character references: `&#1;` or `&#x81;` would come out as
-    # characters XML forbids, which no feed may hold.
-    return neutralize_script_schemes(strip_forbidden(cleaned).strip())
+
+
+def _iframes_as_links(markup: str) -> str | None:
+    """nh3's output with each iframe made a paragraph linking to its `src` (already a safe
+    absolute URL) or removed, content and all; None if any iframe markup is left."""
+    if "<iframe" not in markup:
+        return markup
+    linked = _IFRAME.sub(_iframe_link, markup)
+    return None if "<iframe" in linked or "</iframe" in linked else linked
+
+
+def _iframe_link(match: re.Match[str]) -> str:
+    src = match.group(1)
+    if not src:
+        return ""
+    return f'<p><a href="{src}" rel="noopener noreferrer">{EMBED_LINK_TEXT}</a></p>'
+
+
+def _drop_empty_shells(markup: str) -> str:
+    """nh3's output without `<img>`s whose `src` was refused, and with `<a>`s whose `href`
+    was refused unwrapped (their text stays). One linear pass over the tags."""
+    if "<a" not in markup and "<img" not in markup:
+        return markup
+    pieces: list[str] = []
+    position = 0
+    anchors: list[bool] = []  # for each open <a>: is it kept?
+    for match in _LINK_OR_IMAGE_TAG.finditer(markup):
+        closing, name, attributes = match.groups()
+        if name == "img":
+            drop = not _HAS_SRC.search(attributes)
+        elif closing:
+            drop = bool(anchors) and not anchors.pop()
+        else:
+            anchors.append(bool(_HAS_HREF.search(attributes)))
+            drop = not anchors[-1]
+        if drop:
+            pieces.append(markup[position : match.start()])
+            position = match.end()
+    pieces.append(markup[position:])
+    return "".join(pieces)
 
 
 def neutralize_script_schemes(markup: str) -> str:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 
-MIN_YEAR = 1900
+# The W3C feed validator calls any date before 1990 implausible (ImplausibleDate), and
+# 1970-01-01, the Unix epoch, is the usual placeholder for "unknown".
+MIN_YEAR = 1990
 MAX_YEAR = 9999
+# RFC 3339 forms `fromisoformat` refuses: a lower-case `t` or `z`, a leap second (`:60`).
+_RFC3339 = re.compile(
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?P<time>[0-9]{2}:[0-9]{2}):(?P<second>[0-9]{2})"
+    r"(?P<fraction>\.[0-9]+)?(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})?\Z"
+)
+_ZONE_NAME = re.compile(r"\s([A-Za-z]+)\Z")
 
 
 class TimestampError(ValueError):
@@ -26,7 +35,7 @@ def parse_timestamp(value: object) -> tuple[datetime, str]:
         parsed = datetime(value.year, value.month, value.day)
         note = "a date without a time; read as midnight UTC"
     elif isinstance(value, str):
-        parsed = _parse_text(value.strip())
+        parsed, note = _parse_text(value.strip())
     else:
         kind = "nothing" if value is None else type(value).__name__
         raise TimestampError(f"must be a timestamp, not {kind}")
@@ -37,21 +46,45 @@ def parse_timestamp(value: object) -> tuple[datetime, str]:
         parsed = parsed.astimezone(UTC).replace(microsecond=0)
     except (OverflowError, ValueError) as exc:
         raise TimestampError(f"out of range: {value!r}") from exc
-    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+    if parsed.year < MIN_YEAR:
+        raise TimestampError(
+            f"{parsed.date().isoformat()} is before {MIN_YEAR}: not a plausible date"
+        )
+    if parsed.year > MAX_YEAR:
         raise TimestampError(f"year {parsed.year} is out of range {MIN_YEAR}..{MAX_YEAR}")
     return parsed, note
 
 
-def _parse_text(text: str) -> datetime:
+def _parse_text(text: str) -> tuple[datetime, str]:
+    """The datetime `text` writes, and a note on how it was read ("" if plainly)."""
     if not text:
         raise TimestampError("empty timestamp")
     if len(text) > 64:
         raise TimestampError("not a timestamp (too long)")
     try:
-        return datetime.fromisoformat(text)
+        return datetime.fromisoformat(text), ""
     except ValueError:
         pass
+    rfc3339 = _RFC3339.match(text)
+    if rfc3339:
+        try:
+            return _from_rfc3339(rfc3339), ""
+        except ValueError:
+            pass
     try:
-        return parsedate_to_datetime(text)
+        parsed = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
         raise TimestampError(f"not an RFC 3339 or RFC 822 timestamp: {text!r}") from None
+    zone = _ZONE_NAME.search(text)
+    if parsed.tzinfo is None and zone:
+        return parsed, f"unknown time zone {zone.group(1)!r}; read as UTC"
+    return parsed, ""
+
+
+def _from_rfc3339(match: re.Match[str]) -> datetime:
+    """A datetime from the parts of an RFC 3339 timestamp; a leap second is read as :59."""
+    second = "59" if match["second"] == "60" else match["second"]
+    offset = (match["offset"] or "").upper()
+    return datetime.fromisoformat(
+        f"{match['date']}T{match['time']}:{second}{match['fraction'] or ''}{offset}"
+    )

@@ -16,6 +16,11 @@ fast result is used only when every such difference is ruled out:
 3. Timestamps: text values equal to a plain timestamp token are typed as PyYAML
    types them, when that text was never also written quoted.
 
+"PyYAML" here is PyYAML's safe loader with one change, made in `SafeLoader` below and
+so seen by both paths: a timestamp with a leap second (`23:59:60Z`, valid RFC 3339),
+which PyYAML refuses ("second must be in 0..59", failing the whole document), reads
+as second 59.
+
 Any error of the fast parser also goes to PyYAML, which then gives the errors reported.
 """
 
@@ -35,9 +40,9 @@ from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 try:  # libyaml's C loader is ~8x faster; both are safe loaders that build no objects.
-    from yaml import CSafeLoader as SafeLoader
+    from yaml import CSafeLoader as _PyYAMLSafeLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader  # type: ignore[assignment]
+    from yaml import SafeLoader as _PyYAMLSafeLoader  # type: ignore[assignment]
 
 yaml_rs: Any
 try:
@@ -75,8 +80,35 @@ _DECIMAL = re.compile(r"^-?(?:0|[1-9][0-9]{0,17})$")  # the same int for both pa
 # quote or backslash: it is text to both parsers, so the gate and token scans skip it (most
 # of a record's bytes are such titles, excerpts and URLs).
 _QUOTED_VALUE = re.compile(r'"(?<=[:-] ")[^"\'\\\n]*+"(?=\n)')
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+def _construct_timestamp(constructor: Any, node: ScalarNode) -> Any:
+    """PyYAML's timestamp, except that a leap second (`:60`) reads as `:59`."""
+    try:
+        return constructor.construct_yaml_timestamp(node)
+    except ValueError:
+        text = constructor.construct_scalar(node)
+        match = constructor.timestamp_regexp.match(text)
+        if not match or match["second"] != "60":
+            raise
+        text = f"{text[: match.start('second')]}59{text[match.end('second') :]}"
+        return constructor.construct_yaml_timestamp(ScalarNode(node.tag, text))
+
+
+class SafeLoader(_PyYAMLSafeLoader):
+    """PyYAML's safe loader (C when libyaml is there), reading leap seconds as :59."""
+
+
+class _Constructor(SafeConstructor):
+    """The constructor `pyyaml_plain` types tokens with: the one `SafeLoader` uses."""
+
+
+SafeLoader.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
+_Constructor.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
+
 _resolver = Resolver()
-_constructor = SafeConstructor()
+_constructor = _Constructor()
 _FALLBACK = object()
 
 

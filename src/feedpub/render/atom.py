@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from lxml import etree
 
-from feedpub.model import Feed
+from feedpub.model import Article, Feed
 from feedpub.render._feedgen import (
     ATOM_NS,
     ArticleEntryExtension,
@@ -23,30 +23,40 @@ class _AtomEntry(ArticleEntryExtension):
         article = self.article
         set_html_text(entry.find("content"), article.content_html)
         position = _after_title(entry)
-        links: list[dict[str, str]] = []
-        if article.url:
-            # The alternate link goes first: some readers take the first <link> as the article.
-            links.append({"rel": "alternate", "type": "text/html", "href": article.url})
-        for image in article.images:
-            link = {"rel": "enclosure", "type": image.mime_type, "length": "0", "href": image.url}
-            if image.title:
-                link["title"] = image.title
-            links.append(link)
-        for related in article.related:
-            links.append({"rel": "related", "type": "text/html", "href": related.url})
-            if related.title:
-                links[-1]["title"] = related.title
         author = etree.Element("author")
         name = article.provider.name if article.provider else self.fallback_author
         etree.SubElement(author, "name").text = name
         if article.provider and article.provider.url:
             etree.SubElement(author, "uri").text = article.provider.url
         entry.insert(position, author)
-        for offset, attributes in enumerate(links, start=1):
+        for offset, attributes in enumerate(_links(article), start=1):
             entry.insert(position + offset, etree.Element("link", attributes))
         return entry
 
     fallback_author = ""
+
+
+def _links(article: Article) -> list[dict[str, str]]:
+    """The entry's links: the alternate one first, then enclosures and related articles.
+
+    Without an article URL there are none: readers (rss-parser, feed-extractor, feedsmith)
+    take an entry's only link, whatever its rel, as the article. The images stay in the
+    content, the related articles in the content's list.
+    """
+    if not article.url:
+        return []
+    # The alternate link goes first: some readers take the first <link> as the article.
+    links = [{"rel": "alternate", "type": "text/html", "href": article.url}]
+    for image in article.images:
+        link = {"rel": "enclosure", "type": image.mime_type, "length": "0", "href": image.url}
+        if image.title:
+            link["title"] = image.title
+        links.append(link)
+    for related in article.related:
+        links.append({"rel": "related", "type": "text/html", "href": related.url})
+        if related.title:
+            links[-1]["title"] = related.title
+    return links
 
 
 def _after_title(entry: Any) -> int:
