@@ -57,7 +57,7 @@ _HOST = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=%]+|\[[0-9A-Fa-f:.]+\])$")
 _SCRIPT_SCHEME = re.compile(r"(?i)\b(java|vb|live)(script):")
 
 SAFE_SCHEMES = frozenset({"http", "https"})
-_ALLOWED_TAGS = frozenset(
+ALLOWED_TAGS = frozenset(
     {
         "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl",
         "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
@@ -65,7 +65,7 @@ _ALLOWED_TAGS = frozenset(
         "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
     }
 )  # fmt: skip
-_ALLOWED_ATTRIBUTES = {
+ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title", "width", "height"},
     "td": {"colspan", "rowspan"},
@@ -266,19 +266,24 @@ def clean_html(fragment: str, base: str = "") -> str:
     fragment = _flatten(strip_forbidden(fragment))
     if not fragment.strip():
         return ""
-    cleaned = _iframes_as_links(_sanitize(fragment, base, keep_iframes=True))
+    sanitized = _sanitize(fragment, base, keep_iframes=True)
+    cleaned = _iframes_as_links(sanitized)
     if cleaned is None:  # iframe markup the pass did not expect: drop iframes instead
         cleaned = _sanitize(fragment, base, keep_iframes=False)
     # The sanitiser decodes character references: `&#1;` or `&#x81;` would come out as
     # characters XML forbids, which no feed may hold.
-    cleaned = _drop_empty_shells(strip_forbidden(cleaned))
-    return neutralize_script_schemes(cleaned.strip())
+    reshaped = _drop_empty_shells(strip_forbidden(cleaned))
+    if reshaped != sanitized:
+        # The reshaping works on text, safely only as long as nh3 escapes `<` and `>` in
+        # attribute values (it does now): what it made is sanitised once more, in case.
+        reshaped = strip_forbidden(_sanitize(reshaped, base, keep_iframes=False))
+    return neutralize_script_schemes(reshaped.strip())
 
 
 def _sanitize(fragment: str, base: str, *, keep_iframes: bool) -> str:
     """nh3's output for `fragment`, keeping iframes (with only a safe `src`) if asked."""
-    tags, raw_text_tags = set(_ALLOWED_TAGS), set(_RAW_TEXT_TAGS)
-    attributes = {tag: set(attrs) for tag, attrs in _ALLOWED_ATTRIBUTES.items()}
+    tags, raw_text_tags = set(ALLOWED_TAGS), set(_RAW_TEXT_TAGS)
+    attributes = {tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()}
     if keep_iframes:
         tags.add("iframe")
         raw_text_tags.discard("iframe")
