@@ -156,7 +156,10 @@ def test_if_modified_since(client: FlaskClient):
         return client.get("/all.atom", headers=headers).status_code
 
     assert status(last_modified) == 304
-    assert status(format_datetime(stamp + timedelta(hours=1), usegmt=True)) == 304
+    # only the exact date: a later one may be a cache's `Date` from before a change that
+    # moved Last-Modified forward by less (RFC 9110 13.1.3; nginx's `if_modified_since exact`)
+    assert status(format_datetime(stamp + timedelta(seconds=1), usegmt=True)) == 200
+    assert status(format_datetime(stamp + timedelta(hours=1), usegmt=True)) == 200
     assert status(format_datetime(datetime.now(UTC) + timedelta(days=1), usegmt=True)) == 200
     assert status(format_datetime(stamp.replace(year=stamp.year - 1), usegmt=True)) == 200
     assert status("Sunday, 06-Nov-94 08:49:37 GMT") == 200  # valid obsolete form, older
@@ -412,6 +415,23 @@ def test_a_changed_feed_without_a_newer_entry_still_moves_last_modified(
     assert third.status_code == 200 and b"corrected" in third.data
     since = {"If-Modified-Since": third.headers["Last-Modified"]}
     assert client.get("/topics/ai.rss", headers=since).status_code == 304  # nothing new since
+
+
+def test_if_modified_since_a_date_seen_before_a_change_gets_the_new_feed(
+    app: Flask, records_dir: Path
+):
+    """A cache that kept a response's `Date` sends it as If-Modified-Since (RFC 9110 13.1.3).
+    A change without a newer entry moves Last-Modified one second past the old time, which
+    is still before that `Date`: the changed feed must be sent, not a 304."""
+    client = app.test_client()
+    first = client.get("/all.rss")
+    seen_at = parsedate_to_datetime(first.headers["Last-Modified"]) + timedelta(minutes=5)
+    (records_dir / "r3.md").unlink()  # the newest story retracted
+    assert builder(app).poll() is True
+    since = {"If-Modified-Since": format_datetime(seen_at, usegmt=True)}
+    again = client.get("/all.rss", headers=since)
+    assert again.status_code == 200 and b"Story 3" not in again.data
+    assert parsedate_to_datetime(again.headers["Last-Modified"]) < seen_at
 
 
 def test_served_last_modified_moves_forward_even_when_files_cannot_be_written(

@@ -4,8 +4,9 @@ A `Route` is one resource compiled for HTTP: its header lists for 200 and 304
 in every content coding, built once per version. Answering a request is then a
 few dict lookups and string comparisons: content coding by Accept-Encoding
 q-values, If-None-Match (weak comparison, lists and ``*``), then
-If-Modified-Since. `FastPath` serves plain GET/HEAD of known paths this way
-and hands everything else (``?limit``, errors, other methods) to Flask.
+If-Modified-Since (equal to Last-Modified). `FastPath` serves plain GET/HEAD of
+known paths this way and hands everything else (``?limit``, errors, other
+methods) to Flask.
 """
 
 from __future__ import annotations
@@ -168,11 +169,14 @@ class Route:
         return [(name, stamp if name == "Last-Modified" else value) for name, value in headers]
 
     def unmodified_since(self, value: str) -> bool:
-        """True when If-Modified-Since is a valid, past date not before Last-Modified."""
+        """True when If-Modified-Since is exactly Last-Modified (nginx's `exact`).
+
+        A later date is not enough: a changed feed's Last-Modified can be earlier than the
+        `Date` of a response a cache saw before the change (it moves one second past the old
+        time, see `files.advanced`), and RFC 9110 13.1.3 lets a cache send that `Date`.
+        """
         since = parse_http_date(value)
-        if since is None or since > time.time():
-            return False
-        return self.modified <= since
+        return since == self.modified and since <= time.time()
 
 
 class RouteTable:
