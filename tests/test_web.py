@@ -156,6 +156,7 @@ def test_if_modified_since(client: FlaskClient):
         return client.get("/all.atom", headers=headers).status_code
 
     assert status(last_modified) == 304
+    assert status(time.asctime(stamp.utctimetuple())) == 304  # RFC 9110 5.6.7: read as UTC
     # only the exact date: a later one may be a cache's `Date` from before a change that
     # moved Last-Modified forward by less (RFC 9110 13.1.3; nginx's `if_modified_since exact`)
     assert status(format_datetime(stamp + timedelta(seconds=1), usegmt=True)) == 200
@@ -243,6 +244,8 @@ def test_negotiation_helpers():
     assert coding_weight(weights, "identity") == 0.0
     assert coding_weight(accepted_codings("br"), "identity") > 0
     assert parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777
+    assert parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") == 784111777
+    assert parse_http_date("Sun Nov  6 08:49:37 1994") == 784111777  # asctime: UTC
     assert parse_http_date("yesterday") is None
 
 

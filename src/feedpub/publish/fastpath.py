@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -75,12 +76,18 @@ def coding_weight(weights: dict[str, float], coding: str) -> float:
 
 @lru_cache(maxsize=64)
 def parse_http_date(value: str) -> int | None:
-    """An HTTP date as POSIX seconds, or None when it is not a valid date."""
+    """An HTTP date as POSIX seconds, or None when it is not a valid date.
+
+    All three forms of RFC 9110 5.6.7; asctime's (``Sun Nov  6 08:49:37 1994``) has no zone,
+    and is read as UTC, as every HTTP date is.
+    """
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return int(parsed.timestamp()) if parsed.tzinfo is not None else None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
 
 
 class Route:
