@@ -183,14 +183,26 @@ def test_gzip_round_trip_and_its_own_etag(client: FlaskClient):
     assert int(packed.headers["Content-Length"]) == len(packed.data) < len(plain.data)
 
 
-def test_if_none_match_matches_either_representation(client: FlaskClient):
+def test_if_none_match_matches_a_representation_the_request_accepts(client: FlaskClient):
     plain_etag = client.get("/all.rss").headers["ETag"]
     gz_etag = client.get("/all.rss", headers={"Accept-Encoding": "gzip"}).headers["ETag"]
     asks_gzip = {"Accept-Encoding": "gzip"}
-    for etag, extra in ((plain_etag, asks_gzip), (gz_etag, {}), (gz_etag, asks_gzip)):
+    for etag, extra in ((plain_etag, asks_gzip), (gz_etag, asks_gzip)):
         response = client.get("/all.rss", headers={"If-None-Match": etag, **extra})
         assert response.status_code == 304
         assert response.headers["ETag"] == etag
+    # RFC 9110 13.1.2: a coding the client did not accept is not its representation; a 304
+    # with the gzip ETag would let a shared cache send gzip to a client that refused it
+    refusals = [
+        (gz_etag, {}),
+        (gz_etag, {"Accept-Encoding": "identity"}),
+        (gz_etag, {"Accept-Encoding": "br, gzip;q=0"}),
+        (plain_etag, {"Accept-Encoding": "gzip, identity;q=0"}),
+    ]
+    for etag, extra in refusals:
+        response = client.get("/all.rss", headers={"If-None-Match": etag, **extra})
+        assert response.status_code == 200, extra
+        assert response.headers["ETag"] != etag
 
 
 def test_brotli_when_asked(client: FlaskClient):

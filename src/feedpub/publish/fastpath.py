@@ -74,6 +74,14 @@ def coding_weight(weights: dict[str, float], coding: str) -> float:
     return star if star is not None else 0.0
 
 
+def acceptable(coding: str, accept_encoding: str | None) -> bool:
+    """Whether a request may be sent `coding` (without Accept-Encoding: identity only, as
+    `Route.choose` sends)."""
+    if not accept_encoding:
+        return coding == IDENTITY
+    return coding_weight(accepted_codings(accept_encoding), coding) > 0
+
+
 @lru_cache(maxsize=64)
 def parse_http_date(value: str) -> int | None:
     """An HTTP date as POSIX seconds, or None when it is not a valid date.
@@ -136,8 +144,14 @@ class Route:
                 self._choices[accept_encoding] = chosen
         return chosen
 
-    def matching(self, if_none_match: str, chosen: Variant) -> Variant | None:
-        """The representation an If-None-Match value names (weak comparison), if any."""
+    def matching(
+        self, if_none_match: str, chosen: Variant, accept_encoding: str | None
+    ) -> Variant | None:
+        """The representation an If-None-Match value names (weak comparison), if any.
+
+        Another coding's tag counts only when this request accepts that coding (RFC 9110
+        13.1.2): a 304 with a gzip ETag lets a cache send its gzip bytes to the client.
+        """
         if if_none_match == chosen.etag:
             return chosen
         if if_none_match.strip() == "*":
@@ -147,16 +161,17 @@ class Route:
             return chosen
         for tag in tags:
             variant = self.by_etag.get(tag)
-            if variant is not None:
+            if variant is not None and acceptable(variant.coding, accept_encoding):
                 return variant
         return None
 
     def answer(self, environ: WSGIEnvironment) -> Answer:
         """Status, headers and body for a GET (the caller drops the body for HEAD)."""
-        chosen = self.choose(environ.get("HTTP_ACCEPT_ENCODING"))
+        accept_encoding = environ.get("HTTP_ACCEPT_ENCODING")
+        chosen = self.choose(accept_encoding)
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if if_none_match is not None:
-            matched = self.matching(if_none_match, chosen)
+            matched = self.matching(if_none_match, chosen, accept_encoding)
             if matched is not None:
                 return NOT_MODIFIED, self._dated(self.not_modified[matched.coding]), b""
         else:
