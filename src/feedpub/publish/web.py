@@ -8,6 +8,7 @@ Plain GET/HEAD of a feed is answered by `FastPath` before Flask; Flask handles
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -15,6 +16,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, request
 from werkzeug.datastructures import Headers
@@ -27,6 +29,9 @@ from feedpub.publish.builder import Builder
 from feedpub.publish.fastpath import Answer, FastPath, Route, RouteTable
 from feedpub.publish.snapshot import Snapshot, SnapshotSource, make_resource
 from feedpub.render import render_feed
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 log = logging.getLogger("feedpub.serve")
 
@@ -53,8 +58,14 @@ class LimitedRoutes:
         self._routes: OrderedDict[tuple[str, str, int], Route] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, snapshot: Snapshot, path: str, feed: Feed, suffix: str, limit: int) -> Route:
-        """The route of `feed` cut to its `limit` newest entries."""
+    def get(
+        self, snapshot: Snapshot, path: str, feed: Feed, suffix: str, limit: int, modified: int
+    ) -> Route:
+        """The route of `feed` cut to its `limit` newest entries.
+
+        Its Last-Modified is the whole feed's, `modified`: the cut's newest entry would not
+        move on an edit, and would go back when the newest entry is removed.
+        """
         key = (snapshot.version, path, limit)
         with self._lock:
             route = self._routes.get(key)
@@ -62,7 +73,8 @@ class LimitedRoutes:
                 self._routes.move_to_end(key)
                 return route
         body = render_feed(feed.limited(limit), suffix)
-        route = Route(make_resource(path[1:], body, feed.updated), self.max_age)
+        resource = dataclasses.replace(make_resource(path[1:], body, None), modified=modified)
+        route = Route(resource, self.max_age)
         with self._lock:
             self._routes[key] = route
             while len(self._routes) > self.size:
@@ -88,9 +100,17 @@ def plain(status: int, text: str, headers: dict[str, str] | None = None) -> Resp
     return response
 
 
+class PreparedResponse(Response):
+    """A response sent with exactly its headers: werkzeug would drop Last-Modified (and the
+    other "entity" headers) from a 304, which the fast path's 304s all carry."""
+
+    def get_wsgi_headers(self, environ: WSGIEnvironment) -> Headers:
+        return Headers(self.headers)
+
+
 def _from_answer(answer: Answer) -> Response:
     status, headers, body = answer
-    response = Response(body, status=int(status[:3]))
+    response = PreparedResponse(body, status=int(status[:3]))
     response.headers = Headers(headers)  # exactly the fast path's headers, no defaults
     return response
 
@@ -151,7 +171,7 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
                 return plain(400, f"400 Bad Request: {limit}")
             feed, suffix = feeds[key]
             if limit < len(feed.articles):
-                route = limited.get(snapshot, key, feed, suffix, limit)
+                route = limited.get(snapshot, key, feed, suffix, limit, route.modified)
         return _from_answer(route.answer(request.environ))
 
     @app.errorhandler(HTTPException)
