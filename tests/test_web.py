@@ -7,11 +7,13 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 import brotli
 import feedparser
@@ -24,6 +26,7 @@ from feedpub.build import run_build
 from feedpub.config import Config, ServerConfig
 from feedpub.errors import BuildError
 from feedpub.publish import builder as builder_module
+from feedpub.publish import cuts as cuts_module
 from feedpub.publish.accesslog import AccessLog
 from feedpub.publish.builder import Builder
 from feedpub.publish.fastpath import accepted_codings, coding_weight, parse_http_date
@@ -308,6 +311,53 @@ def test_a_cut_has_the_last_modified_of_the_whole_feed(app: Flask, records_dir: 
     assert client.get("/all.rss?limit=2", headers={"If-Modified-Since": full}).status_code == 304
 
 
+def test_a_cut_is_compressed_only_in_the_codings_asked_for(client: FlaskClient, monkeypatch):
+    """Each cut is made on demand: three compressions for a request that needs one made
+    `?limit` a cheap way to load the server's CPU."""
+    calls: list[str] = []
+    for coding, (suffix, compress) in list(CODINGS.items()):
+
+        def counted(data: bytes, coding: str = coding, compress: Callable = compress) -> bytes:
+            calls.append(coding)
+            return compress(data)
+
+        monkeypatch.setitem(CODINGS, coding, (suffix, counted))
+    plain = client.get("/all.rss?limit=2")
+    assert plain.status_code == 200 and calls == []
+    for _ in range(3):
+        packed = client.get("/all.rss?limit=2", headers={"Accept-Encoding": "gzip"})
+        assert gzip.decompress(packed.data) == plain.data
+    assert calls == ["gzip"]  # once, then remembered
+    packed = client.get("/all.rss?limit=2", headers={"Accept-Encoding": "br"})
+    assert brotli.decompress(packed.data) == plain.data
+    assert calls == ["gzip", "br"]
+
+
+def test_a_cut_is_rendered_once_for_concurrent_requests(app: Flask, monkeypatch):
+    renders: list[int] = []
+    real_render = cuts_module.render_feed
+
+    def slow(*args: Any) -> bytes:
+        renders.append(1)
+        time.sleep(0.2)
+        return real_render(*args)
+
+    monkeypatch.setattr(cuts_module, "render_feed", slow)
+    answers: list[bytes] = []
+
+    def fetch() -> None:
+        answers.append(app.test_client().get("/all.json?limit=3").data)
+
+    threads = [threading.Thread(target=fetch) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(answers) == 8 and len(set(answers)) == 1
+    assert len(json.loads(answers[0])["items"]) == 3
+    assert renders == [1]
+
+
 def test_limit_beyond_the_feed_is_the_full_feed(client: FlaskClient):
     full = client.get("/all.atom")
     assert client.get("/all.atom?limit=10").headers["ETag"] == full.headers["ETag"]
@@ -316,7 +366,8 @@ def test_limit_beyond_the_feed_is_the_full_feed(client: FlaskClient):
 @pytest.mark.parametrize(
     "query",
     ["limit=0", "limit=-1", "limit=abc", "limit=11", "limit=99999999999999999999", "limit=",
-     "limit=1&limit=2", "limit=%201", "limit=1.5"],
+     "limit=1&limit=2", "limit=%201", "limit=1.5", "limit=02", "limit=0002", "limit=%2B2",
+     "limit=+2", "limit=2%20", "limit=00"],
 )  # fmt: skip
 def test_bad_limits_are_400(client: FlaskClient, query: str):
     response = client.get(f"/all.rss?{query}")
@@ -372,7 +423,7 @@ def test_an_unexpected_error_is_a_plain_500(client: FlaskClient, monkeypatch):
     def broken(*args: object) -> bytes:
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr("feedpub.publish.web.render_feed", broken)
+    monkeypatch.setattr("feedpub.publish.cuts.render_feed", broken)
     response = client.get("/all.rss?limit=1")
     assert response.status_code == 500
     assert response.data == b"500 Internal Server Error\n"

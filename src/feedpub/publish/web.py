@@ -3,17 +3,15 @@
 Every byte served comes from the in-memory snapshot (the same `render_site`
 output `feedpub build` writes), never from the filesystem by a request path.
 Plain GET/HEAD of a feed is answered by `FastPath` before Flask; Flask handles
-``?limit``, /healthz, OPTIONS, and every error as a short plain-text body.
+``?limit`` (cuts made on demand, see `cuts`), /healthz, OPTIONS, and every error as
+a short plain-text body.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING
@@ -23,12 +21,11 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from feedpub.config import Config
-from feedpub.model import Feed
 from feedpub.publish.accesslog import AccessLog
 from feedpub.publish.builder import Builder
-from feedpub.publish.fastpath import Answer, FastPath, Route, RouteTable
-from feedpub.publish.snapshot import Snapshot, SnapshotSource, make_resource
-from feedpub.render import render_feed
+from feedpub.publish.cuts import Cuts
+from feedpub.publish.fastpath import Answer, FastPath, RouteTable
+from feedpub.publish.snapshot import SnapshotSource
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -36,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("feedpub.serve")
 
 ALLOWED = "GET, HEAD, OPTIONS"
-_DIGITS = re.compile(r"[0-9]{1,6}")
+_NUMBER = re.compile(r"[1-9][0-9]{0,5}")  # canonical: no zeros, signs or spaces before
 
 
 @dataclass(slots=True)
@@ -49,46 +46,13 @@ class ServerState:
     builder: Builder | None = None
 
 
-class LimitedRoutes:
-    """Routes for ``?limit=N``, rendered once per (version, path, N) and kept in a small LRU."""
-
-    def __init__(self, max_age: int, size: int = 256) -> None:
-        self.max_age = max_age
-        self.size = size
-        self._routes: OrderedDict[tuple[str, str, int], Route] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(
-        self, snapshot: Snapshot, path: str, feed: Feed, suffix: str, limit: int, modified: int
-    ) -> Route:
-        """The route of `feed` cut to its `limit` newest entries.
-
-        Its Last-Modified is the whole feed's, `modified`: the cut's newest entry would not
-        move on an edit, and would go back when the newest entry is removed.
-        """
-        key = (snapshot.version, path, limit)
-        with self._lock:
-            route = self._routes.get(key)
-            if route is not None:
-                self._routes.move_to_end(key)
-                return route
-        body = render_feed(feed.limited(limit), suffix)
-        resource = dataclasses.replace(make_resource(path[1:], body, None), modified=modified)
-        route = Route(resource, self.max_age)
-        with self._lock:
-            self._routes[key] = route
-            while len(self._routes) > self.size:
-                self._routes.popitem(last=False)
-        return route
-
-
 def parse_limit(values: list[str], max_items: int) -> int | str:
     """The ``limit`` parameter as an int, or the message of a 400."""
     if len(values) != 1:
         return "limit: give it once"
     value = values[0]
-    if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= max_items:
-        return f"limit: must be a whole number from 1 to {max_items}"
+    if not _NUMBER.fullmatch(value) or int(value) > max_items:
+        return f"limit: must be a whole number from 1 to {max_items}, written plainly"
     return int(value)
 
 
@@ -124,7 +88,7 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
         source = builder
     table = RouteTable(source, config.server.max_age)
     state = ServerState(config, source, table, builder)
-    limited = LimitedRoutes(config.server.max_age)
+    cuts = Cuts(config.server.max_age)
 
     app = Flask(__name__)
     app.url_map.merge_slashes = False  # `//all.rss` is a 404, not a redirect
@@ -171,7 +135,9 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
                 return plain(400, f"400 Bad Request: {limit}")
             feed, suffix = feeds[key]
             if limit < len(feed.articles):
-                route = limited.get(snapshot, key, feed, suffix, limit, route.modified)
+                coding = route.choose(request.environ.get("HTTP_ACCEPT_ENCODING")).coding
+                cut = cuts.get(snapshot.version, key, feed, suffix, limit, route.modified)
+                route = cut.route(coding)  # the coding the whole feed is sent in, made once
         return _from_answer(route.answer(request.environ))
 
     @app.errorhandler(HTTPException)
