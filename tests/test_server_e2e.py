@@ -225,6 +225,11 @@ def test_http_errors_over_the_wire(start):
         assert b"Traceback" not in body and len(body) < 300
     status, headers, _ = server.request("/all.rss", method="DELETE")
     assert status == 405 and "GET" in headers["Allow"]
+    assert server.request("/nope", method="POST")[0] == 404
+    assert server.request("/topics/ai.rss")[0] == 200
+    assert server.request("/topics%2Fai.rss")[0] == 404  # an encoded slash is no separator
+    status, headers, body = server.request("/healthz", method="OPTIONS")
+    assert (status, body) == (204, b"") and "Content-Type" not in headers
     assert server.request("/all.rss?limit=abc")[0] == 400
 
 

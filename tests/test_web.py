@@ -390,7 +390,7 @@ def test_unknown_query_parameters_are_ignored(client: FlaskClient):
     ["/nope.rss", "/all.xml", "/ALL.RSS", "/all.rss/", "/topics/", "/topics/nope.rss",
      "/../config.yaml", "/topics/../all.rss", "/%2e%2e/%2e%2e/etc/passwd", "/..%2fetc%2fpasswd",
      "//all.rss", "/topics//ai.rss", "/topics\\ai.rss", "/all.rss%00", "/.feedpub-manifest.json",
-     "/.feedpub.lock", "/static/x"],
+     "/.feedpub.lock", "/static/x", "/topics%2Fai.rss", "/topics%2fai.rss", "/%2Fall.rss"],
 )  # fmt: skip
 def test_unknown_paths_and_traversal_are_404(client: FlaskClient, path: str):
     if path.startswith("//"):  # the test client would read `//x` as a host name
@@ -404,19 +404,29 @@ def test_unknown_paths_and_traversal_are_404(client: FlaskClient, path: str):
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 def test_other_methods_are_405(client: FlaskClient, method: str):
-    response = client.open("/all.rss", method=method, data=b"x")
-    assert response.status_code == 405
-    assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
-    assert response.data == b"405 Method Not Allowed\n"
+    for path in ("/all.rss", "/topics/ai.json", "/", "/healthz"):
+        response = client.open(path, method=method, data=b"x")
+        assert response.status_code == 405, path
+        assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+        assert response.data == b"405 Method Not Allowed\n"
+    for path in ("/nope", "/topics/nope.rss", "/topics%2Fai.rss"):  # nothing there: 404
+        response = client.open(path, method=method, data=b"x")
+        assert response.status_code == 404, path
+        assert "Allow" not in response.headers
+        assert response.data == b"404 Not Found\n"
 
 
 def test_options_is_a_cors_preflight(client: FlaskClient):
-    response = client.options("/all.rss")
-    assert response.status_code == 204
-    assert "GET" in response.headers["Allow"]
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
-    assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
+    for path in ("/all.rss", "/", "/healthz"):
+        response = client.options(path)
+        assert response.status_code == 204, path
+        assert response.data == b""
+        assert "Content-Type" not in response.headers  # no content, so no type
+        assert "GET" in response.headers["Allow"]
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
     assert client.options("/nope").status_code == 404
+    assert client.options("/topics%2Fai.rss").status_code == 404
 
 
 def test_an_unexpected_error_is_a_plain_500(client: FlaskClient, monkeypatch):

@@ -245,6 +245,17 @@ def feed_paths(snapshot: Snapshot) -> dict[str, tuple[Feed, str]]:
     }
 
 
+def encoded_slash(environ: WSGIEnvironment) -> bool:
+    """Whether the path as sent holds ``%2F``: PATH_INFO is decoded, so ``/topics%2Fai.rss``
+    reads ``/topics/ai.rss``, but an encoded slash is not a folder separator (RFC 3986 2.2).
+    gunicorn and werkzeug keep the path as sent in RAW_URI or REQUEST_URI."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    if "%" not in raw:
+        return False
+    path = raw.partition("?")[0]
+    return "%2f" in path or "%2F" in path
+
+
 class FastPath:
     """WSGI middleware: plain GET/HEAD of a known path never reaches Flask."""
 
@@ -259,7 +270,7 @@ class FastPath:
         if (method == "GET" or method == "HEAD") and "limit" not in environ.get("QUERY_STRING", ""):
             routes = self.table.routes()
             route = routes.get(environ.get("PATH_INFO", "")) if routes is not None else None
-            if route is not None:
+            if route is not None and not encoded_slash(environ):
                 status, headers, body = route.answer(environ)
                 start_response(status, list(headers))
                 if method == "HEAD":

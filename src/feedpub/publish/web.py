@@ -24,7 +24,7 @@ from feedpub.config import Config
 from feedpub.publish.accesslog import AccessLog
 from feedpub.publish.builder import Builder
 from feedpub.publish.cuts import Cuts
-from feedpub.publish.fastpath import Answer, FastPath, RouteTable
+from feedpub.publish.fastpath import Answer, FastPath, RouteTable, encoded_slash
 from feedpub.publish.snapshot import SnapshotSource
 
 if TYPE_CHECKING:
@@ -97,6 +97,8 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
 
     @app.route("/healthz", methods=methods, provide_automatic_options=False)
     def healthz() -> Response:
+        if request.method == "OPTIONS":
+            return _options()
         snapshot = source.current()
         body = dict(source.status())
         body["serving"] = snapshot.version if snapshot is not None else None
@@ -119,7 +121,7 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
         snapshot, routes, feeds = compiled
         key = request.environ.get("PATH_INFO", "")  # as sent: werkzeug strips leading `//`
         route = routes.get(key)
-        if route is None:
+        if route is None or encoded_slash(request.environ):
             return plain(404, "404 Not Found")
         if request.method == "OPTIONS":
             return _options()
@@ -143,8 +145,20 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         code = error.code or 500
-        headers = {"Allow": ALLOWED} if isinstance(error, MethodNotAllowed) else {}
+        headers = {}
+        if isinstance(error, MethodNotAllowed):
+            if not served(request.environ):  # POST /nope: there is nothing there
+                return plain(404, "404 Not Found")
+            headers["Allow"] = ALLOWED
         return plain(code, f"{code} {error.name}", headers)
+
+    def served(environ: WSGIEnvironment) -> bool:
+        """Whether the path is one this server answers (any, before the first build)."""
+        if encoded_slash(environ):
+            return False
+        path = environ.get("PATH_INFO", "")
+        routes = table.routes()
+        return path == "/healthz" or routes is None or path in routes
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
@@ -159,6 +173,7 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
 def _options() -> Response:
     """A CORS preflight answer: feeds may be read, conditionally, from any origin."""
     response = Response(status=204)
+    del response.headers["Content-Type"]  # no content, so no type (werkzeug adds text/html)
     response.headers.update(
         {
             "Allow": ALLOWED,
