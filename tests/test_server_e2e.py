@@ -424,5 +424,32 @@ def test_stalled_clients_are_cut_off_and_others_still_served(start: Start) -> No
     finally:
         for sock in stalled:
             sock.close()
+    time.sleep(1.5)  # all cut off by now: closing them must not hold up new connections
+    started = time.monotonic()
     assert server.request("/all.rss")[0] == 200
+    assert time.monotonic() - started < 1, time.monotonic() - started
     assert "Traceback" not in server.log(), server.log()
+
+
+def test_clients_that_keep_a_closed_connection_open_do_not_hold_up_others(start: Start) -> None:
+    """After `Connection: close` (or HTTP/1.0) gunicorn waited up to 2 s for the client to
+    close too, on the worker's main thread: 4 such clients stopped new connections for 8 s."""
+    server = start(1)
+    held = []
+    for _ in range(4):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(b"GET /all.rss HTTP/1.0\r\n\r\n")  # answered, then left open
+        held.append(sock)
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert server.request("/all.rss")[0] == 200
+        assert time.monotonic() - started < 1, time.monotonic() - started
+        for sock in held:  # each got the whole answer
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.0 200 OK") and answer.endswith(b"</rss>\n")
+    finally:
+        for sock in held:
+            sock.close()
