@@ -64,6 +64,14 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
         ("base_url: example.org\n", "base_url: must be an absolute http(s) URL"),
         ("language: 'english please'\n", "language: not a language tag"),
         ("server:\n  port: 70000\n", "server.port: must be 0..65535"),
+        (
+            "server:\n  request_timeout_seconds: 0\n",
+            "server.request_timeout_seconds: must be 1..3600",
+        ),
+        (
+            "server:\n  request_timeout_seconds: soon\n",
+            "server.request_timeout_seconds: must be a number",
+        ),
         ("limits: 5\n", "limits: must be a mapping"),
         ("records: [a, b]\n", "records: must be a folder path"),
         ('records: "a\\0b"\n', "records: not a usable path"),

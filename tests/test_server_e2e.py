@@ -21,6 +21,7 @@ import pytest
 
 from feedpub.build import run_build
 from feedpub.config import load_config
+from feedpub.publish.gunicorn_app import THREADS
 
 from .conftest import base_record, record_text
 
@@ -36,13 +37,13 @@ def free_port() -> int:
 class Server:
     """A running `feedpub serve` subprocess and helpers to talk to it."""
 
-    def __init__(self, root: Path, workers: int) -> None:
+    def __init__(self, root: Path, workers: int, server_settings: str = "") -> None:
         self.root = root
         self.port = free_port()
         self.config = root / "config.yaml"
         self.config.write_text(
             "records: records\nout: out\ncache_dir: cache\nbase_url: https://feeds.example.com\n"
-            "server:\n  poll_seconds: 0.2\n",
+            f"server:\n  poll_seconds: 0.2\n{server_settings}",
             encoding="utf-8",
         )
         self.stdout = root / "stdout.log"
@@ -128,8 +129,8 @@ def start(tmp_path: Path) -> Iterator[Callable[[int], Server]]:
     for day, topics in enumerate((["AI"], ["AI", "Space"], ["Space"]), start=1):
         write(records, f"r{day}.md", f"Story {day}", day, topics)
 
-    def launch(workers: int, ready: bool = True) -> Server:
-        server = Server(tmp_path, workers)
+    def launch(workers: int, ready: bool = True, server_settings: str = "") -> Server:
+        server = Server(tmp_path, workers, server_settings)
         servers.append(server)
         if ready:
             server.wait_ready()
@@ -224,6 +225,11 @@ def test_http_errors_over_the_wire(start):
         assert b"Traceback" not in body and len(body) < 300
     status, headers, _ = server.request("/all.rss", method="DELETE")
     assert status == 405 and "GET" in headers["Allow"]
+    assert server.request("/nope", method="POST")[0] == 404
+    assert server.request("/topics/ai.rss")[0] == 200
+    assert server.request("/topics%2Fai.rss")[0] == 404  # an encoded slash is no separator
+    status, headers, body = server.request("/healthz", method="OPTIONS")
+    assert (status, body) == (204, b"") and "Content-Type" not in headers
     assert server.request("/all.rss?limit=abc")[0] == 400
 
 
@@ -394,3 +400,56 @@ def test_records_folder_vanishing_keeps_serving_last_good_feeds(
     )
     status, _, again = server.request("/all.rss")
     assert status == 200 and again == body
+
+
+def test_stalled_clients_are_cut_off_and_others_still_served(start: Start) -> None:
+    """Each connection that sends part of a request and stops holds a worker thread until
+    `server.request_timeout_seconds`; more of them than threads must not block other clients."""
+    server = start(1, server_settings="  request_timeout_seconds: 1\n")
+    stalled = []
+    for _ in range(THREADS * 2):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(b"G")  # the first byte of a request line, and then nothing
+        stalled.append(sock)
+    try:
+        time.sleep(0.3)  # the worker has taken them all
+        started = time.monotonic()
+        status, _, body = server.request("/all.rss")
+        waited = time.monotonic() - started
+        assert status == 200 and b"Story 1" in body
+        assert waited < 5, waited  # two rounds of 1 s timeouts on 4 threads, then served
+        for sock in stalled:  # the server closed each of them, without an answer
+            with contextlib.suppress(ConnectionResetError):
+                assert sock.recv(100) == b""
+    finally:
+        for sock in stalled:
+            sock.close()
+    time.sleep(1.5)  # all cut off by now: closing them must not hold up new connections
+    started = time.monotonic()
+    assert server.request("/all.rss")[0] == 200
+    assert time.monotonic() - started < 1, time.monotonic() - started
+    assert "Traceback" not in server.log(), server.log()
+
+
+def test_clients_that_keep_a_closed_connection_open_do_not_hold_up_others(start: Start) -> None:
+    """After `Connection: close` (or HTTP/1.0) gunicorn waited up to 2 s for the client to
+    close too, on the worker's main thread: 4 such clients stopped new connections for 8 s."""
+    server = start(1)
+    held = []
+    for _ in range(4):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(b"GET /all.rss HTTP/1.0\r\n\r\n")  # answered, then left open
+        held.append(sock)
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert server.request("/all.rss")[0] == 200
+        assert time.monotonic() - started < 1, time.monotonic() - started
+        for sock in held:  # each got the whole answer
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.0 200 OK") and answer.endswith(b"</rss>\n")
+    finally:
+        for sock in held:
+            sock.close()

@@ -7,11 +7,13 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 import brotli
 import feedparser
@@ -24,6 +26,7 @@ from feedpub.build import run_build
 from feedpub.config import Config, ServerConfig
 from feedpub.errors import BuildError
 from feedpub.publish import builder as builder_module
+from feedpub.publish import cuts as cuts_module
 from feedpub.publish.accesslog import AccessLog
 from feedpub.publish.builder import Builder
 from feedpub.publish.fastpath import accepted_codings, coding_weight, parse_http_date
@@ -156,7 +159,11 @@ def test_if_modified_since(client: FlaskClient):
         return client.get("/all.atom", headers=headers).status_code
 
     assert status(last_modified) == 304
-    assert status(format_datetime(stamp + timedelta(hours=1), usegmt=True)) == 304
+    assert status(time.asctime(stamp.utctimetuple())) == 304  # RFC 9110 5.6.7: read as UTC
+    # only the exact date: a later one may be a cache's `Date` from before a change that
+    # moved Last-Modified forward by less (RFC 9110 13.1.3; nginx's `if_modified_since exact`)
+    assert status(format_datetime(stamp + timedelta(seconds=1), usegmt=True)) == 200
+    assert status(format_datetime(stamp + timedelta(hours=1), usegmt=True)) == 200
     assert status(format_datetime(datetime.now(UTC) + timedelta(days=1), usegmt=True)) == 200
     assert status(format_datetime(stamp.replace(year=stamp.year - 1), usegmt=True)) == 200
     assert status("Sunday, 06-Nov-94 08:49:37 GMT") == 200  # valid obsolete form, older
@@ -179,14 +186,26 @@ def test_gzip_round_trip_and_its_own_etag(client: FlaskClient):
     assert int(packed.headers["Content-Length"]) == len(packed.data) < len(plain.data)
 
 
-def test_if_none_match_matches_either_representation(client: FlaskClient):
+def test_if_none_match_matches_a_representation_the_request_accepts(client: FlaskClient):
     plain_etag = client.get("/all.rss").headers["ETag"]
     gz_etag = client.get("/all.rss", headers={"Accept-Encoding": "gzip"}).headers["ETag"]
     asks_gzip = {"Accept-Encoding": "gzip"}
-    for etag, extra in ((plain_etag, asks_gzip), (gz_etag, {}), (gz_etag, asks_gzip)):
+    for etag, extra in ((plain_etag, asks_gzip), (gz_etag, asks_gzip)):
         response = client.get("/all.rss", headers={"If-None-Match": etag, **extra})
         assert response.status_code == 304
         assert response.headers["ETag"] == etag
+    # RFC 9110 13.1.2: a coding the client did not accept is not its representation; a 304
+    # with the gzip ETag would let a shared cache send gzip to a client that refused it
+    refusals = [
+        (gz_etag, {}),
+        (gz_etag, {"Accept-Encoding": "identity"}),
+        (gz_etag, {"Accept-Encoding": "br, gzip;q=0"}),
+        (plain_etag, {"Accept-Encoding": "gzip, identity;q=0"}),
+    ]
+    for etag, extra in refusals:
+        response = client.get("/all.rss", headers={"If-None-Match": etag, **extra})
+        assert response.status_code == 200, extra
+        assert response.headers["ETag"] != etag
 
 
 def test_brotli_when_asked(client: FlaskClient):
@@ -240,6 +259,8 @@ def test_negotiation_helpers():
     assert coding_weight(weights, "identity") == 0.0
     assert coding_weight(accepted_codings("br"), "identity") > 0
     assert parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777
+    assert parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") == 784111777
+    assert parse_http_date("Sun Nov  6 08:49:37 1994") == 784111777  # asctime: UTC
     assert parse_http_date("yesterday") is None
 
 
@@ -267,10 +288,74 @@ def test_limit_gives_the_newest_entries(client: FlaskClient):
     again = client.get("/all.rss?limit=2", headers={"If-None-Match": cut.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
     assert again.headers["Cache-Control"] == "public, max-age=120"
+    assert again.headers["Last-Modified"] == cut.headers["Last-Modified"]  # as other 304s
     assert "Content-Type" not in again.headers
     packed = client.get("/all.rss?limit=2", headers={"Accept-Encoding": "gzip"})
     assert gzip.decompress(packed.data) == cut.data
     assert len(json.loads(client.get("/topics/ai.json?limit=1").data)["items"]) == 1
+
+
+def test_a_cut_has_the_last_modified_of_the_whole_feed(app: Flask, records_dir: Path):
+    """Not its own newest entry's: that one does not move on an edit, and goes back when the
+    newest entry is removed, so a poller sending If-Modified-Since would get a 304."""
+    client = app.test_client()
+    before = client.get("/all.rss?limit=2").headers["Last-Modified"]
+    (records_dir / "r3.md").unlink()  # the newest story retracted
+    assert builder(app).poll() is True
+    full = client.get("/all.rss").headers["Last-Modified"]
+    cut = client.get("/all.rss?limit=2")
+    assert cut.headers["Last-Modified"] == full
+    assert parsedate_to_datetime(full) > parsedate_to_datetime(before)
+    since = {"If-Modified-Since": before}
+    assert client.get("/all.rss?limit=2", headers=since).status_code == 200
+    assert client.get("/all.rss?limit=2", headers={"If-Modified-Since": full}).status_code == 304
+
+
+def test_a_cut_is_compressed_only_in_the_codings_asked_for(client: FlaskClient, monkeypatch):
+    """Each cut is made on demand: three compressions for a request that needs one made
+    `?limit` a cheap way to load the server's CPU."""
+    calls: list[str] = []
+    for coding, (suffix, compress) in list(CODINGS.items()):
+
+        def counted(data: bytes, coding: str = coding, compress: Callable = compress) -> bytes:
+            calls.append(coding)
+            return compress(data)
+
+        monkeypatch.setitem(CODINGS, coding, (suffix, counted))
+    plain = client.get("/all.rss?limit=2")
+    assert plain.status_code == 200 and calls == []
+    for _ in range(3):
+        packed = client.get("/all.rss?limit=2", headers={"Accept-Encoding": "gzip"})
+        assert gzip.decompress(packed.data) == plain.data
+    assert calls == ["gzip"]  # once, then remembered
+    packed = client.get("/all.rss?limit=2", headers={"Accept-Encoding": "br"})
+    assert brotli.decompress(packed.data) == plain.data
+    assert calls == ["gzip", "br"]
+
+
+def test_a_cut_is_rendered_once_for_concurrent_requests(app: Flask, monkeypatch):
+    renders: list[int] = []
+    real_render = cuts_module.render_feed
+
+    def slow(*args: Any) -> bytes:
+        renders.append(1)
+        time.sleep(0.2)
+        return real_render(*args)
+
+    monkeypatch.setattr(cuts_module, "render_feed", slow)
+    answers: list[bytes] = []
+
+    def fetch() -> None:
+        answers.append(app.test_client().get("/all.json?limit=3").data)
+
+    threads = [threading.Thread(target=fetch) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(answers) == 8 and len(set(answers)) == 1
+    assert len(json.loads(answers[0])["items"]) == 3
+    assert renders == [1]
 
 
 def test_limit_beyond_the_feed_is_the_full_feed(client: FlaskClient):
@@ -281,7 +366,8 @@ def test_limit_beyond_the_feed_is_the_full_feed(client: FlaskClient):
 @pytest.mark.parametrize(
     "query",
     ["limit=0", "limit=-1", "limit=abc", "limit=11", "limit=99999999999999999999", "limit=",
-     "limit=1&limit=2", "limit=%201", "limit=1.5"],
+     "limit=1&limit=2", "limit=%201", "limit=1.5", "limit=02", "limit=0002", "limit=%2B2",
+     "limit=+2", "limit=2%20", "limit=00"],
 )  # fmt: skip
 def test_bad_limits_are_400(client: FlaskClient, query: str):
     response = client.get(f"/all.rss?{query}")
@@ -304,7 +390,7 @@ def test_unknown_query_parameters_are_ignored(client: FlaskClient):
     ["/nope.rss", "/all.xml", "/ALL.RSS", "/all.rss/", "/topics/", "/topics/nope.rss",
      "/../config.yaml", "/topics/../all.rss", "/%2e%2e/%2e%2e/etc/passwd", "/..%2fetc%2fpasswd",
      "//all.rss", "/topics//ai.rss", "/topics\\ai.rss", "/all.rss%00", "/.feedpub-manifest.json",
-     "/.feedpub.lock", "/static/x"],
+     "/.feedpub.lock", "/static/x", "/topics%2Fai.rss", "/topics%2fai.rss", "/%2Fall.rss"],
 )  # fmt: skip
 def test_unknown_paths_and_traversal_are_404(client: FlaskClient, path: str):
     if path.startswith("//"):  # the test client would read `//x` as a host name
@@ -318,26 +404,36 @@ def test_unknown_paths_and_traversal_are_404(client: FlaskClient, path: str):
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 def test_other_methods_are_405(client: FlaskClient, method: str):
-    response = client.open("/all.rss", method=method, data=b"x")
-    assert response.status_code == 405
-    assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
-    assert response.data == b"405 Method Not Allowed\n"
+    for path in ("/all.rss", "/topics/ai.json", "/", "/healthz"):
+        response = client.open(path, method=method, data=b"x")
+        assert response.status_code == 405, path
+        assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+        assert response.data == b"405 Method Not Allowed\n"
+    for path in ("/nope", "/topics/nope.rss", "/topics%2Fai.rss"):  # nothing there: 404
+        response = client.open(path, method=method, data=b"x")
+        assert response.status_code == 404, path
+        assert "Allow" not in response.headers
+        assert response.data == b"404 Not Found\n"
 
 
 def test_options_is_a_cors_preflight(client: FlaskClient):
-    response = client.options("/all.rss")
-    assert response.status_code == 204
-    assert "GET" in response.headers["Allow"]
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
-    assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
+    for path in ("/all.rss", "/", "/healthz"):
+        response = client.options(path)
+        assert response.status_code == 204, path
+        assert response.data == b""
+        assert "Content-Type" not in response.headers  # no content, so no type
+        assert "GET" in response.headers["Allow"]
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
     assert client.options("/nope").status_code == 404
+    assert client.options("/topics%2Fai.rss").status_code == 404
 
 
 def test_an_unexpected_error_is_a_plain_500(client: FlaskClient, monkeypatch):
     def broken(*args: object) -> bytes:
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr("feedpub.publish.web.render_feed", broken)
+    monkeypatch.setattr("feedpub.publish.cuts.render_feed", broken)
     response = client.get("/all.rss?limit=1")
     assert response.status_code == 500
     assert response.data == b"500 Internal Server Error\n"
@@ -414,6 +510,23 @@ def test_a_changed_feed_without_a_newer_entry_still_moves_last_modified(
     assert client.get("/topics/ai.rss", headers=since).status_code == 304  # nothing new since
 
 
+def test_if_modified_since_a_date_seen_before_a_change_gets_the_new_feed(
+    app: Flask, records_dir: Path
+):
+    """A cache that kept a response's `Date` sends it as If-Modified-Since (RFC 9110 13.1.3).
+    A change without a newer entry moves Last-Modified one second past the old time, which
+    is still before that `Date`: the changed feed must be sent, not a 304."""
+    client = app.test_client()
+    first = client.get("/all.rss")
+    seen_at = parsedate_to_datetime(first.headers["Last-Modified"]) + timedelta(minutes=5)
+    (records_dir / "r3.md").unlink()  # the newest story retracted
+    assert builder(app).poll() is True
+    since = {"If-Modified-Since": format_datetime(seen_at, usegmt=True)}
+    again = client.get("/all.rss", headers=since)
+    assert again.status_code == 200 and b"Story 3" not in again.data
+    assert parsedate_to_datetime(again.headers["Last-Modified"]) < seen_at
+
+
 def test_served_last_modified_moves_forward_even_when_files_cannot_be_written(
     app: Flask, config: Config, records_dir: Path, monkeypatch
 ):
@@ -470,8 +583,7 @@ def test_an_entry_dated_in_the_future_never_dates_the_feed_in_the_future(
         assert sent > datetime.now(UTC) - timedelta(minutes=1), path  # clamped to now
         again = client.get(path, headers={"If-None-Match": response.headers["ETag"]})
         assert again.status_code == 304
-        resent = again.headers.get("Last-Modified")  # (werkzeug drops it from a 304 of Flask's)
-        assert resent is None or parsedate_to_datetime(resent) <= datetime.now(UTC)
+        assert parsedate_to_datetime(again.headers["Last-Modified"]) <= datetime.now(UTC)
 
 
 def test_a_poll_stats_the_records_once(app: Flask, write_record: Write, monkeypatch):

@@ -43,6 +43,7 @@ class ServerConfig:
     max_age: int = 300
     poll_seconds: float = 2.0
     access_log: bool = True
+    request_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +209,8 @@ def validate_config(config: Config, origin: str = "config") -> None:
         raise ConfigError(f"{origin}: server.max_age: must not be negative")
     if not 0.1 <= server.poll_seconds <= 3600:
         raise ConfigError(f"{origin}: server.poll_seconds: must be 0.1..3600")
+    if not 1 <= server.request_timeout_seconds <= 3600:
+        raise ConfigError(f"{origin}: server.request_timeout_seconds: must be 1..3600")
     _check_hubs(config.websub.hubs, origin)
     for key in ("out", "cache_dir"):
         _check_outside_records(config, key, origin)

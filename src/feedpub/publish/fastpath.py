@@ -4,8 +4,9 @@ A `Route` is one resource compiled for HTTP: its header lists for 200 and 304
 in every content coding, built once per version. Answering a request is then a
 few dict lookups and string comparisons: content coding by Accept-Encoding
 q-values, If-None-Match (weak comparison, lists and ``*``), then
-If-Modified-Since. `FastPath` serves plain GET/HEAD of known paths this way
-and hands everything else (``?limit``, errors, other methods) to Flask.
+If-Modified-Since (equal to Last-Modified). `FastPath` serves plain GET/HEAD of
+known paths this way and hands everything else (``?limit``, errors, other
+methods) to Flask.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -72,14 +74,28 @@ def coding_weight(weights: dict[str, float], coding: str) -> float:
     return star if star is not None else 0.0
 
 
+def acceptable(coding: str, accept_encoding: str | None) -> bool:
+    """Whether a request may be sent `coding` (without Accept-Encoding: identity only, as
+    `Route.choose` sends)."""
+    if not accept_encoding:
+        return coding == IDENTITY
+    return coding_weight(accepted_codings(accept_encoding), coding) > 0
+
+
 @lru_cache(maxsize=64)
 def parse_http_date(value: str) -> int | None:
-    """An HTTP date as POSIX seconds, or None when it is not a valid date."""
+    """An HTTP date as POSIX seconds, or None when it is not a valid date.
+
+    All three forms of RFC 9110 5.6.7; asctime's (``Sun Nov  6 08:49:37 1994``) has no zone,
+    and is read as UTC, as every HTTP date is.
+    """
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return int(parsed.timestamp()) if parsed.tzinfo is not None else None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
 
 
 class Route:
@@ -128,8 +144,14 @@ class Route:
                 self._choices[accept_encoding] = chosen
         return chosen
 
-    def matching(self, if_none_match: str, chosen: Variant) -> Variant | None:
-        """The representation an If-None-Match value names (weak comparison), if any."""
+    def matching(
+        self, if_none_match: str, chosen: Variant, accept_encoding: str | None
+    ) -> Variant | None:
+        """The representation an If-None-Match value names (weak comparison), if any.
+
+        Another coding's tag counts only when this request accepts that coding (RFC 9110
+        13.1.2): a 304 with a gzip ETag lets a cache send its gzip bytes to the client.
+        """
         if if_none_match == chosen.etag:
             return chosen
         if if_none_match.strip() == "*":
@@ -139,16 +161,17 @@ class Route:
             return chosen
         for tag in tags:
             variant = self.by_etag.get(tag)
-            if variant is not None:
+            if variant is not None and acceptable(variant.coding, accept_encoding):
                 return variant
         return None
 
     def answer(self, environ: WSGIEnvironment) -> Answer:
         """Status, headers and body for a GET (the caller drops the body for HEAD)."""
-        chosen = self.choose(environ.get("HTTP_ACCEPT_ENCODING"))
+        accept_encoding = environ.get("HTTP_ACCEPT_ENCODING")
+        chosen = self.choose(accept_encoding)
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if if_none_match is not None:
-            matched = self.matching(if_none_match, chosen)
+            matched = self.matching(if_none_match, chosen, accept_encoding)
             if matched is not None:
                 return NOT_MODIFIED, self._dated(self.not_modified[matched.coding]), b""
         else:
@@ -168,11 +191,14 @@ class Route:
         return [(name, stamp if name == "Last-Modified" else value) for name, value in headers]
 
     def unmodified_since(self, value: str) -> bool:
-        """True when If-Modified-Since is a valid, past date not before Last-Modified."""
+        """True when If-Modified-Since is exactly Last-Modified (nginx's `exact`).
+
+        A later date is not enough: a changed feed's Last-Modified can be earlier than the
+        `Date` of a response a cache saw before the change (it moves one second past the old
+        time, see `files.advanced`), and RFC 9110 13.1.3 lets a cache send that `Date`.
+        """
         since = parse_http_date(value)
-        if since is None or since > time.time():
-            return False
-        return self.modified <= since
+        return since == self.modified and since <= time.time()
 
 
 class RouteTable:
@@ -219,6 +245,17 @@ def feed_paths(snapshot: Snapshot) -> dict[str, tuple[Feed, str]]:
     }
 
 
+def encoded_slash(environ: WSGIEnvironment) -> bool:
+    """Whether the path as sent holds ``%2F``: PATH_INFO is decoded, so ``/topics%2Fai.rss``
+    reads ``/topics/ai.rss``, but an encoded slash is not a folder separator (RFC 3986 2.2).
+    gunicorn and werkzeug keep the path as sent in RAW_URI or REQUEST_URI."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    if "%" not in raw:
+        return False
+    path = raw.partition("?")[0]
+    return "%2f" in path or "%2F" in path
+
+
 class FastPath:
     """WSGI middleware: plain GET/HEAD of a known path never reaches Flask."""
 
@@ -233,7 +270,7 @@ class FastPath:
         if (method == "GET" or method == "HEAD") and "limit" not in environ.get("QUERY_STRING", ""):
             routes = self.table.routes()
             route = routes.get(environ.get("PATH_INFO", "")) if routes is not None else None
-            if route is not None:
+            if route is not None and not encoded_slash(environ):
                 status, headers, body = route.answer(environ)
                 start_response(status, list(headers))
                 if method == "HEAD":

@@ -8,14 +8,19 @@ loads the current snapshot and picks up new ones from that folder.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import socket
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from feedpub.config import Config
 from feedpub.publish.builder import Builder, install_fork_guard
@@ -24,9 +29,68 @@ from feedpub.publish.web import create_app
 
 log = logging.getLogger("feedpub.serve")
 
-# Chosen by measurement (benchmarks/serve_bench.py): see docs/readme-server.md.
-WORKER_CLASS = "gthread"
 THREADS = 4
+
+
+class TimedConnection(TConn):  # type: ignore[misc]
+    """A connection whose blocking reads and writes give up after `request_timeout` seconds.
+
+    gunicorn calls `init()` in the thread that serves a request, once the socket is made
+    blocking, before each request (new or kept alive). Without a timeout, a client that
+    sends part of a request and stops holds one of the worker's threads for ever.
+    """
+
+    request_timeout: float
+
+    def init(self) -> None:
+        super().init()
+        self.sock.settimeout(self.request_timeout)
+
+    def close(self, graceful: bool = False) -> None:
+        """Close without waiting for the client: gunicorn's graceful close (RFC 9112 9.6)
+        reads on up to 2 s, on the worker's main thread, until the client closes too, so
+        each client that does not (one cut off, or one that sent `Connection: close` and
+        stays) stopped the worker accepting anyone for 2 s. What the client sent and was
+        not read is drained first, so the kernel does not answer it with a reset that could
+        cut the response short."""
+        if graceful:
+            with contextlib.suppress(OSError):  # BlockingIOError: nothing more to read
+                self.sock.shutdown(socket.SHUT_WR)
+                self.sock.setblocking(False)
+                for _ in range(16):  # at most 1 MiB, from a client that sends on
+                    if not self.sock.recv(65536):
+                        break
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+class TimedThreadWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's gthread worker, with `server.request_timeout_seconds` on every connection.
+
+    Idle kept-alive connections wait in gunicorn's poller, not in a thread (its
+    `keepalive` closes them); this bounds a request once a thread serves it.
+    """
+
+    def enqueue_req(self, conn: TConn) -> None:
+        # gunicorn makes the TConn in accept(), whose code differs between its versions;
+        # every connection passes here, before its init(), on its way to a thread.
+        conn.__class__ = TimedConnection
+        conn.request_timeout = self.app.feed_config.server.request_timeout_seconds
+        super().enqueue_req(conn)
+
+
+class ServerLog(Logger):  # type: ignore[misc]
+    """gunicorn's log, where a connection cut off by the request timeout is one line."""
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        if isinstance(sys.exc_info()[1], TimeoutError):  # a socket's: the app's are 500s
+            self.info("closed a connection that stalled (server.request_timeout_seconds)")
+        else:
+            super().exception(msg, *args, **kwargs)
+
+
+# Chosen by measurement (benchmarks/serve_bench.py): gthread, with a request timeout.
+WORKER_CLASS: type[ThreadWorker] | str = TimedThreadWorker
 
 
 def bind_address(host: str, port: int) -> str:
@@ -38,7 +102,10 @@ class FeedServer(BaseApplication):  # type: ignore[misc]
     """gunicorn serving `create_app` with one shared builder."""
 
     def __init__(
-        self, config: Config, worker_class: str = WORKER_CLASS, threads: int = THREADS
+        self,
+        config: Config,
+        worker_class: type[ThreadWorker] | str = WORKER_CLASS,
+        threads: int = THREADS,
     ) -> None:
         self.feed_config = config
         self.worker_class = worker_class
@@ -60,6 +127,7 @@ class FeedServer(BaseApplication):  # type: ignore[misc]
             "graceful_timeout": 5,
             "accesslog": None,  # our own, cheaper access log (publish.accesslog)
             "errorlog": "-",
+            "logger_class": ServerLog,
             "loglevel": "info",
             "proc_name": "feedpub",
             "control_socket_disable": True,  # gunicorn >= 25.1: no ~/.gunicorn/gunicorn.ctl

@@ -119,6 +119,15 @@ def strong_etag(body: bytes) -> str:
     return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
+def compressed(identity: Variant, coding: str) -> Variant | None:
+    """`identity`'s bytes in `coding` (one of CODINGS), or None when that is not smaller."""
+    suffix, compress = CODINGS[coding]
+    packed = compress(identity.body)
+    if len(packed) >= len(identity.body):
+        return None
+    return Variant(coding, packed, f'{identity.etag[:-1]}{suffix}"')
+
+
 def make_resource(
     path: str,
     body: bytes,
@@ -129,12 +138,9 @@ def make_resource(
     etag = strong_etag(body)
     variants = reuse.get(etag) if reuse else None
     if variants is None:
-        built = [Variant(IDENTITY, body, etag)]
-        for coding, (suffix, compress) in CODINGS.items():
-            packed = compress(body)
-            if len(packed) < len(body):
-                built.append(Variant(coding, packed, f'{etag[:-1]}{suffix}"'))
-        variants = tuple(built)
+        identity = Variant(IDENTITY, body, etag)
+        packed = (compressed(identity, coding) for coding in CODINGS)
+        variants = (identity, *(variant for variant in packed if variant is not None))
     stamp = int(modified.timestamp()) if modified is not None else 0
     return Resource(path, media_type(path), stamp, variants)
 

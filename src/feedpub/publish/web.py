@@ -3,7 +3,8 @@
 Every byte served comes from the in-memory snapshot (the same `render_site`
 output `feedpub build` writes), never from the filesystem by a request path.
 Plain GET/HEAD of a feed is answered by `FastPath` before Flask; Flask handles
-``?limit``, /healthz, OPTIONS, and every error as a short plain-text body.
+``?limit`` (cuts made on demand, see `cuts`), /healthz, OPTIONS, and every error as
+a short plain-text body.
 """
 
 from __future__ import annotations
@@ -11,27 +12,28 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, request
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from feedpub.config import Config
-from feedpub.model import Feed
 from feedpub.publish.accesslog import AccessLog
 from feedpub.publish.builder import Builder
-from feedpub.publish.fastpath import Answer, FastPath, Route, RouteTable
-from feedpub.publish.snapshot import Snapshot, SnapshotSource, make_resource
-from feedpub.render import render_feed
+from feedpub.publish.cuts import Cuts
+from feedpub.publish.fastpath import Answer, FastPath, RouteTable, encoded_slash
+from feedpub.publish.snapshot import SnapshotSource
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 log = logging.getLogger("feedpub.serve")
 
 ALLOWED = "GET, HEAD, OPTIONS"
-_DIGITS = re.compile(r"[0-9]{1,6}")
+_NUMBER = re.compile(r"[1-9][0-9]{0,5}")  # canonical: no zeros, signs or spaces before
 
 
 @dataclass(slots=True)
@@ -44,39 +46,13 @@ class ServerState:
     builder: Builder | None = None
 
 
-class LimitedRoutes:
-    """Routes for ``?limit=N``, rendered once per (version, path, N) and kept in a small LRU."""
-
-    def __init__(self, max_age: int, size: int = 256) -> None:
-        self.max_age = max_age
-        self.size = size
-        self._routes: OrderedDict[tuple[str, str, int], Route] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, snapshot: Snapshot, path: str, feed: Feed, suffix: str, limit: int) -> Route:
-        """The route of `feed` cut to its `limit` newest entries."""
-        key = (snapshot.version, path, limit)
-        with self._lock:
-            route = self._routes.get(key)
-            if route is not None:
-                self._routes.move_to_end(key)
-                return route
-        body = render_feed(feed.limited(limit), suffix)
-        route = Route(make_resource(path[1:], body, feed.updated), self.max_age)
-        with self._lock:
-            self._routes[key] = route
-            while len(self._routes) > self.size:
-                self._routes.popitem(last=False)
-        return route
-
-
 def parse_limit(values: list[str], max_items: int) -> int | str:
     """The ``limit`` parameter as an int, or the message of a 400."""
     if len(values) != 1:
         return "limit: give it once"
     value = values[0]
-    if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= max_items:
-        return f"limit: must be a whole number from 1 to {max_items}"
+    if not _NUMBER.fullmatch(value) or int(value) > max_items:
+        return f"limit: must be a whole number from 1 to {max_items}, written plainly"
     return int(value)
 
 
@@ -88,9 +64,17 @@ def plain(status: int, text: str, headers: dict[str, str] | None = None) -> Resp
     return response
 
 
+class PreparedResponse(Response):
+    """A response sent with exactly its headers: werkzeug would drop Last-Modified (and the
+    other "entity" headers) from a 304, which the fast path's 304s all carry."""
+
+    def get_wsgi_headers(self, environ: WSGIEnvironment) -> Headers:
+        return Headers(self.headers)
+
+
 def _from_answer(answer: Answer) -> Response:
     status, headers, body = answer
-    response = Response(body, status=int(status[:3]))
+    response = PreparedResponse(body, status=int(status[:3]))
     response.headers = Headers(headers)  # exactly the fast path's headers, no defaults
     return response
 
@@ -104,7 +88,7 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
         source = builder
     table = RouteTable(source, config.server.max_age)
     state = ServerState(config, source, table, builder)
-    limited = LimitedRoutes(config.server.max_age)
+    cuts = Cuts(config.server.max_age)
 
     app = Flask(__name__)
     app.url_map.merge_slashes = False  # `//all.rss` is a 404, not a redirect
@@ -113,6 +97,8 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
 
     @app.route("/healthz", methods=methods, provide_automatic_options=False)
     def healthz() -> Response:
+        if request.method == "OPTIONS":
+            return _options()
         snapshot = source.current()
         body = dict(source.status())
         body["serving"] = snapshot.version if snapshot is not None else None
@@ -135,7 +121,7 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
         snapshot, routes, feeds = compiled
         key = request.environ.get("PATH_INFO", "")  # as sent: werkzeug strips leading `//`
         route = routes.get(key)
-        if route is None:
+        if route is None or encoded_slash(request.environ):
             return plain(404, "404 Not Found")
         if request.method == "OPTIONS":
             return _options()
@@ -151,14 +137,28 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
                 return plain(400, f"400 Bad Request: {limit}")
             feed, suffix = feeds[key]
             if limit < len(feed.articles):
-                route = limited.get(snapshot, key, feed, suffix, limit)
+                coding = route.choose(request.environ.get("HTTP_ACCEPT_ENCODING")).coding
+                cut = cuts.get(snapshot.version, key, feed, suffix, limit, route.modified)
+                route = cut.route(coding)  # the coding the whole feed is sent in, made once
         return _from_answer(route.answer(request.environ))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         code = error.code or 500
-        headers = {"Allow": ALLOWED} if isinstance(error, MethodNotAllowed) else {}
+        headers = {}
+        if isinstance(error, MethodNotAllowed):
+            if not served(request.environ):  # POST /nope: there is nothing there
+                return plain(404, "404 Not Found")
+            headers["Allow"] = ALLOWED
         return plain(code, f"{code} {error.name}", headers)
+
+    def served(environ: WSGIEnvironment) -> bool:
+        """Whether the path is one this server answers (any, before the first build)."""
+        if encoded_slash(environ):
+            return False
+        path = environ.get("PATH_INFO", "")
+        routes = table.routes()
+        return path == "/healthz" or routes is None or path in routes
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
@@ -173,6 +173,7 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
 def _options() -> Response:
     """A CORS preflight answer: feeds may be read, conditionally, from any origin."""
     response = Response(status=204)
+    del response.headers["Content-Type"]  # no content, so no type (werkzeug adds text/html)
     response.headers.update(
         {
             "Allow": ALLOWED,
