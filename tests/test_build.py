@@ -15,6 +15,7 @@ import feedparser
 import pytest
 
 from feedpub import rerender
+from feedpub.build import build_site
 from feedpub.errors import BuildError
 from feedpub.publish.files import (
     TEMP_SUFFIX,
@@ -23,8 +24,11 @@ from feedpub.publish.files import (
     output_target,
     write_outputs,
 )
+from feedpub.render import html as html_module
+from feedpub.render import render_site
+from feedpub.stats import BuildStats
 
-from .conftest import SAMPLE_RECORDS, BuildRun, base_record, output_files
+from .conftest import SAMPLE_RECORDS, BuildRun, base_record, config_for, output_files
 
 Build = Callable[..., BuildRun]
 Write = Callable[..., Path]
@@ -343,3 +347,42 @@ def test_many_feeds_are_rendered_and_written_a_batch_at_a_time(
     assert staged_before_each_batch == [0, 12, 24, 36, 48]
     assert output_files(batched.out) == whole
     assert batched.stats.written == len(whole)
+
+
+def test_an_index_of_many_topics_shows_the_biggest_in_full_and_lists_the_others(
+    tmp_path: Path,
+    records_dir: Path,
+    build: Build,
+    write_record: Write,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past `FEATURED_TOPICS`, the other topics are listed by name and feed links only (no
+    headlines, no autodiscovery links): a site of 20,000 topics made a 33 MB page."""
+    monkeypatch.setattr(html_module, "FEATURED_TOPICS", 2)
+    counts = {"Big": 3, "Bigger": 4, "Small": 1, "Tiny": 1}
+    index = 0
+    for topic, count in counts.items():
+        for _ in range(count):
+            index += 1
+            write_record(
+                f"r{index}.md",
+                base_record(
+                    title=f"Story {index} of {topic}",
+                    webUrl=f"https://example.org/{index}",
+                    topics=[topic],
+                ),
+            )
+    page = build().read("index.html").decode()
+    head, body = page.split("</head>", 1)
+    for slug in ("all", "big", "bigger"):
+        assert f"/topics/{slug}.rss" in head or slug == "all"
+        assert f'id="topic-{slug}"' in body or slug == "all"
+    for slug in ("small", "tiny"):
+        assert f"/topics/{slug}.rss" not in head and f'id="topic-{slug}"' not in body
+        assert f'<a href="https://feeds.example.com/topics/{slug}.rss">RSS</a>' in body
+    assert 'href="#more-topics">2 more</a>' in body
+    assert "Story 1 of Big" in body and "of Small" not in body and "of Tiny" not in body
+    # The page rendered from the whole site (as the server does, or a build without the
+    # cache) is the same.
+    site = build_site(config_for(tmp_path, records_dir), lambda report: None, BuildStats())
+    assert render_site(site)["index.html"] == page.encode()

@@ -160,9 +160,17 @@ def render_changed(
                 for path, data in rendered.items():
                     keep.rendered(path, data, digests[number])
     if len(site_outputs) < 2:
-        headlines = html.HEADLINES_PER_TOPIC
-        wanted = [ref for choice in choices for ref in choice.entries[:headlines]]
-        site = _headline_site(config, choices, fetch_articles(cache, wanted), headlines)
+        featured = html.featured_slugs((c.info.slug, c.total) for c in choices if c.info.topic)
+        counts = [
+            html.HEADLINES_PER_TOPIC
+            if featured is None or not c.info.topic or c.info.slug in featured
+            else 0
+            for c in choices
+        ]
+        wanted = [
+            ref for c, count in zip(choices, counts, strict=True) for ref in c.entries[:count]
+        ]
+        site = _headline_site(config, choices, fetch_articles(cache, wanted), counts)
         keep.rendered(OPML_PATH, opml.render_opml(site), site_digest)
         keep.rendered(INDEX_PATH, html.render_index(site), site_digest)
     else:
@@ -202,12 +210,12 @@ def _feed(
 
 
 def _headline_site(
-    config: Config, choices: Choices, articles: dict[tuple[str, int], Article], headlines: int
+    config: Config, choices: Choices, articles: dict[tuple[str, int], Article], counts: list[int]
 ) -> Site:
-    """The site with each feed holding only the entries the index page shows."""
+    """The site with each feed holding only the entries the index page shows (`counts`)."""
     feeds = []
-    for choice in choices:
-        entries = tuple(articles[(ref.file, ref.seq)] for ref in choice.entries[:headlines])
+    for choice, count in zip(choices, counts, strict=True):
+        entries = tuple(articles[(ref.file, ref.seq)] for ref in choice.entries[:count])
         feeds.append(
             Feed(
                 info=choice.info,
