@@ -7,6 +7,7 @@ import gzip
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -429,6 +430,46 @@ def test_stalled_clients_are_cut_off_and_others_still_served(start: Start) -> No
     assert server.request("/all.rss")[0] == 200
     assert time.monotonic() - started < 1, time.monotonic() - started
     assert "Traceback" not in server.log(), server.log()
+
+
+def test_a_client_reading_a_big_feed_steadily_is_not_cut_off(start: Start, tmp_path: Path) -> None:
+    """The request timeout is for a stall: a client that reads a feed of megabytes slower
+    than the timeout, but without ever pausing that long, gets all of it."""
+    # 50 entries of ~200 KB: 10 MB, more than the kernel's largest send buffer (4 MB here),
+    # so the server's write waits on the client for seconds.
+    body = "A long paragraph of the article. " * 6_000
+    for day in range(4, 54):
+        fields = base_record(
+            title=f"Long {day}",
+            webUrl=f"https://example.org/long{day}",
+            publishedDateTime=f"2026-03-{1 + day % 28:02d}T{day % 24:02d}:00:00Z",
+        )
+        (tmp_path / "records" / f"long{day}.md").write_text(record_text(fields, body))
+    server = start(1, server_settings="  request_timeout_seconds: 1\n")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # a small window: it waits
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", server.port))
+    try:
+        sock.sendall(b"GET /all.rss HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n")
+        answer = b""
+        started = time.monotonic()
+        while chunk := sock.recv(65536):
+            answer += chunk
+            time.sleep(0.03)  # at most ~2 MB/s: 10 MB take 5 s, the timeout is 1 s
+            head, _, rest = answer.partition(b"\r\n\r\n")
+            length = re.search(rb"(?i)content-length: *(\d+)", head)
+            if length and len(rest) >= int(length.group(1)):
+                break
+        took = time.monotonic() - started
+    finally:
+        sock.close()
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    length = re.search(rb"(?i)content-length: *(\d+)", head)
+    assert head.startswith(b"HTTP/1.1 200") and length is not None
+    assert int(length.group(1)) > 8_000_000 and took > 3, (length.group(1), took)
+    assert len(rest) == int(length.group(1)) and rest.rstrip().endswith(b"</rss>")
+    assert "stalled" not in server.log()
 
 
 def test_clients_that_keep_a_closed_connection_open_do_not_hold_up_others(start: Start) -> None:

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import socket
+import struct
 import sys
 import tempfile
 from pathlib import Path
@@ -33,18 +34,24 @@ THREADS = 4
 
 
 class TimedConnection(TConn):  # type: ignore[misc]
-    """A connection whose blocking reads and writes give up after `request_timeout` seconds.
+    """A connection whose every read or write gives up after `request_timeout` seconds
+    without progress.
 
     gunicorn calls `init()` in the thread that serves a request, once the socket is made
     blocking, before each request (new or kept alive). Without a timeout, a client that
-    sends part of a request and stops holds one of the worker's threads for ever.
+    sends part of a request and stops holds one of the worker's threads for ever. The
+    timeout is the kernel's, per call (SO_RCVTIMEO, SO_SNDTIMEO): Python's own socket
+    timeout bounds a whole `sendall`, which cut off clients reading a big feed steadily.
     """
 
     request_timeout: float
 
     def init(self) -> None:
         super().init()
-        self.sock.settimeout(self.request_timeout)
+        seconds = int(self.request_timeout)
+        timeval = struct.pack("ll", seconds, int((self.request_timeout - seconds) * 1_000_000))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 
     def close(self, graceful: bool = False) -> None:
         """Close without waiting for the client: gunicorn's graceful close (RFC 9112 9.6)
@@ -83,7 +90,7 @@ class ServerLog(Logger):  # type: ignore[misc]
     """gunicorn's log, where a connection cut off by the request timeout is one line."""
 
     def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
-        if isinstance(sys.exc_info()[1], TimeoutError):  # a socket's: the app's are 500s
+        if isinstance(sys.exc_info()[1], TimeoutError | BlockingIOError):  # a stalled socket's
             self.info("closed a connection that stalled (server.request_timeout_seconds)")
         else:
             super().exception(msg, *args, **kwargs)
