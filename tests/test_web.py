@@ -333,6 +333,21 @@ def test_a_cut_is_compressed_only_in_the_codings_asked_for(client: FlaskClient, 
     assert calls == ["gzip", "br"]
 
 
+def test_a_cut_matches_the_etag_of_any_coding_made_that_the_request_accepts(
+    client: FlaskClient,
+):
+    """As for a whole feed: a cache that kept the gzip form of a cut and now also accepts br
+    revalidates it with a 304, whichever coding a fresh answer would use."""
+    gzipped = client.get("/all.rss?limit=2", headers={"Accept-Encoding": "gzip"})
+    assert gzipped.headers["Content-Encoding"] == "gzip"
+    for path in ("/all.rss", "/all.rss?limit=2"):
+        first = client.get(path, headers={"Accept-Encoding": "gzip"}).headers["ETag"]
+        again = client.get(path, headers={"Accept-Encoding": "gzip, br", "If-None-Match": first})
+        assert again.status_code == 304, path
+        refused = client.get(path, headers={"Accept-Encoding": "br", "If-None-Match": first})
+        assert refused.status_code == 200, path
+
+
 def test_a_cut_is_rendered_once_for_concurrent_requests(app: Flask, monkeypatch):
     renders: list[int] = []
     real_render = cuts_module.render_feed

@@ -34,25 +34,31 @@ class Cut:
         self.modified = modified
         self.max_age = max_age
         self._identity: Variant | None = None
-        self._routes: dict[str, Route] = {}
+        self._packed: dict[str, Variant] = {}  # the codings made so far (when smaller)
+        self._tried: set[str] = set()
+        self._route: Route | None = None
         self._lock = threading.Lock()
 
     def route(self, coding: str) -> Route:
-        """The cut's route, holding its bytes and, when smaller, their `coding` form."""
+        """The cut's route, holding its bytes and, when smaller, their `coding` form, and
+        every other coding made so far: If-None-Match matches any of them the request
+        accepts, as for a whole feed."""
         with self._lock:  # one rendering and one compression per coding, whoever asks
-            route = self._routes.get(coding)
-            if route is None:
-                route = Route(self._resource(coding), self.max_age)
-                self._routes[coding] = route
-            return route
+            if self._route is None or coding not in self._tried:
+                self._tried.add(coding)
+                self._route = Route(self._resource(coding), self.max_age)
+            return self._route
 
     def _resource(self, coding: str) -> Resource:
         identity = self._identity
         if identity is None:
             body = render_feed(self.feed.limited(self.limit), self.suffix)
             identity = self._identity = Variant(IDENTITY, body, strong_etag(body))
-        packed = compressed(identity, coding) if coding != IDENTITY else None
-        variants = (identity,) if packed is None else (identity, packed)
+        if coding != IDENTITY and coding not in self._packed:
+            packed = compressed(identity, coding)
+            if packed is not None:
+                self._packed[coding] = packed
+        variants = (identity, *self._packed.values())
         return Resource(self.path, media_type(self.path), self.modified, variants)
 
 
