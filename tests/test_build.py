@@ -220,6 +220,10 @@ def test_missing_or_empty_records_folder_fails_and_keeps_old_feeds(
     with pytest.raises(BuildError, match="no publishable records"):
         build()
     assert output_files(tmp_path / "out") == before
+    # A build that fails before it has anything to write leaves no output folder behind.
+    with pytest.raises(BuildError, match="records folder not found"):
+        build(records=tmp_path / "missing", out=tmp_path / "never")
+    assert not (tmp_path / "never").exists()
 
 
 def test_a_failed_write_leaves_the_old_feeds_intact(

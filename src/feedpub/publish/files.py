@@ -125,28 +125,39 @@ class OutputWriter:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self._folder = OutputFolder(out_dir)
-        self._lock = locked_output(out_dir)
+        self._lock: contextlib.AbstractContextManager[None] | None = None
         self._now = datetime.now(UTC)
         self._targets: dict[str, Path] = {}
         self._staged: dict[str, str] = {}  # output path -> its temporary file
 
     def __enter__(self) -> OutputWriter:
-        self._lock.__enter__()
-        try:
-            _remove_leftover_temporaries(self.out_dir)
-        except BaseException:
-            self._lock.__exit__(None, None, None)
-            raise
         return self
 
     def __exit__(self, *error: object) -> None:
+        if self._lock is None:
+            return
         try:
             self._unstage()
         finally:
             self._lock.__exit__(None, None, None)
 
+    def _begin(self) -> None:
+        """Lock the folder and tidy up after a killed build, at the first output: a build
+        that fails before it has any (no records folder) leaves the folder alone."""
+        if self._lock is not None:
+            return
+        lock = locked_output(self.out_dir)
+        lock.__enter__()
+        try:
+            _remove_leftover_temporaries(self.out_dir)
+        except BaseException:
+            lock.__exit__(None, None, None)
+            raise
+        self._lock = lock
+
     def add(self, relative: str, data: bytes, modified: datetime | None) -> None:
         """Output `relative` holds `data`: staged unless the file holds it already."""
+        self._begin()
         target = self._folder.target(relative)
         self._targets[relative] = target
         self._unstage(relative)  # given again (a build tried twice): the last one counts
@@ -158,11 +169,13 @@ class OutputWriter:
 
     def keep(self, relative: str) -> None:
         """Output `relative` is the file already there (its bytes known to be right)."""
+        self._begin()
         self._targets[relative] = self._folder.target(relative)
         self._unstage(relative)
 
     def commit(self) -> WriteStats:
         """Sync and rename every staged file into place; remove outputs no longer made."""
+        self._begin()
         staged = sorted(self._staged.items())
         current = set(self._targets)
         if staged:

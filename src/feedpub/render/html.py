@@ -35,10 +35,11 @@ def featured_slugs(topics: Iterable[tuple[str, int]]) -> set[str] | None:
 def render_index(site: Site) -> bytes:
     """The index page as UTF-8 HTML."""
     featured = featured_slugs((f.info.slug, f.total) for f in site.feeds if f.info.topic)
-    shown = [
-        f for f in site.feeds if featured is None or not f.info.topic or f.info.slug in featured
-    ]
-    others = [f for f in site.feeds if f not in shown] if featured is not None else []
+    if featured is None:
+        shown, others = list(site.feeds), []
+    else:
+        shown = [f for f in site.feeds if not f.info.topic or f.info.slug in featured]
+        others = [f for f in site.feeds if f.info.topic and f.info.slug not in featured]
     template = _environment.get_template("index.html")
     page = template.render(site=site, shown=shown, others=others, headlines=HEADLINES_PER_TOPIC)
     return page.encode("utf-8")
