@@ -183,7 +183,9 @@ class OutputWriter:
                 for _relative, temporary in staged:
                     _sync_file(temporary, self._targets[_relative])
             else:
-                _sync_file_system(self.out_dir)
+                folders = {self._targets[relative].parent for relative, _ in staged}
+                for folder in _one_per_file_system(folders):
+                    _sync_file_system(folder)
             # Name the files of both builds before any rename, so that if this build
             # dies half-way the next one still knows every file it must clean up.
             _write_manifest(self.out_dir, _previous(self.out_dir) | current)
@@ -312,6 +314,18 @@ def _sync_file(temporary: str, target: Path) -> None:
             os.close(descriptor)
     except OSError as exc:
         raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+
+def _one_per_file_system(folders: set[Path]) -> list[Path]:
+    """One of `folders` for each file system they are on (`topics/` may be a mount of its
+    own), in a stable order."""
+    by_device: dict[int, Path] = {}
+    for folder in sorted(folders):
+        try:
+            by_device.setdefault(folder.stat().st_dev, folder)
+        except OSError as exc:
+            raise BuildError(f"cannot write {folder}: {exc.strerror or exc}") from exc
+    return list(by_device.values())
 
 
 def _sync_file_system(folder: Path) -> None:
