@@ -283,6 +283,7 @@ def test_a_big_write_syncs_the_file_system_once_not_each_file(
 
     syncfs = counting("syncfs", 0) if has_syncfs else None
     monkeypatch.setattr(files_module, "_syncfs", lambda: syncfs)
+    monkeypatch.setattr(files_module, "SYNC_EACH_UP_TO", 32)  # this site writes 44 files
     monkeypatch.setattr(os, "fsync", counting("fsync"))
     monkeypatch.setattr(os, "sync", counting("sync"))
     write_records(tmp_path / "records", version=1, count=40)

@@ -269,10 +269,13 @@ def write_atomically(target: Path, data: bytes, modified: datetime | None = None
         raise
 
 
-SYNC_EACH_UP_TO = 32
+SYNC_EACH_UP_TO = 256
 """A build that changes more files than this syncs them with one `syncfs` instead of one
 `fsync` each. Each `fsync` of a new file waits for a journal commit (1-2 ms here): the
-60,000 files of a build with 20,000 topics took 90 s that way, one `syncfs` 0.1 s."""
+60,000 files of a build with 20,000 topics took 90 s that way, one `syncfs` 0.1 s. But a
+`syncfs` also waits for whatever other programs wrote to that file system (a fault test
+saw one build wait 114 s after 200 MB were copied there), so a usual site's first build
+(about 200 files, 0.3 s of `fsync`s) and every rebuild sync their own files only."""
 
 
 def _stage(target: Path, data: bytes, modified: datetime | None, sync: bool = True) -> str:
