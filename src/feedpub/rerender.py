@@ -160,13 +160,8 @@ def render_changed(
                 for path, data in rendered.items():
                     keep.rendered(path, data, digests[number])
     if len(site_outputs) < 2:
-        featured = html.featured_slugs((c.info.slug, c.total) for c in choices if c.info.topic)
-        counts = [
-            html.HEADLINES_PER_TOPIC
-            if featured is None or not c.info.topic or c.info.slug in featured
-            else 0
-            for c in choices
-        ]
+        full = html.in_full([(choice.info, choice.total) for choice in choices])
+        counts = [html.HEADLINES_PER_TOPIC if whole else 0 for whole in full]
         wanted = [
             ref for c, count in zip(choices, counts, strict=True) for ref in c.entries[:count]
         ]

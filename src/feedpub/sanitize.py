@@ -267,15 +267,13 @@ def clean_html(fragment: str, base: str = "") -> str:
     if not fragment.strip():
         return ""
     sanitized = _sanitize(fragment, base, keep_iframes=True)
-    cleaned = _iframes_as_links(sanitized)
-    if cleaned is None:  # iframe markup the pass did not expect: drop iframes instead
-        cleaned = _sanitize(fragment, base, keep_iframes=False)
     # The sanitiser decodes character references: `&#1;` or `&#x81;` would come out as
     # characters XML forbids, which no feed may hold.
-    reshaped = _drop_empty_shells(strip_forbidden(cleaned))
+    reshaped = _drop_empty_shells(strip_forbidden(_iframes_as_links(sanitized)))
     if reshaped != sanitized:
         # The reshaping works on text, safely only as long as nh3 escapes `<` and `>` in
-        # attribute values (it does now): what it made is sanitised once more, in case.
+        # attribute values (it does now): what it made is sanitised once more, which also
+        # drops any iframe markup it did not expect.
         reshaped = strip_forbidden(_sanitize(reshaped, base, keep_iframes=False))
     return neutralize_script_schemes(reshaped.strip())
 
@@ -300,13 +298,12 @@ def _sanitize(fragment: str, base: str, *, keep_iframes: bool) -> str:
     )
 
 
-def _iframes_as_links(markup: str) -> str | None:
+def _iframes_as_links(markup: str) -> str:
     """nh3's output with each iframe made a paragraph linking to its `src` (already a safe
-    absolute URL) or removed, content and all; None if any iframe markup is left."""
+    absolute URL) or removed, content and all."""
     if "<iframe" not in markup:
         return markup
-    linked = _IFRAME.sub(_iframe_link, markup)
-    return None if "<iframe" in linked or "</iframe" in linked else linked
+    return _IFRAME.sub(_iframe_link, markup)
 
 
 def _iframe_link(match: re.Match[str]) -> str:

@@ -125,7 +125,7 @@ class OutputWriter:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self._folder = OutputFolder(out_dir)
-        self._lock: contextlib.AbstractContextManager[None] | None = None
+        self._lock: contextlib.ExitStack | None = None  # holds the folder's lock once begun
         self._now = datetime.now(UTC)
         self._targets: dict[str, Path] = {}
         self._staged: dict[str, str] = {}  # output path -> its temporary file
@@ -134,26 +134,19 @@ class OutputWriter:
         return self
 
     def __exit__(self, *error: object) -> None:
-        if self._lock is None:
-            return
-        try:
-            self._unstage()
-        finally:
-            self._lock.__exit__(None, None, None)
+        if self._lock is not None:
+            with self._lock:
+                self._unstage()
 
     def _begin(self) -> None:
         """Lock the folder and tidy up after a killed build, at the first output: a build
         that fails before it has any (no records folder) leaves the folder alone."""
         if self._lock is not None:
             return
-        lock = locked_output(self.out_dir)
-        lock.__enter__()
-        try:
+        with contextlib.ExitStack() as lock:
+            lock.enter_context(locked_output(self.out_dir))
             _remove_leftover_temporaries(self.out_dir)
-        except BaseException:
-            lock.__exit__(None, None, None)
-            raise
-        self._lock = lock
+            self._lock = lock.pop_all()
 
     def add(self, relative: str, data: bytes, modified: datetime | None) -> None:
         """Output `relative` holds `data`: staged unless the file holds it already."""
@@ -165,7 +158,7 @@ class OutputWriter:
             return
         previous = _mtime(target)
         stamp = not_in_future(advanced(modified, previous), previous, self._now)
-        self._staged[relative] = _stage(target, data, stamp, sync=False)
+        self._staged[relative] = _stage(target, data, stamp)
 
     def keep(self, relative: str) -> None:
         """Output `relative` is the file already there (its bytes known to be right)."""
@@ -259,9 +252,10 @@ def _moment(stamp: float) -> datetime:
 
 
 def write_atomically(target: Path, data: bytes, modified: datetime | None = None) -> None:
-    """Write `data` to a temporary file beside `target`, then rename it into place."""
+    """Write `data` to a temporary file beside `target`, sync it, then rename it into place."""
     temporary = _stage(target, data, modified)
     try:
+        _sync_file(temporary, target)
         _rename(temporary, target)
     except BuildError:
         with contextlib.suppress(OSError):
@@ -278,45 +272,50 @@ saw one build wait 114 s after 200 MB were copied there), so a usual site's firs
 (about 200 files, 0.3 s of `fsync`s) and every rebuild sync their own files only."""
 
 
-def _stage(target: Path, data: bytes, modified: datetime | None, sync: bool = True) -> str:
-    """Write `data` to a new temporary file beside `target` (synced to disk unless `sync` is
-    false: the caller then syncs); its path."""
+@contextlib.contextmanager
+def _cannot_write(path: Path | str) -> Iterator[None]:
+    """Report an OSError of the block as the BuildError "cannot write `path`: reason"."""
+    try:
+        yield
+    except OSError as exc:
+        raise BuildError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _stage(target: Path, data: bytes, modified: datetime | None) -> str:
+    """Write `data` to a new temporary file beside `target`, not yet synced; its path."""
     temporary = ""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX
-        )
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(descriptor, view) :]
-            os.fchmod(descriptor, 0o644)
-            if modified is not None:
-                stamp = modified.timestamp()
-                os.utime(descriptor, (stamp, stamp))
-            if sync:
-                os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-    except OSError as exc:
+        with _cannot_write(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX
+            )
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(descriptor, view) :]
+                os.fchmod(descriptor, 0o644)
+                if modified is not None:
+                    stamp = modified.timestamp()
+                    os.utime(descriptor, (stamp, stamp))
+            finally:
+                os.close(descriptor)
+    except BuildError:
         if temporary:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
-        raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        raise
     return temporary
 
 
 def _sync_file(temporary: str, target: Path) -> None:
     """Flush staged file `temporary` (for `target`) to disk."""
-    try:
+    with _cannot_write(target):
         descriptor = os.open(temporary, os.O_RDONLY)
         try:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
-    except OSError as exc:
-        raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
 
 def _one_per_file_system(folders: set[Path]) -> list[Path]:
@@ -324,17 +323,15 @@ def _one_per_file_system(folders: set[Path]) -> list[Path]:
     own), in a stable order."""
     by_device: dict[int, Path] = {}
     for folder in sorted(folders):
-        try:
+        with _cannot_write(folder):
             by_device.setdefault(folder.stat().st_dev, folder)
-        except OSError as exc:
-            raise BuildError(f"cannot write {folder}: {exc.strerror or exc}") from exc
     return list(by_device.values())
 
 
 def _sync_file_system(folder: Path) -> None:
     """Flush everything written to the file system that holds `folder` to disk (`syncfs`
     where the C library has it, as on Linux; else `sync`, every file system)."""
-    try:
+    with _cannot_write(folder):
         descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         try:
             syncfs = _syncfs()
@@ -345,8 +342,6 @@ def _sync_file_system(folder: Path) -> None:
                 raise OSError(error, os.strerror(error))
         finally:
             os.close(descriptor)
-    except OSError as exc:
-        raise BuildError(f"cannot write {folder}: {exc.strerror or exc}") from exc
 
 
 @functools.cache
@@ -358,10 +353,8 @@ def _syncfs() -> Callable[[int], int] | None:
 
 
 def _rename(temporary: str, target: Path) -> None:
-    try:
+    with _cannot_write(target):
         os.replace(temporary, target)
-    except OSError as exc:
-        raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
 
 def _write_manifest(out_dir: Path, paths: set[str]) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from feedpub.model import Site
+from feedpub.model import FeedInfo, Site
 
 _environment = Environment(
     loader=PackageLoader("feedpub", "templates"),
@@ -23,23 +23,21 @@ only, so that a site of 20,000 topics has a page of 5.5 MB, not 33 MB with 60,00
 autodiscovery links for a reader to offer; every feed is in the OPML list."""
 
 
-def featured_slugs(topics: Iterable[tuple[str, int]]) -> set[str] | None:
-    """The slugs of the topics shown in full, of (slug, article count) pairs: the
-    `FEATURED_TOPICS` with the most articles (ties by slug); None when that is all of them."""
-    ranked = sorted(topics, key=lambda topic: (-topic[1], topic[0]))
+def in_full(feeds: Sequence[tuple[FeedInfo, int]]) -> list[bool]:
+    """For each (feed, article count): is it shown in full on the index page? The whole
+    feed is, and the `FEATURED_TOPICS` topics with the most articles (ties by slug)."""
+    ranked = sorted((-count, info.slug) for info, count in feeds if info.topic)
     if len(ranked) <= FEATURED_TOPICS:
-        return None
-    return {slug for slug, _count in ranked[:FEATURED_TOPICS]}
+        return [True] * len(feeds)
+    featured = {slug for _count, slug in ranked[:FEATURED_TOPICS]}
+    return [not info.topic or info.slug in featured for info, _count in feeds]
 
 
 def render_index(site: Site) -> bytes:
     """The index page as UTF-8 HTML."""
-    featured = featured_slugs((f.info.slug, f.total) for f in site.feeds if f.info.topic)
-    if featured is None:
-        shown, others = list(site.feeds), []
-    else:
-        shown = [f for f in site.feeds if not f.info.topic or f.info.slug in featured]
-        others = [f for f in site.feeds if f.info.topic and f.info.slug not in featured]
+    full = in_full([(feed.info, feed.total) for feed in site.feeds])
+    shown = [feed for feed, whole in zip(site.feeds, full, strict=True) if whole]
+    others = [feed for feed, whole in zip(site.feeds, full, strict=True) if not whole]
     template = _environment.get_template("index.html")
     page = template.render(site=site, shown=shown, others=others, headlines=HEADLINES_PER_TOPIC)
     return page.encode("utf-8")
