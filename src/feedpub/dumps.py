@@ -50,8 +50,9 @@ def part_digest(raw: bytes) -> bytes:
 
 def is_split_dump(name: str, size: int, limits: Limits) -> bool:
     """True for a file to read in parts: a dump over `PART_BYTES`, within its size limit."""
-    suffix = os.path.splitext(name)[1].lower()
-    return suffix in DUMP_SUFFIXES and PART_BYTES < size <= limits.max_dump_bytes
+    if not PART_BYTES < size <= limits.max_dump_bytes:  # first: most files are small
+        return False
+    return os.path.splitext(name)[1].lower() in DUMP_SUFFIXES
 
 
 def planned_parts(
