@@ -15,6 +15,7 @@ import os
 import random
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -272,10 +273,14 @@ def test_a_big_write_syncs_the_file_system_once_not_each_file(
     after_update: dict[str, bytes],
 ) -> None:
     calls = {"fsync": 0, "syncfs": 0, "sync": 0}
+    synced_folders: set[Path] = set()
     real_fsync = os.fsync
 
     def counting(name: str, result: Any = None) -> Callable[..., Any]:
         def count(*args: Any) -> Any:
+            if name == "fsync" and stat.S_ISDIR(os.fstat(args[0]).st_mode):
+                synced_folders.add(Path(os.readlink(f"/proc/self/fd/{args[0]}")))
+                return real_fsync(*args)
             calls[name] += 1
             return real_fsync(*args) if name == "fsync" else result
 
@@ -294,6 +299,31 @@ def test_a_big_write_syncs_the_file_system_once_not_each_file(
     assert written > files_module.SYNC_EACH_UP_TO
     assert (calls["syncfs"], calls["sync"]) == ((1, 0) if has_syncfs else (0, 1))
     assert calls["fsync"] <= 2  # the manifest, before and after the renames
+    # and the renames themselves: every folder a file was renamed into
+    folders = {(small_site / name).parent.resolve() for name in output_files(small_site)}
+    assert synced_folders == folders
+
+
+def test_renames_are_synced_in_every_folder_they_changed(
+    small_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power cut after a build must not lose its renames: each folder a file was renamed
+    into (or removed from) is synced after them; a rebuild that changes nothing syncs none."""
+    synced: list[Path] = []
+    real_fsync = os.fsync
+
+    def recording(descriptor: int) -> None:
+        if stat.S_ISDIR(os.fstat(descriptor).st_mode):
+            synced.append(Path(os.readlink(f"/proc/self/fd/{descriptor}")))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    assert cli("build", "--records", "records", "--out", "out", "-q").exit_code == 0
+    assert synced == []  # nothing changed
+    write_records(tmp_path / "records", version=1, count=40)
+    assert cli("build", "--records", "records", "--out", "out", "-q").exit_code == 0
+    expected = {(small_site / name).parent.resolve() for name in output_files(small_site)}
+    assert sorted(synced) == sorted(expected)  # each once
 
 
 @pytest.mark.parametrize("failing_rename", [1, 10, 30])

@@ -187,6 +187,10 @@ class OutputWriter:
             del self._staged[relative]
         removed = _remove_stale(self.out_dir, current)
         _write_manifest(self.out_dir, current)
+        if staged or removed:
+            renamed = {self._targets[relative].parent for relative, _ in staged}
+            for folder in sorted(renamed | {self.out_dir}):
+                _sync_folder(folder)
         times = {relative: _mtime(target) for relative, target in self._targets.items()}
         return WriteStats(
             written=len(staged),
@@ -312,6 +316,18 @@ def _sync_file(temporary: str, target: Path) -> None:
     """Flush staged file `temporary` (for `target`) to disk."""
     with _cannot_write(target):
         descriptor = os.open(temporary, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush `folder`'s entries to disk, so that the renames into it survive a power cut
+    (a file's own sync does not cover its name). Best effort: a file system that cannot
+    sync a folder still has every file whole, old or new."""
+    with contextlib.suppress(OSError):
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(descriptor)
         finally:
