@@ -406,6 +406,27 @@ def test_many_changed_ids_recompute_every_winner_at_once(
     assert_same_as_cold(tmp_path, config(tmp_path, "bulk-cold"))
 
 
+def test_a_bulk_rebuild_decides_between_kept_and_changed_copies(
+    tmp_path: Path, cached: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild that changes most files stores them in bulk (as winners, every flag
+    recomputed after): where copies of one id lie in kept and in changed files, the winner
+    flips either way as in a cold build, and topic counts follow."""
+    monkeypatch.setattr(incremental, "BULK_FILES", 1)
+    records = tmp_path / "records"
+    # Ids repeat every 23 records: 001.md (kept) and 024.md (changed) share one. First the
+    # changed copy wins, then it loses (the kept one wins again); the others move too.
+    for late in (True, False):
+        for number in range(2, 40):
+            stamp = "2026-03-09T00:00:00Z" if late and number == 24 else "2025-05-05T00:00:00Z"
+            topics = ["Moved"] if number % 2 else TOPICS[number % len(TOPICS)]
+            text = record(number, updatedDateTime=stamp, topics=topics, title=f"B{late}{number}")
+            (records / f"{number:03d}.md").write_text(text, encoding="utf-8")
+            age(records / f"{number:03d}.md")
+        warm = assert_same_as_cold(tmp_path, cached)
+        assert warm.duplicates > 0
+
+
 def test_one_topic_named_twice_is_selected_in_the_cache(tmp_path: Path, cached: Config) -> None:
     records = tmp_path / "records"
     # Named twice in one article, a topic is one topic from the conversion on (it used to

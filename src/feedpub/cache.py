@@ -322,18 +322,23 @@ class RecordCache:
         )
 
     def store(
-        self, entries: list[tuple[str, int, int, int, int, str | None]], files: list[StoredFile]
+        self,
+        entries: list[tuple[str, int, int, int, int, str | None]],
+        files: list[StoredFile],
+        winners: bool = False,
     ) -> None:
         """Record files' entries (name, size, mtime_ns, records, unpublished, reports) and
-        their articles (inside a transaction, after `forget`)."""
+        their articles (inside a transaction, after `forget`), flagged as winners when
+        `winners` (for a bulk store that every flag is recomputed after), else not."""
         db = self.db
+        flag = int(winners)
         db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)", entries)
         db.executemany(
-            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+            f"INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, {flag}, ?)",
             chain.from_iterable(file.articles for file in files),
         )
         db.executemany(
-            "INSERT OR IGNORE INTO topics VALUES (?, ?, ?, ?, ?, ?, 0)",
+            f"INSERT OR IGNORE INTO topics VALUES (?, ?, ?, ?, ?, ?, {flag})",
             chain.from_iterable(file.topics for file in files),
         )
         db.executemany(

@@ -96,7 +96,8 @@ def load_cached(
         converted = encode_files(jobs, config.limits, threshold, pool)
         total = len(changed) + sum(len(parts) - 1 for parts in jobs.parts.values())
         outcomes = iter(_with_progress(converted, total, progress))
-        batches = _Batches(cache, None if bulk else ids)  # (bulk: every winner is redone)
+        batches = _Batches(cache, None if bulk else ids)  # (bulk: every winner is redone,
+        # its rows are stored as winners: see cache_select._BULK)
         for name, size, mtime_ns in changed:
             display = f"{base}/{name}"
             still = kept.get(name, [])  # parts of a dump read before and unchanged
@@ -165,7 +166,7 @@ def _joined(parts: list[StoredPart], display: str) -> tuple[int, int, list[Repor
 
 class _Batches:
     """Files' entries and articles, stored `STORE_BATCH` articles at a time; the ids of the
-    articles go into `ids` (unless None)."""
+    articles go into `ids`; None for a bulk store (stored as winners, all redone after)."""
 
     def __init__(self, cache: RecordCache, ids: set[str] | None) -> None:
         self.cache = cache
@@ -186,7 +187,7 @@ class _Batches:
         self.entries.append(entry)
 
     def flush(self) -> None:
-        self.cache.store(self.entries, self.files)
+        self.cache.store(self.entries, self.files, winners=self.ids is None)
         self.entries, self.files, self.held = [], [], 0
 
 
