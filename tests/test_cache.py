@@ -95,9 +95,9 @@ def parts_read(monkeypatch: pytest.MonkeyPatch) -> list[DumpPart]:
     read: list[DumpPart] = []
     encode_part = parse_pool.encode_part
 
-    def counting(path: str, name: str, display: str, part: DumpPart, limits: Any) -> Any:
+    def counting(path: str, name: str, display: str, part: DumpPart, *rest: Any) -> Any:
         read.append(part)
-        return encode_part(path, name, display, part, limits)
+        return encode_part(path, name, display, part, *rest)
 
     monkeypatch.setattr(parse_pool, "encode_part", counting)
     return read

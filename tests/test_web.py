@@ -584,8 +584,10 @@ def test_a_snapshot_keeps_unchanged_times_and_moves_changed_ones_forward(app: Fl
 
 
 def test_an_entry_dated_in_the_future_never_dates_the_feed_in_the_future(
-    app: Flask, write_record: Write
+    config: Config, write_record: Write
 ):
+    seed(write_record)
+    app = create_app(config.replace(publish_future=True))  # else held: tests/test_future.py
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     write_record("ahead.md", base_record(webUrl="https://example.org/ahead",
                                          publishedDateTime=tomorrow))  # fmt: skip

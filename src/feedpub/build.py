@@ -25,6 +25,7 @@ from feedpub.stats import (
     display_path,
     pass_on,
 )
+from feedpub.timestamps import build_time
 
 __all__ = [
     "BuildStats",
@@ -51,12 +52,14 @@ def load_articles(
     """Every publishable article of the records folder, in memory (no cache)."""
     folder = config.records
     check_records_folder(folder)
+    started_ns = time.time_ns()
     files = list(scan_records(folder))
     stats.files = len(files)
     base = display_path(folder)
+    now = None if config.publish_future else build_time(started_ns)
     articles: list[Article] = []
     for file in _with_progress(files, progress):
-        outcome = convert_file(file, f"{base}/{file.name}", config.limits)
+        outcome = convert_path(file.path, f"{base}/{file.name}", config.limits, now)
         _account(outcome, stats, sink)
         articles.extend(outcome.articles)
     return articles
@@ -65,6 +68,9 @@ def load_articles(
 def _account(outcome: FileOutcome, stats: BuildStats, sink: ReportSink) -> None:
     stats.records += outcome.records
     stats.unpublished += outcome.unpublished
+    stats.held += outcome.held
+    if outcome.due is not None and (stats.next_due is None or outcome.due < stats.next_due):
+        stats.next_due = outcome.due
     pass_on(outcome.reports, stats, sink)
 
 

@@ -75,6 +75,7 @@ class Config:
     language: str = "en"
     max_items: int = 50
     strict: bool = False
+    publish_future: bool = False  # publish records dated later than the build at once
     limits: Limits = field(default_factory=Limits)
     server: ServerConfig = field(default_factory=ServerConfig)
     websub: WebSubConfig = field(default_factory=WebSubConfig)

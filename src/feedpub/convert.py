@@ -54,6 +54,8 @@ class Conversion:
     article: Article | None = None
     reports: list[Report] = field(default_factory=list)
     unpublished: bool = False
+    held: bool = False  # dated later than the build: published once that time has come
+    due: datetime | None = None  # when converting it again would give another result
 
 
 class _Skip(Exception):
@@ -68,10 +70,12 @@ class _Skip(Exception):
 class _Converter:
     """Holds the state of converting one record (its source and its reports)."""
 
-    def __init__(self, record: RawRecord, limits: Limits) -> None:
+    def __init__(self, record: RawRecord, limits: Limits, now: datetime | None = None) -> None:
         self.record = record
         self.data = record.data
         self.limits = limits
+        self.now = now
+        self.due: datetime | None = None
         self.reports: list[Report] = []
 
     def warn(self, field: str, reason: str) -> None:
@@ -131,6 +135,13 @@ class _Converter:
             except TimestampError as exc:
                 self.warn("updatedDateTime", f"{exc}; the publication time stands in")
             updated_at = max(updated_at, published_at)
+        if self.now is not None and published_at <= self.now < updated_at:
+            self.warn(
+                "updatedDateTime",
+                f"{updated_at.isoformat()} is later than this build; "
+                "the publication time stands in until then",
+            )
+            updated_at, self.due = published_at, updated_at
         return published_at, updated_at
 
     def url(self) -> str:
@@ -347,8 +358,12 @@ class _Converter:
         return clean_html(strip_forbidden(raw[: self.limits.max_content_chars]), base=url)
 
 
-def convert_record(record: RawRecord, limits: Limits) -> Conversion:
-    """Convert one raw record; unpublished and unusable records give no article."""
+def convert_record(record: RawRecord, limits: Limits, now: datetime | None = None) -> Conversion:
+    """Convert one raw record; unpublished and unusable records give no article.
+
+    With `now` (the build's time), a record published later is held: no article, no
+    report, and `due` says when it is published.
+    """
     published = record.data.get("published", True)
     if published is False:
         return Conversion(unpublished=True)
@@ -359,13 +374,15 @@ def convert_record(record: RawRecord, limits: Limits) -> Conversion:
             f"must be true or false, got {_describe(published)}; not published",
         )
         return Conversion(reports=[report], unpublished=True)
-    converter = _Converter(record, limits)
+    converter = _Converter(record, limits, now)
     try:
         article = converter.convert()
     except _Skip as skip:
         converter.reports.append(Report(record.source, skip.field, skip.reason))
         return Conversion(reports=converter.reports)
-    return Conversion(article=article, reports=converter.reports)
+    if now is not None and article.published > now:
+        return Conversion(reports=converter.reports, held=True, due=article.published)
+    return Conversion(article=article, reports=converter.reports, due=converter.due)
 
 
 def image_mime_type(url: str) -> str:

@@ -54,4 +54,5 @@ def fingerprint(config: Config) -> str:
     limits = {f.name: getattr(config.limits, f.name) for f in fields(config.limits)}
     digest.update(json.dumps(limits, sort_keys=True).encode())
     digest.update(str(config.records.resolve()).encode("utf-8", "surrogateescape"))
+    digest.update(b"publish_future" if config.publish_future else b"hold_future")
     return digest.hexdigest()

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
 from feedpub.cache import StoredFile, stored_file
@@ -51,6 +52,13 @@ class FileOutcome:
     reports: list[Report] = field(default_factory=list)
     records: int = 0
     unpublished: int = 0
+    held: int = 0  # records dated later than the build (see `convert_record`)
+    due: float | None = None  # the first time (POSIX) a conversion of the file would differ
+
+    def add_due(self, moment: float | None) -> None:
+        """Take `moment` into `due` (the earlier of the two)."""
+        if moment is not None and (self.due is None or moment < self.due):
+            self.due = moment
 
 
 class FileJobs(NamedTuple):
@@ -65,6 +73,7 @@ class FileJobs(NamedTuple):
     base: str
     names: list[str]
     parts: dict[str, tuple[DumpPart, ...]]
+    now: datetime | None = None  # the build's time: later records are held (None: none are)
 
 
 def file_jobs(
@@ -73,6 +82,7 @@ def file_jobs(
     files: list[tuple[str, int]],
     limits: Limits,
     compare: Callable[[str], list[DumpPart]] | None = None,
+    now: datetime | None = None,
 ) -> tuple[FileJobs, dict[str, list[DumpPart]]]:
     """The jobs of `files` (name, size), with the parts of each big JSON Lines dump; and, for
     each dump that `compare` knows parts of, those parts that it still holds (`compare`
@@ -90,7 +100,7 @@ def file_jobs(
         parts[name] = tuple(part for part in planned if part not in same)
         if before:
             kept[name] = [part for part in before if part in same]
-    return FileJobs(folder, base, [name for name, _size in files], parts), kept
+    return FileJobs(folder, base, [name for name, _size in files], parts, now), kept
 
 
 class EncodedOutcome(NamedTuple):
@@ -102,44 +112,56 @@ class EncodedOutcome(NamedTuple):
     records: int
     unpublished: int
     part: DumpPart | None = None  # for a part of a dump: the part, with its digest
+    held: int = 0
+    due: float | None = None  # see `FileOutcome`
 
 
-def convert_file(path: str | os.PathLike[str], display: str, limits: Limits) -> FileOutcome:
-    """Read and convert every record of one file (a big dump part by part)."""
+def convert_file(
+    path: str | os.PathLike[str], display: str, limits: Limits, now: datetime | None = None
+) -> FileOutcome:
+    """Read and convert every record of one file (a big dump part by part); records dated
+    after `now` are held."""
     try:
         size = os.stat(path).st_size
     except OSError:
         size = 0  # read whole, which reports why it cannot be read
     parts = planned_parts(path, size, limits)
     if not parts:
-        return _convert(read_record_file(path, display, limits), limits)
+        return _convert(read_record_file(path, display, limits), limits, now)
     outcome = FileOutcome()
     for part in parts:
-        converted = _convert(read_dump_part(path, display, part)[0], limits)
+        converted = _convert(read_dump_part(path, display, part)[0], limits, now)
         outcome.articles += converted.articles
         outcome.reports = merge_part_reports(outcome.reports, converted.reports, display)
         outcome.records += converted.records
         outcome.unpublished += converted.unpublished
+        outcome.held += converted.held
+        outcome.add_due(converted.due)
     return outcome
 
 
-def _convert(result: FileResult, limits: Limits) -> FileOutcome:
+def _convert(result: FileResult, limits: Limits, now: datetime | None) -> FileOutcome:
     outcome = FileOutcome()
     outcome.reports.extend(result.reports)
     for record in result.records:
         outcome.records += 1
-        conversion = convert_record(record, limits)
+        conversion = convert_record(record, limits, now)
         outcome.reports.extend(conversion.reports)
         if conversion.unpublished:
             outcome.unpublished += 1
+        outcome.held += conversion.held
+        if conversion.due is not None:
+            outcome.add_due(conversion.due.timestamp())
         if conversion.article is not None:
             outcome.articles.append(conversion.article)
     return outcome
 
 
-def encode_file(path: str, name: str, display: str, limits: Limits) -> EncodedOutcome:
+def encode_file(
+    path: str, name: str, display: str, limits: Limits, now: datetime | None = None
+) -> EncodedOutcome:
     """Convert one file and encode its articles for the cache (under `name`)."""
-    outcome = convert_file(path, display, limits)
+    outcome = convert_file(path, display, limits, now)
     rows = [encode_article(article, display) for article in outcome.articles]
     return EncodedOutcome(
         stored_file(name, rows),
@@ -147,16 +169,23 @@ def encode_file(path: str, name: str, display: str, limits: Limits) -> EncodedOu
         encode_reports(outcome.reports, display),
         outcome.records,
         outcome.unpublished,
+        held=outcome.held,
+        due=outcome.due,
     )
 
 
 def encode_part(
-    path: str, name: str, display: str, part: DumpPart, limits: Limits
+    path: str,
+    name: str,
+    display: str,
+    part: DumpPart,
+    limits: Limits,
+    now: datetime | None = None,
 ) -> EncodedOutcome:
     """Convert one part of a dump and encode its articles, keyed from the number of the part's
     first line or item on: a part has no more articles than those, so no two parts' keys meet."""
     result, digest = read_dump_part(path, display, part)
-    outcome = _convert(result, limits)
+    outcome = _convert(result, limits, now)
     rows = [encode_article(article, display) for article in outcome.articles]
     return EncodedOutcome(
         stored_file(name, rows, first_seq=part.first - 1),
@@ -165,6 +194,8 @@ def encode_part(
         outcome.records,
         outcome.unpublished,
         part=part._replace(digest=digest),
+        held=outcome.held,
+        due=outcome.due,
     )
 
 
@@ -174,10 +205,10 @@ def _encode_each(jobs: FileJobs, limits: Limits) -> Iterator[EncodedOutcome]:
         path, display = os.path.join(folder, name), f"{base}/{name}"
         parts = jobs.parts.get(name)
         if parts is None:
-            yield encode_file(path, name, display, limits)
+            yield encode_file(path, name, display, limits, jobs.now)
         else:
             for part in parts:
-                yield encode_part(path, name, display, part, limits)
+                yield encode_part(path, name, display, part, limits, jobs.now)
 
 
 def _encode_chunk(jobs: FileJobs, limits: Limits) -> bytes:
@@ -194,11 +225,11 @@ def _encode_chunk(jobs: FileJobs, limits: Limits) -> bytes:
 def _plain(outcome: EncodedOutcome) -> tuple[Any, ...]:
     reports = [(r.source, r.field, r.reason, r.skipped) for r in outcome.reports]
     part = None if outcome.part is None else tuple(outcome.part)
-    return (tuple(outcome.stored), reports, *outcome[2:5], part)
+    return (tuple(outcome.stored), reports, *outcome[2:5], part, *outcome[6:])
 
 
 def _from_plain(plain: tuple[Any, ...]) -> EncodedOutcome:
-    stored, reports, reports_text, records, unpublished, part = plain
+    stored, reports, reports_text, records, unpublished, part, held, due = plain
     return EncodedOutcome(
         StoredFile(*stored),
         [Report(*report) for report in reports],
@@ -206,6 +237,8 @@ def _from_plain(plain: tuple[Any, ...]) -> EncodedOutcome:
         records,
         unpublished,
         None if part is None else DumpPart(*part),
+        held,
+        due,
     )
 
 

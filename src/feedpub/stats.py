@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from feedpub.config import Config
@@ -30,12 +31,18 @@ class BuildStats:
     seconds: float = 0.0
     written_paths: tuple[str, ...] = ()  # the outputs this build wrote (new or changed)
     cache_unusable: str = ""  # why the record cache could not be used ("" when it was)
+    held: int = 0  # records dated later than the build, published from their time on
+    next_due: float | None = None  # when the first of them is due (POSIX time)
 
     def summary(self) -> str:
         """One line for the end of a build."""
+        held = ""
+        if self.held and self.next_due is not None:
+            first = datetime.fromtimestamp(self.next_due, UTC).isoformat(timespec="seconds")
+            held = f"held {self.held} dated later (next due {first}), "
         return (
             f"read {self.records} records from {self.files} files; "
-            f"skipped {self.skipped}, unpublished {self.unpublished}, "
+            f"skipped {self.skipped}, unpublished {self.unpublished}, {held}"
             f"recovered {self.recovered}, merged {self.duplicates} duplicates; "
             f"published {self.published} articles in {self.feeds} feeds; "
             f"wrote {self.written} files ({self.unchanged} unchanged, {self.removed} removed) "
@@ -78,6 +85,7 @@ def check_publishable(config: Config, stats: BuildStats) -> None:
             f"--strict: {stats.skipped + stats.recovered} problem(s) reported; nothing written"
         )
     if not stats.published:
+        held = f" ({stats.held} held until their publication time)" if stats.held else ""
         raise BuildError(
-            f"no publishable records in {display_path(config.records)}; nothing written"
+            f"no publishable records in {display_path(config.records)}{held}; nothing written"
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 
@@ -10,6 +12,7 @@ from email.utils import parsedate_to_datetime
 # 1970-01-01, the Unix epoch, is the usual placeholder for "unknown".
 MIN_YEAR = 1990
 MAX_YEAR = 9999
+MAX_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z
 # RFC 3339 forms `fromisoformat` refuses: a lower-case `t` or `z`, a leap second (`:60`).
 _RFC3339 = re.compile(
     r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?P<time>[0-9]{2}:[0-9]{2}):(?P<second>[0-9]{2})"
@@ -88,3 +91,14 @@ def _from_rfc3339(match: re.Match[str]) -> datetime:
     return datetime.fromisoformat(
         f"{match['date']}T{match['time']}:{second}{match['fraction'] or ''}{offset}"
     )
+
+
+def build_time(scan_started_ns: int | None = None) -> datetime:
+    """The moment a build publishes as of: `SOURCE_DATE_EPOCH` when set (reproducible
+    builds), else when its scan of the records began (else now). Records dated later are
+    held until then."""
+    fixed = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if fixed.isascii() and fixed.isdigit():
+        return datetime.fromtimestamp(min(int(fixed), MAX_EPOCH), UTC)
+    seconds = time.time() if scan_started_ns is None else scan_started_ns / 1e9
+    return datetime.fromtimestamp(seconds, UTC)

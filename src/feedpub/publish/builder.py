@@ -26,6 +26,7 @@ from feedpub.publish.watch import RecordWatcher
 from feedpub.publish.websub import HubNotifier, changed_feed_urls
 from feedpub.records import RACY_NS, Scan, has_racy_entries, rescan_names, scan_folder
 from feedpub.report import Report
+from feedpub.timestamps import build_time
 
 log = logging.getLogger("feedpub.serve")
 
@@ -149,6 +150,7 @@ class Builder:
         self._watch_again = False  # a folder event: watch the records folder afresh
         self._watched_id: tuple[int, int] | None = None  # the records folder being watched
         self._racy_at: int | None = None  # when to look again at files of an unfinished tick
+        self._due_at: float | None = None  # when a record held for its date is due (POSIX)
         self._reported: set[str] = set()
         self._cache_warning = ""  # why the record cache could not be used, as last logged
         self._stop = threading.Event()
@@ -192,7 +194,8 @@ class Builder:
         # surely over). The cache reads those files again.
         named = scan is not None and bool(scan.changed)
         racy_due = self._racy_at is not None and time.time_ns() >= self._racy_at
-        if seen == self._seen and not (self._retry_due() or named or racy_due):
+        changes_due = racy_due or self._held_due()
+        if seen == self._seen and not (self._retry_due() or named or changes_due):
             return False
         if not told and self._watcher is not None and seen != self._seen:
             self._watch_again = True  # a change no event told of: watch afresh next time
@@ -214,6 +217,10 @@ class Builder:
     def _retry_due(self) -> bool:
         return self._retry_at is not None and time.monotonic() >= self._retry_at
 
+    def _held_due(self) -> bool:
+        """True when a record held for its publication time (or a later update) is due."""
+        return self._due_at is not None and build_time().timestamp() >= self._due_at
+
     def _watched_scan(self) -> Scan | _Unchanged | None:
         """The scan brought up to date from the watcher's events; None if a full scan is due."""
         watcher = self._watcher
@@ -223,6 +230,7 @@ class Builder:
             or self._watch_again
             or not watcher.alive
             or time.monotonic() - self._last_full_scan >= FULL_SCAN_SECONDS
+            or self._held_due()  # the cache reads files of due records again on a full scan
         ):
             return None
         if _identity(self.config.records) != self._watched_id:
@@ -259,6 +267,7 @@ class Builder:
                 known=self._articles,
             )
             self._warn_of_cache(stats.cache_unusable)
+            self._due_at = stats.next_due
             write_error, files = self._write_files(built.outputs, built.modified)
             written = files.paths
             self._files_behind = write_error is not None
