@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 import hypothesis.strategies as st
 from hypothesis import given, settings
 
-from feedpub import records, sanitize
+from feedpub import convert, records, sanitize, topics
+from feedpub.config import Limits
 from feedpub.convert import _IMAGE_TYPES, image_mime_type
+from feedpub.records import RawRecord
 
 # Characters on both sides of every decision: markup, entities, spaces of every kind,
 # controls (C0, DEL, C1), format and private-use characters, noncharacters, astral ones.
@@ -88,4 +90,36 @@ def test_image_type_is_read_from_the_url_path(url: str, tail: str) -> None:
 def test_script_schemes_are_neutralised_with_or_without_the_shortcut(text: str) -> None:
     assert sanitize.neutralize_script_schemes(text) == sanitize._SCRIPT_SCHEME.sub(
         r"\1\2&#58;", text
+    )
+
+
+@settings(max_examples=1000, deadline=None)
+@given(edge_text)
+def test_memoised_names_are_the_general_result(text: str) -> None:
+    for _ in range(2):  # computed, then from the memo
+        cleaned = convert._clean_name(text)
+        assert cleaned == topics.normalize_topic(sanitize.plain_text(text))
+        assert topics.topic_key(cleaned) == topics.topic_key.__wrapped__(cleaned)
+    assert convert._clean_name.cache_info().maxsize
+    assert topics.topic_key.cache_info().maxsize
+
+
+name_lists = st.lists(
+    st.sampled_from(["AI", "ai", "A-I", " a  i", "Space", "space", "é", "e\u0301"])
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(name_lists, name_lists | st.none())
+def test_categories_are_the_unique_topics_and_tags(
+    names: list[str], tags: list[str] | None
+) -> None:
+    data = {"title": "T", "publishedDateTime": "2026-01-02T03:04:05Z", "topics": names}
+    if tags is not None:
+        data["tags"] = tags
+    article = convert.convert_record(RawRecord("r.md", data), Limits()).article
+    assert article is not None
+    assert article.topics == convert._unique_names([topics.normalize_topic(n) for n in names])
+    assert article.categories == convert._unique_names(
+        [*article.topics, *convert._unique_names([topics.normalize_topic(t) for t in tags or []])]
     )

@@ -9,6 +9,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -234,6 +235,8 @@ class _Converter:
             tags = self._names("tags", raw[:limit])
         elif raw is not None:
             self.warn("tags", f"must be a list of strings, not {type(raw).__name__}; ignored")
+        if not tags:
+            return topics  # already unique names: _unique_names would give them back as they are
         return _unique_names([*topics, *tags])
 
     def _names(self, key: str, raw: list[Any]) -> list[str]:
@@ -245,7 +248,7 @@ class _Converter:
                 )
                 continue
             # Cut before cleaning: a name is short, and cleaning a huge one costs time.
-            name = normalize_topic(plain_text(str(item)[: MAX_TOPIC_CHARS * 4]))
+            name = _clean_name(str(item)[: MAX_TOPIC_CHARS * 4])
             if not name:
                 self.warn(f"{key}[{index}]", "empty; ignored")
                 continue
@@ -405,6 +408,14 @@ def _is_html(body: str) -> bool:
     """True when a body is HTML: its first markup, after any comments, is a tag."""
     comments = _LEADING_COMMENTS.match(body)
     return body.startswith("<", comments.end() if comments else 0)
+
+
+# Pure, and the same few hundred topic and tag names recur on most records; bounded, as
+# hostile records can bring millions of distinct names (each cut to 400 characters first).
+@lru_cache(maxsize=4096)
+def _clean_name(text: str) -> str:
+    """A topic or tag name as published (before any cut to MAX_TOPIC_CHARS)."""
+    return normalize_topic(plain_text(text))
 
 
 def _unique_names(names: list[str]) -> tuple[str, ...]:

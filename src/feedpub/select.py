@@ -6,7 +6,6 @@ same code runs on full `Article`s and on the light index of the record cache.
 
 from __future__ import annotations
 
-import functools
 import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -19,8 +18,6 @@ from feedpub.model import Article, Feed, FeedInfo, Site, Topic
 from feedpub.topics import assign_slugs, topic_key
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# topic_key is pure and the same few names recur on most articles.
-_topic_key = functools.lru_cache(maxsize=65_536)(topic_key)
 
 
 class Entry(Protocol):
@@ -83,7 +80,7 @@ class TopicIndex:
 
     def add(self, article: Entry) -> None:
         for name in article.topics:
-            self.names[_topic_key(name)][name] += 1
+            self.names[topic_key(name)][name] += 1
 
     def topics(self) -> list[Topic]:
         """Topics sorted by slug; the display name is the most used spelling (`display_name`)."""
@@ -117,7 +114,7 @@ def choose_feeds(
         total += 1
         index.add(article)
         everything.append(article)
-        for key in {_topic_key(name) for name in article.topics}:
+        for key in {topic_key(name) for name in article.topics}:
             counts[key] += 1
             per_topic[key].append(article)
 
