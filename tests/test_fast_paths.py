@@ -6,13 +6,15 @@ near the edges of the shortcut (the characters and shapes that decide whether it
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import hypothesis.strategies as st
 from hypothesis import given, settings
 
-from feedpub import convert, records, sanitize, topics
+from feedpub import convert, records, sanitize, timestamps, topics
 from feedpub.config import Limits
 from feedpub.convert import _IMAGE_TYPES, image_mime_type
 from feedpub.records import RawRecord
@@ -91,6 +93,52 @@ def test_script_schemes_are_neutralised_with_or_without_the_shortcut(text: str) 
     assert sanitize.neutralize_script_schemes(text) == sanitize._SCRIPT_SCHEME.sub(
         r"\1\2&#58;", text
     )
+
+
+ESCAPE_PIECES = st.sampled_from(
+    ["javascripT", "VBScript", "livescript", "t", "T", ":", "&", "<", ">", '"', "'", " ", "é"]
+)
+escape_text = st.lists(ESCAPE_PIECES | edge_text, max_size=8).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(escape_text, st.booleans())
+def test_escape_shortcut_is_the_general_result(text: str, quote: bool) -> None:
+    general = sanitize.neutralize_script_schemes(html.escape(text, quote=quote))
+    assert sanitize.escape(text, quote=quote) == general
+
+
+ZONES = st.sampled_from(
+    [None, UTC, timezone(timedelta(0)), timezone(timedelta(hours=-7)), timezone(timedelta(0), "Z")]
+)
+
+
+class _Datetime(datetime):
+    """A datetime subclass: the shortcut takes only datetimes themselves."""
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(1980, 1, 1), timezones=ZONES, allow_imaginary=True),
+    st.booleans(),
+    st.booleans(),
+)
+def test_timestamp_shortcut_is_the_general_result(
+    moment: datetime, whole_second: bool, subclass: bool
+) -> None:
+    if whole_second:
+        moment = moment.replace(microsecond=0)
+    if subclass:
+        moment = _Datetime.fromisoformat(moment.isoformat())
+
+    def outcome(parse: Callable[[object], tuple[datetime, str]]) -> object:
+        try:
+            parsed, note = parse(moment)
+        except timestamps.TimestampError as error:
+            return str(error)
+        return type(parsed), repr(parsed), parsed.fold, parsed.tzinfo, note
+
+    assert outcome(timestamps.parse_timestamp) == outcome(timestamps._parse_timestamp_general)
 
 
 @settings(max_examples=1000, deadline=None)

@@ -346,4 +346,9 @@ def neutralize_script_schemes(markup: str) -> str:
 
 def escape(text: str, quote: bool = True) -> str:
     """HTML-escape plain text for use inside generated HTML."""
+    if not (
+        "&" in text or "<" in text or ">" in text or '"' in text or "'" in text
+        or "t:" in text or "T:" in text
+    ):  # fmt: skip
+        return text  # no character html.escape replaces, and no "t:" ending a script scheme
     return neutralize_script_schemes(html.escape(text, quote=quote))

@@ -31,6 +31,17 @@ def parse_timestamp(value: object) -> tuple[datetime, str]:
     Accepts YAML datetimes and dates, RFC 3339 / ISO 8601 strings and RFC 822
     strings. A timestamp without a UTC offset is read as UTC, with a note.
     """
+    if (
+        type(value) is datetime
+        and value.tzinfo is UTC
+        and not value.microsecond
+        and MIN_YEAR <= value.year <= MAX_YEAR
+    ):
+        return value, ""  # the usual YAML timestamp: already what the general path makes of it
+    return _parse_timestamp_general(value)
+
+
+def _parse_timestamp_general(value: object) -> tuple[datetime, str]:
     note = ""
     if isinstance(value, datetime):
         parsed = value
