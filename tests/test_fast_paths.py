@@ -171,3 +171,18 @@ def test_categories_are_the_unique_topics_and_tags(
     assert article.categories == convert._unique_names(
         [*article.topics, *convert._unique_names([topics.normalize_topic(t) for t in tags or []])]
     )
+
+
+DOMAIN_PIECES = st.sampled_from(
+    ["cnn.com", "CNN.com", "https://", "http://x.org/a", "/", "%2F", "%zz", " ", "é", "-", ".",
+     "<b>", "&amp;", "\x00", "x" * 300, ":80", "@"]
+)  # fmt: skip
+domain_text = st.lists(DOMAIN_PIECES | edge_text, max_size=6).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(domain_text, domain_text)
+def test_memoised_provider_is_the_general_result(name: str, domain: str) -> None:
+    for _ in range(2):  # computed, then from the memo
+        assert convert._memo_provider(name, domain) == convert._provider(name, domain)
+    assert convert._memo_provider.cache_info().maxsize

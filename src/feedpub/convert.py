@@ -31,6 +31,7 @@ from feedpub.timestamps import TimestampError, parse_timestamp
 from feedpub.topics import normalize_topic, topic_key
 
 MAX_TOPIC_CHARS = 100
+MAX_MEMO_DOMAIN = 300
 _DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 # HTML comments and whitespace before a body's first markup: `<!-- x -->\n# Title` is Markdown.
 _LEADING_COMMENTS = re.compile(r"\s*(?:<!--.*?-->\s*)*", re.DOTALL)
@@ -188,26 +189,19 @@ class _Converter:
         if not isinstance(raw, dict):
             self.warn("provider", f"must be a mapping, not {type(raw).__name__}; ignored")
             return None
-        name_raw = raw.get("name")
+        name = raw.get("name")
         # Cut before cleaning: cleaning a megabyte of nested markup costs seconds.
-        name = plain_text(name_raw[:800])[:200] if isinstance(name_raw, str) else ""
+        name = name[:800] if isinstance(name, str) else ""
         domain = raw.get("domain")
-        url = ""
         if isinstance(domain, str):
-            # Some dumps give a whole address ("cnn.com/world/..."); its host is the domain.
-            given = unquote(domain.strip())  # "wsj.com%2Farticles%2F..." occurs too
-            if "://" in given:  # a whole URL: its host is the domain
-                given = _url_host(given)
-            host = given.split("/", 1)[0]
-            if _DOMAIN.match(host):
-                url = safe_url(f"https://{host}/")
-                if name == domain.strip():
-                    name = host
-        if domain not in (None, "") and not url:
+            # Memoised only when short, so that the memo stays small whatever records hold.
+            make = _memo_provider if len(domain) <= MAX_MEMO_DOMAIN else _provider
+            provider, refused = make(name, domain)
+        else:
+            provider, refused = _provider(name, "")[0], domain is not None
+        if refused:
             self.warn("provider.domain", "not a domain name; ignored")
-        if not name:
-            name = urlsplit(url).hostname or ""
-        return Provider(name=name, url=url) if name else None
+        return provider
 
     def topics(self) -> tuple[str, ...]:
         raw = self.data.get("topics")
@@ -395,6 +389,30 @@ def image_mime_type(url: str) -> str:
     name = path.rsplit("/", 1)[-1]
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     return _IMAGE_TYPES.get(extension, "image/jpeg")
+
+
+def _provider(name: str, domain: str) -> tuple[Provider | None, bool]:
+    """The provider called `name` (cut to 800 characters) at `domain` ("" for none), and
+    whether `domain` is refused as not a domain name."""
+    name = plain_text(name)[:200]
+    # Some dumps give a whole address ("cnn.com/world/..."); its host is the domain.
+    given = unquote(domain.strip())  # "wsj.com%2Farticles%2F..." occurs too
+    if "://" in given:  # a whole URL: its host is the domain
+        given = _url_host(given)
+    host = given.split("/", 1)[0]
+    url = ""
+    if _DOMAIN.match(host):
+        url = safe_url(f"https://{host}/")
+        if name == domain.strip():
+            name = host
+    if not name:
+        name = urlsplit(url).hostname or ""
+    return (Provider(name=name, url=url) if name else None), bool(domain) and not url
+
+
+# Pure, and a few hundred providers publish most records; bounded, as hostile records can
+# bring millions of distinct ones.
+_memo_provider = lru_cache(maxsize=2048)(_provider)
 
 
 def _url_host(url: str) -> str:
