@@ -7,6 +7,7 @@ near the edges of the shortcut (the characters and shapes that decide whether it
 from __future__ import annotations
 
 import html
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -186,3 +187,22 @@ def test_memoised_provider_is_the_general_result(name: str, domain: str) -> None
     for _ in range(2):  # computed, then from the memo
         assert convert._memo_provider(name, domain) == convert._provider(name, domain)
     assert convert._memo_provider.cache_info().maxsize
+
+
+def test_every_letter_and_digit_is_visible() -> None:
+    # The proof of is_visible's shortcut, over every code point.
+    for code in range(0x110000):
+        char = chr(code)
+        if char.isalnum():
+            assert not char.isspace()
+            assert unicodedata.category(char) not in sanitize._INVISIBLE_CATEGORIES, hex(code)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(edge_text)
+def test_is_visible_shortcut_is_the_general_result(text: str) -> None:
+    general = any(
+        not char.isspace() and unicodedata.category(char) not in sanitize._INVISIBLE_CATEGORIES
+        for char in text
+    )
+    assert sanitize.is_visible(text) == general

@@ -170,6 +170,8 @@ def _plain_text_general(text: str) -> str:
 
 def is_visible(text: str) -> bool:
     """True when `text` shows something: not only spaces and format characters (U+200B...)."""
+    if text[:1].isalnum():
+        return True  # a letter or digit is never a space or a format character (tested)
     return any(
         not char.isspace() and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
         for char in text
