@@ -206,3 +206,14 @@ def test_is_visible_shortcut_is_the_general_result(text: str) -> None:
         for char in text
     )
     assert sanitize.is_visible(text) == general
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.none() | st.integers(1, 999_999), st.none() | st.integers(1, 999_999))
+def test_image_size_attributes(width: int | None, height: int | None) -> None:
+    image = {"url": "https://example.com/a.png", "width": width, "height": height}
+    data = {"title": "T", "publishedDateTime": "2026-01-02T03:04:05Z", "images": [image]}
+    article = convert.convert_record(RawRecord("r.md", data), Limits()).article
+    assert article is not None
+    size = "".join(f' {n}="{v}"' for n, v in (("width", width), ("height", height)) if v)
+    assert f'<img src="https://example.com/a.png" alt=""{size}>' in article.content_html

@@ -311,10 +311,8 @@ class _Converter:
         if images:
             first = images[0]
             alt = escape(first.title or "")
-            size = "".join(
-                f' {name}="{value}"'
-                for name, value in (("width", first.width), ("height", first.height))
-                if value
+            size = (f' width="{first.width}"' if first.width else "") + (
+                f' height="{first.height}"' if first.height else ""
             )
             parts.append(f'<p><img src="{escape(first.url)}" alt="{alt}"{size}></p>')
         body = self.body_html(url)
