@@ -33,10 +33,12 @@ CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 TAG_LIKE = re.compile(r"<[A-Za-z!/?]")
 XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # Raw strings no output may hold, whatever the input (checked case-insensitively).
-NEVER = ("<script",)
+# Bidirectional embeddings, overrides and isolates: one left open reorders what follows it.
+BIDI_CONTROLS = tuple("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+NEVER = ("<script", *BIDI_CONTROLS)
 # Raw strings no output of a hostile fixture may hold: the fixtures use them only as markup
 # or as URLs, never as words, so any occurrence is an escape.
-NEVER_STRICT = ("<script", "javascript:", "vbscript:", "data:", "onerror", "<iframe")
+NEVER_STRICT = (*NEVER, "javascript:", "vbscript:", "data:", "onerror", "<iframe")
 DANGEROUS_ELEMENTS = frozenset(
     {"script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "form",
      "input", "button", "textarea", "select", "svg", "math", "base", "link", "meta",

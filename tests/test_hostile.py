@@ -229,6 +229,8 @@ CASES = [
         reports=skipped("publishedDateTime: 0001-01-01 is before 1990: not a plausible date"),
     ),
     Case("date_far_future.md", reports=skipped("publishedDateTime: not an RFC 3339")),
+    Case("date_scheduled.md"),  # held until 2999: neither published nor reported
+    Case("bidi_controls.md", ("Invoice gpj.exe attached",)),
     Case("date_overflow.md", reports=skipped("publishedDateTime: out of range")),
     Case("date_is_number.md", reports=skipped("publishedDateTime: must be a timestamp, not int")),
     Case(
@@ -380,6 +382,19 @@ def test_forbidden_characters_are_dropped(build: Build, records_dir: Path) -> No
     assert item["url"] == "https://news.example.org/controlcharacters"
     assert item["tags"] == ["Zero\u200bWidth", "CtrlTopic"]
     assert item["authors"] == [{"name": "Name[31m red", "url": "https://news.example.org/"}]
+
+
+def test_bidirectional_controls_are_dropped_and_marks_kept(build: Build, records_dir: Path) -> None:
+    run, item = built("bidi_controls.md", build, records_dir)
+    assert item["title"] == "Invoice gpj.exe attached"
+    assert (
+        item["summary"]
+        == "Isolated \u05e9\u05dc\u05d5\u05dd and embedded text; marks stay: \u05d0\u200f1."
+    )
+    assert item["tags"] == ["Bidi"]
+    assert item["authors"] == [{"name": "Overridden News", "url": "https://news.example.org/"}]
+    assert "open override  that never closes" in str(item["content_html"])
+    assert "topics/bidi.rss" in run.stats.written_paths
 
 
 def test_lone_surrogates_are_dropped(build: Build, records_dir: Path) -> None:

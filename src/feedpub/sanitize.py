@@ -17,8 +17,13 @@ import nh3
 
 # XML 1.0 allows neither C0 controls (but tab, LF, CR), nor surrogates, nor U+FFFE/U+FFFF.
 # C1 controls (U+0080..U+009F) are allowed by XML but are mojibake in real records and
-# break readers, so they go as well.
-_FORBIDDEN_CHARS = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# break readers, so they go as well. So do the bidirectional embeddings, overrides and
+# isolates (U+202A..U+202E, U+2066..U+2069): one left open reorders or reverses whatever a
+# reader shows after it (titles in a list: "Trojan Source", CVE-2021-42574). The marks
+# (U+200E, U+200F, U+061C), which open nothing, stay.
+_FORBIDDEN_CHARS = re.compile(
+    "[^\t\n\r\x20-\x7e\xa0-\u2029\u202f-\u2065\u206a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 _WHITESPACE = re.compile(r"\s+")
 _TAG_LIKE = re.compile(r"<[A-Za-z!/?]")
 # `<` runs that open something tag-like: dropping the whole run cannot create a new one.
@@ -94,13 +99,8 @@ _HAS_SRC = re.compile(r'\ssrc="')
 EMBED_LINK_TEXT = "Watch the embedded media"
 
 
-def count_forbidden(text: str) -> int:
-    """How many characters of `text` cannot appear in an XML 1.0 feed."""
-    return len(_FORBIDDEN_CHARS.findall(text))
-
-
 def strip_forbidden(text: str) -> str:
-    """Drop the characters XML 1.0 forbids (and C1 controls)."""
+    """Drop the characters XML 1.0 forbids (and C1 controls and bidirectional controls)."""
     return _FORBIDDEN_CHARS.sub("", text)
 
 
