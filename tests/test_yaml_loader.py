@@ -47,6 +47,8 @@ SCALARS = [
     "~", "null", "Null", "", "true", "False", "tRue", "'yes'", '"017"', "'it''s'",
     '"\\u00e9\\x41\\N\\L\\P\\_\\/\\e\\0"', "plain text", "5G", "10 ways to win", "C#", "a #c",
     "http://x.y/a?b=1&c=2#f", "1,000", "x: y", "- x", "é 東京", "'\x85'", "\u2028", "\ufeff",
+    # characters outside YAML 1.1's printable set: PyYAML refuses the document, yaml-rs reads it
+    "x\x01", "'\x7f'", '"a\x97b"', '"\ufffe"', "\x9f", "\ud800",
     # indicators: tags, anchors, aliases, blocks, flows, merges, directives
     "!!str 12", "!!binary aGk=", "!!python/object:os.system x", "!x y", "&a 1", "*a", "|",
     ">-", "[1, 2]", "{a: 1}", "[[[[", "%x", "@x", "`x", "? x", "<<",

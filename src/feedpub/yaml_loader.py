@@ -5,7 +5,8 @@ Python, but it speaks YAML 1.2 where PyYAML speaks 1.1: `yes`, `017`, `1e3`,
 `1_000`, `1:20`, timestamps, merge keys, aliases and tags type differently. So the
 fast result is used only when every such difference is ruled out:
 
-1. Gate: a document with tags, anchors, aliases, block scalars, flow collections,
+1. Gate: a document with characters outside YAML 1.1's printable set (PyYAML refuses
+   them, yaml-rs reads them), tags, anchors, aliases, block scalars, flow collections,
    complex or merge keys, directives, tabs, YAML 1.1 line breaks, deep indentation,
    nested `- - ` sequences, empty keys or any scalar continued on a second line goes
    to PyYAML (which also keeps yaml-rs away from nesting deep enough to overflow its
@@ -52,7 +53,12 @@ except ImportError:  # pragma: no cover - the accelerator is optional
 
 STR_TAG = "tag:yaml.org,2002:str"
 # Each pattern starts with a character class, which `re` scans for quickly.
-_GATE_BREAKS = ("\x85", "\u2028", "\u2029", "\ufeff")  # line breaks only YAML 1.1 knows
+# Characters the gate lets through: YAML 1.1's printable set (libyaml refuses a document
+# with any other) less the tab and the line breaks and BOM only YAML 1.1 knows (\x85,
+# \u2028, \u2029, \ufeff). A fullmatch of this class is ~2x faster than a search for the rest.
+_GATE_CHARACTERS = re.compile(
+    "[\n\r -~\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*+"
+)
 _GATE_NODES = re.compile(
     r"[:\-?\n] *+[!&*|>\[{%@`?<:]"
 )  # tags, anchors, blocks, flows, merges, empty keys
@@ -139,7 +145,7 @@ def _outline(text: str) -> str:
 
 
 def _gate_passes(text: str, outline: str) -> bool:
-    if "\t" in text or (not text.isascii() and any(c in text for c in _GATE_BREAKS)):
+    if not _GATE_CHARACTERS.fullmatch(text):
         return False
     return not (
         _GATE_NODES.search(outline) or _GATE_LINES.search(outline) or _GATE_NESTED.search(outline)
