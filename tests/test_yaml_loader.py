@@ -201,3 +201,136 @@ def test_other_impossible_seconds_are_still_an_error() -> None:
     assert_like_pyyaml("a: 2016-12-31T23:59:61Z\n")
     with pytest.raises(ValueError, match=r"second must be in 0\.\.59"):
         load_yaml("a: 2016-12-31T23:59:61Z\n")
+
+
+# The common shapes: one fullmatch of `_COMMON`, then yaml-rs (see the module's docstring).
+COMMON_VALUES = [
+    # values `_COMMON` takes: the same for both parsers, or a timestamp it retypes
+    '"A headline: &amp; - - 4 [x] {y} #z"', '"say \\"hi\\" \\\\ now\\n\\r\\t"',
+    '"\xa0é 東京 \U0001f600"',
+    "'it''s \"quoted\"'", "''", '""', "0", "-0", "17", "-123456789012345678", "true", "True",
+    "FALSE", "null", "Null", "~", "plain text", "New York Times", "é 東京", "\U0001f600 x",
+    "https://x.example/a?b=1&c=2#f", "a:b", "C#", "Q&A - [video] {x} 'y' \"z\" ! % @ ` ? <",
+    "y", "n", "Y", "inf", "nan", "NaN", "infinity", "nULL", "yess", "Nope", "tRue", "onion",
+    "_news/2020-05-09-a-title.md", "2minute/x", "1/2", "2023-04-30T23:47:00Z",
+    "2020-05-09T21:03:00-07:00", "2016-12-31T23:59:60Z", "2020-02-30T00:00:00Z",
+]  # fmt: skip
+NOT_COMMON_VALUES = [
+    # values `_COMMON` must leave to the token checks: YAML 1.1 and 1.2 read them apart,
+    # or they are not on one line, or hold characters or escapes it does not vouch for
+    "yes", "No", "ON", "off", "017", "0o17", "09", "0x1F", "0b1", "0B1", "1_000", "_1",
+    "1:20", "1e3", "1.5", "+1", "1234567890123456789", "=", "<<", ".inf", "-.Inf", ".NaN",
+    "2020-05-09", "2020-05-09 10:00:00", "2020-05-09t10:00:00Z", "2020-05-09T10:00:00.5Z",
+    "2001-12-14T21:59:43.10-05:00", "2020-05-09T10:00:00+0530", "10 ways", "_x", "-x",
+    "a #c", "a: b: c", "x\xa0", "\xa0x", "a\x85b", "a\u2028b", "\ufeffa", "a\tb", "a\rb",
+    '"\\x41"', '"\\u00e9"', '"\\/"', '"\\e"', '"\\0"', '"a" b', "'a' b", "'a", '"a',
+    "&a 1", "*a", "!!str 1", "[1]", "{a: 1}", "|", ">", "%x", "@x", "`x", "? x",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", COMMON_VALUES)
+@pytest.mark.parametrize("shape", ["k: {}", "k:\n  - a: {}\n    b: 1", "- k: {}\n  n: {}"])
+def test_common_values_take_the_one_pass(shape: str, value: str) -> None:
+    text = shape.replace("{}", value)
+    assert yaml_loader._COMMON.fullmatch(text), text
+    assert_like_pyyaml(text)
+
+
+@pytest.mark.parametrize("value", [v for v in COMMON_VALUES if not v[0].isdigit()])
+def test_common_items_take_the_one_pass(value: str) -> None:
+    """Timestamps are taken after a key only; everything else also as a list item."""
+    text = f"k:\n- {value}\n- x"
+    assert yaml_loader._COMMON.fullmatch(text), text
+    assert_like_pyyaml(text)
+
+
+@pytest.mark.parametrize("value", NOT_COMMON_VALUES)
+@pytest.mark.parametrize("shape", ["k: {}", "- {}", "{}: v", "k:\n  - a: {}\n    b: 1"])
+def test_other_values_are_not_common(shape: str, value: str) -> None:
+    """A test that fails if `_COMMON` vouched for what the two parsers may read apart."""
+    text = shape.replace("{}", value)
+    assert not yaml_loader._COMMON.fullmatch(text), text
+    assert_like_pyyaml(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yes: 1",  # keys either parser types
+        "True: 1",
+        "null: 1",
+        "_k: 1",
+        "1k: 1",
+        "k : 1",
+        "- - 1",  # nested compact sequences
+        "k:\n" + " " * 40 + "n: 1",  # deep nesting
+        "k: 1 # comment",
+        "# comment\nk: 1",
+        "k:   \nn: 1",
+        "   \nk: 1",
+        "--- \nk: 1",
+        "k: x\n  y",  # a plain scalar continued on a second line
+        "- 2020-05-09T21:03:00Z",  # a timestamp as a list item
+    ],
+)
+def test_other_shapes_are_not_common(text: str) -> None:
+    assert not yaml_loader._COMMON.fullmatch(text), text
+    assert_like_pyyaml(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a timestamp written plain and quoted: the quoted one stays text
+        "a: 2020-05-09T21:03:00Z\nb: '2020-05-09T21:03:00Z'",
+        'a: 2020-05-09T21:03:00Z\nb:\n  - "2020-05-09T21:03:00Z"',
+        # quoted alone, or inside other text, or plain elsewhere
+        "a: '2020-05-09T21:03:00Z'\nb: x",
+        'a: 2020-05-09T21:03:00Z\nb: "at 2020-05-09T21:03:00Z"\nc: at 2020-05-09T21:03:00Z',
+        "a: 2020-05-09T21:03:00Z\nb:\n  c: 2020-05-09T21:03:00Z\n  d:\n  - e: 2021-01-01T00:00:00Z",
+        # out of range, a leap second, the same key twice
+        "a: 2020-13-09T21:03:00Z",
+        "a: 2016-12-31T23:59:60+01:00",
+        "a: 2020-05-09T21:03:00Z\na: x",
+    ],
+)
+def test_common_timestamps(text: str) -> None:
+    assert yaml_loader._COMMON.fullmatch(text), text
+    assert_like_pyyaml(text)
+
+
+def test_an_escaped_text_equal_to_a_timestamp_stays_text() -> None:
+    """The token checks find `2020-...Z` plain once; an escaped double-quoted text that
+    reads the same (`\\x5a` is `Z`) must not be retyped with it."""
+    text = 'a: 2020-01-01T00:00:00Z\nb: "2020-01-01T00:00:00\\x5a"\n'
+    assert not yaml_loader._COMMON.fullmatch(text)
+    assert_like_pyyaml(text)
+
+
+_common_keys = st.sampled_from(["a", "title", "k-1", "x_2", "yes", "No", "on", "null", "y", "_1"])
+_common_values = st.one_of(
+    st.sampled_from(COMMON_VALUES + NOT_COMMON_VALUES + SCALARS),
+    st.text(alphabet=" -?:[]{},&*!|>'\"%@`#<=~x1._/\\\xa0é\U0001f600aT0Z", max_size=6),
+)
+
+
+@st.composite
+def common_documents(draw: st.DrawFn) -> str:
+    """Documents of (mostly) the common shapes, with hostile keys, values and indents."""
+    lines = []
+    for _ in range(draw(st.integers(1, 6))):
+        indent = " " * draw(st.sampled_from([0, 0, 0, 1, 2, 4]))
+        dash = draw(st.sampled_from(["", "", "- "]))
+        if draw(st.booleans()):
+            lines.append(f"{indent}{dash}{draw(_common_keys)}: {draw(_common_values)}")
+        elif draw(st.booleans()):
+            lines.append(f"{indent}{dash}{draw(_common_keys)}:")
+        else:
+            lines.append(f"{indent}- {draw(_common_values)}")
+    return "\n".join(lines) + draw(st.sampled_from(["", "\n", "\n\n"]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(common_documents())
+def test_generated_common_documents(text: str) -> None:
+    assert_like_pyyaml(text)

@@ -1,9 +1,22 @@
-"""Front-matter YAML: PyYAML's safe loader, sped up by `yaml-rs` where that is provably the same.
+r"""Front-matter YAML: PyYAML's safe loader, sped up by `yaml-rs` where that is provably the same.
 
 yaml-rs (Rust) parses ~8x faster than PyYAML's C loader, whose constructor is
 Python, but it speaks YAML 1.2 where PyYAML speaks 1.1: `yes`, `017`, `1e3`,
 `1_000`, `1:20`, timestamps, merge keys, aliases and tags type differently. So the
-fast result is used only when every such difference is ruled out:
+fast result is used only when every such difference is ruled out, in one of two ways.
+
+The common shapes (nearly every record) are recognised by one regular expression,
+`_COMMON`, matched against the whole document: every line is empty, `key:`,
+`key: value`, `- value` or `- key: value`, where a key is a word neither parser types,
+and a value is a double-quoted text with at most the escapes `\\ \" \n \r \t`, a
+single-quoted text, a decimal int of at most 18 digits, `true`/`false`/`null` (in
+the spellings both parsers share), an ISO 8601 timestamp (after a key only), or plain
+text that starts with a letter and is not a word either parser types (or starts with
+a digit or `_` and holds a `/`, which no number or timestamp does). Every character
+is one both parsers read alike (YAML 1.1's printable set, less \xa0 outside quotes).
+Each of these means the same to both parsers but the timestamps, which are retyped
+as under 3. below (no text equal to one can be written another way but quoted, and a
+quoted one rules the retyping out). Every other document is checked token by token:
 
 1. Gate: a document with characters outside YAML 1.1's printable set (PyYAML refuses
    them, yaml-rs reads them), tags, anchors, aliases, block scalars, flow collections,
@@ -15,7 +28,8 @@ fast result is used only when every such difference is ruled out:
 2. Tokens: every such plain scalar or key that either parser could type as
    non-text must get the same value from both, except timestamps (text in yaml-rs).
 3. Timestamps: text values equal to a plain timestamp token are typed as PyYAML
-   types them, when that text was never also written quoted.
+   types them, when that text was never also written quoted, and exactly as many
+   texts are found as tokens (an escaped double-quoted text can equal one).
 
 "PyYAML" here is PyYAML's safe loader with one change, made in `SafeLoader` below and
 so seen by both paths: a timestamp with a leap second (`23:59:60Z`, valid RFC 3339),
@@ -88,6 +102,40 @@ _DECIMAL = re.compile(r"^-?(?:0|[1-9][0-9]{0,17})$")  # the same int for both pa
 _QUOTED_VALUE = re.compile(r'"(?<=[:-] ")[^"\'\\\n]*+"(?=\n)')
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
+# The common shapes, all in `_COMMON` (see the module's docstring). Its classes hold
+# only characters both parsers read alike; those of the Basic Multilingual Plane are
+# kept apart from the others (`re` tests a class of BMP characters ~1.5x faster).
+_BMP = "\u00a1-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"  # no \xa0, 1.1 breaks, BOM
+_ASTRAL = "\U00010000-\U0010ffff"
+_DOUBLE = rf"[ !#-\[\]-~\xa0{_BMP}]"  # inside "...": not `"` or `\`
+_SINGLE = rf"[ -&(-~\xa0{_BMP}]"  # inside '...': not `'`
+_PLAIN = rf"[ -\"$-9;-~{_BMP}]"  # inside plain text: not `#` or `:`
+# The words one of the parsers types: YAML 1.1's bools and both parsers' nulls and
+# bools (`y`, `n`, `inf` or `nan` are text to both). Written as a tree of first
+# letters, which `re` rejects at the first one: a flat list of 22 words cost ~2 µs.
+_TYPED_WORD = (
+    r"(?:Y(?:es|ES)|yes|N(?:o|O|ull|ULL)|n(?:o|ull)|O(?:n|N|ff|FF)|o(?:n|ff)"
+    r"|T(?:rue|RUE)|true|F(?:alse|ALSE)|false)"
+)
+_ISO_TOKEN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})"
+_COMMON_KEY = rf"(?!{_TYPED_WORD}:)[A-Za-z][A-Za-z0-9_-]*+:"
+_COMMON_VALUE = (
+    rf'"{_DOUBLE}*+(?:(?:\\[\\"nrt]|[{_ASTRAL}]){_DOUBLE}*+)*+"'
+    rf"|'{_SINGLE}*+(?:(?:''|[{_ASTRAL}]){_SINGLE}*+)*+'"
+    r"|-?(?:0|[1-9][0-9]{0,17})"
+    r"|[Tt]rue|TRUE|[Ff]alse|FALSE|[Nn]ull|NULL|~"
+    rf"|(?:(?!{_TYPED_WORD} *+(?:\n|\Z))[A-Za-z{_BMP}{_ASTRAL}]|[0-9_](?=[^\n]*/))"
+    rf"{_PLAIN}*+(?:(?::(?=[^ \n])|(?<! )#|[{_ASTRAL}]){_PLAIN}*+)*+"  # `:x`, `x#` are text
+)
+_COMMON_ENTRY = rf"{_COMMON_KEY}(?: ++(?:{_COMMON_VALUE}|{_ISO_TOKEN})|)"
+_COMMON_LINE = rf" {{0,39}}(?:{_COMMON_ENTRY}|- (?:{_COMMON_ENTRY}|{_COMMON_VALUE}))"
+# (`(?:x|)` rather than `(?:x)?`: `re` runs the empty branch faster than a repeat.)
+_COMMON = re.compile(rf"(?:(?:{_COMMON_LINE}|)\n)*+(?:{_COMMON_LINE}|)")
+# In a document `_COMMON` matched, the plain timestamps: each follows `key: ` and fills
+# the rest of its line, which no quoted or plain text can do. (Led by `: `, which `re`
+# skips to quickly: one pattern that also found quoted timestamps was 8x slower.)
+_COMMON_STAMPS = re.compile(rf": ++({_ISO_TOKEN})(?=\n|\Z)")
+
 
 def _construct_timestamp(constructor: Any, node: ScalarNode) -> Any:
     """PyYAML's timestamp, except that a leap second (`:60`) reads as `:59`."""
@@ -121,22 +169,45 @@ _FALLBACK = object()
 def load_yaml(text: str) -> Any:
     """What `yaml.load(text, Loader=CSafeLoader)` returns (and raises)."""
     if yaml_rs is not None:
-        outline = _outline(text)
-        if _gate_passes(text, outline):
-            fast = _fast_load(text, outline)
-            if fast is not _FALLBACK:
-                return fast
+        fast = _load_common(text) if _COMMON.fullmatch(text) else _load_checked(text)
+        if fast is not _FALLBACK:
+            return fast
     return yaml.load(text, Loader=SafeLoader)
 
 
 def takes_fast_path(text: str) -> bool:
     """True when `load_yaml(text)` is yaml-rs's result (retyped), not PyYAML's."""
+    if yaml_rs is None:
+        return False
+    fast = _load_common(text) if _COMMON.fullmatch(text) else _load_checked(text)
+    return fast is not _FALLBACK
+
+
+def _load_common(text: str) -> Any:
+    """yaml-rs's result for a document `_COMMON` matched, its plain timestamps retyped."""
+    try:
+        data = yaml_rs.loads(text, parse_datetime=False)
+    except Exception:
+        return _FALLBACK  # PyYAML then says what is wrong
+    plain = _COMMON_STAMPS.findall(text)
+    if not plain:
+        return data
+    for token in plain:
+        # A text equal to a timestamp can only be written so, quoted (its escapes cannot
+        # make one): the same text once a timestamp, once text, which is which?
+        if f'"{token}"' in text or f"'{token}'" in text:
+            return _FALLBACK
+    try:
+        values = {token: _timestamp(token) for token in plain}
+    except Exception:
+        return _FALLBACK  # out of range: PyYAML's error
+    return data if _retype(data, values, len(plain)) == len(plain) else _FALLBACK
+
+
+def _load_checked(text: str) -> Any:
+    """yaml-rs's result for a document that passes the gate and token checks, retyped."""
     outline = _outline(text)
-    return (
-        yaml_rs is not None
-        and _gate_passes(text, outline)
-        and _fast_load(text, outline) is not _FALLBACK
-    )
+    return _fast_load(text, outline) if _gate_passes(text, outline) else _FALLBACK
 
 
 def _outline(text: str) -> str:
@@ -191,9 +262,13 @@ def _fast_load(text: str, outline: str) -> Any:
         if text.count(f"'{token}'") or text.count(f'"{token}"') or text.count(token) != count:
             return _FALLBACK  # also written quoted, or inside other text: ambiguous
     try:
-        return _retype(data, {token: _timestamp(token) for token in stamps}, stamps.total())
+        values = {token: _timestamp(token) for token in stamps}
     except Exception:
         return _FALLBACK
+    # Looking for one more than expected: an escaped double-quoted text can equal a
+    # timestamp (`"...\x5a"`) without holding it, and must stay text.
+    expected = stamps.total()
+    return data if _retype(data, values, expected + 1) == expected else _FALLBACK
 
 
 _SAME_KEYS: set[str] = set()
@@ -236,18 +311,13 @@ def _timestamp(token: str) -> Any:
     return pyyaml_plain(token)
 
 
-def _retype(data: Any, stamps: dict[str, Any], count: int) -> Any:
-    """`data` with the `count` texts found in `stamps` replaced by their values (in place:
-    the data is ours). The top level is done first: usually all of them are there."""
-    if type(data) is dict:
-        for key, value in data.items():
-            if type(value) is str and value in stamps:
-                data[key] = stamps[value]
-                count -= 1
-        if count == 0:
-            return data
+def _retype(data: Any, stamps: dict[str, Any], limit: int) -> int:
+    """Replace in `data` (in place: the data is ours) the texts found in `stamps` by
+    their values, stopping after `limit` of them; returns how many were replaced. The
+    top level is done first (usually all of them are there), then the nested ones."""
+    replaced = 0
     stack = [data]
-    while stack:
+    while stack and replaced < limit:
         node = stack.pop()
         pairs = node.items() if type(node) is dict else enumerate(node)
         for key, value in pairs:
@@ -255,9 +325,10 @@ def _retype(data: Any, stamps: dict[str, Any], count: int) -> Any:
             if kind is str:
                 if value in stamps:
                     node[key] = stamps[value]
+                    replaced += 1
             elif kind is dict or kind is list:
                 stack.append(value)
-    return data
+    return replaced
 
 
 def same_value(a: Any, b: Any) -> bool:
