@@ -11,9 +11,10 @@ The common shapes (nearly every record) are recognised by one regular expression
 and a value is a double-quoted text with at most the escapes `\\ \" \n \r \t`, a
 single-quoted text, a decimal int of at most 18 digits, `true`/`false`/`null` (in
 the spellings both parsers share), an ISO 8601 timestamp (after a key only), or plain
-text that starts with a letter and is not a word either parser types (or starts with
-a digit or `_` and holds a `/`, which no number or timestamp does). Every character
-is one both parsers read alike (YAML 1.1's printable set, less \xa0 outside quotes).
+text that starts with a letter, `/` or `(` and is not a word either parser types, or
+starts with a digit or `_` and holds a `/` or a space and a letter but Z, which no
+number or timestamp does. Every character is one both parsers read alike (YAML 1.1's
+printable set less its own line breaks, and no \xa0 to start a plain text).
 Each of these means the same to both parsers but the timestamps, which are retyped
 as under 3. below (no text equal to one can be written another way but quoted, and a
 quoted one rules the retyping out). Every other document is checked token by token:
@@ -109,7 +110,7 @@ _BMP = "\u00a1-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"  # no \xa0, 1.1 br
 _ASTRAL = "\U00010000-\U0010ffff"
 _DOUBLE = rf"[ !#-\[\]-~\xa0{_BMP}]"  # inside "...": not `"` or `\`
 _SINGLE = rf"[ -&(-~\xa0{_BMP}]"  # inside '...': not `'`
-_PLAIN = rf"[ -\"$-9;-~{_BMP}]"  # inside plain text: not `#` or `:`
+_PLAIN = rf"[ -\"$-9;-~\xa0{_BMP}]"  # inside plain text: not `#` or `:`
 # The words one of the parsers types: YAML 1.1's bools and both parsers' nulls and
 # bools (`y`, `n`, `inf` or `nan` are text to both). Written as a tree of first
 # letters, which `re` rejects at the first one: a flat list of 22 words cost ~2 µs.
@@ -124,7 +125,7 @@ _COMMON_VALUE = (
     rf"|'{_SINGLE}*+(?:(?:''|[{_ASTRAL}]){_SINGLE}*+)*+'"
     r"|-?(?:0|[1-9][0-9]{0,17})"
     r"|[Tt]rue|TRUE|[Ff]alse|FALSE|[Nn]ull|NULL|~"
-    rf"|(?:(?!{_TYPED_WORD} *+(?:\n|\Z))[A-Za-z{_BMP}{_ASTRAL}]|[0-9_](?=[^\n]*/))"
+    rf"|(?:(?!{_TYPED_WORD} *+(?:\n|\Z))[A-Za-z/({_BMP}{_ASTRAL}]|[0-9_](?=[^\n]*(?:/| [A-Ya-y])))"
     rf"{_PLAIN}*+(?:(?::(?=[^ \n])|(?<! )#|[{_ASTRAL}]){_PLAIN}*+)*+"  # `:x`, `x#` are text
 )
 _COMMON_ENTRY = rf"{_COMMON_KEY}(?: ++(?:{_COMMON_VALUE}|{_ISO_TOKEN})|)"
