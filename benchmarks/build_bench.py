@@ -36,6 +36,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -352,9 +353,7 @@ def bench(records: Path, count: int, seed: int, no_cache_build: bool) -> list[Ru
         original = edited.read_bytes()
         build("warm, nothing changed")
         text, _url = record(__import__("random").Random(seed + 1), count + 1, None)
-        text = re.sub(
-            r"(?m)^publishedDateTime: .*$", "publishedDateTime: 2099-01-01T00:00:00Z", text
-        )
+        text = re.sub(r"(?m)^publishedDateTime: .*$", f"publishedDateTime: {_newest()}", text)
         added.write_text(text, encoding="utf-8")
         build("warm, 1 record added")
         edited.write_bytes(
@@ -407,6 +406,12 @@ def dump_of(records: Path, kind: str) -> Path:
     return path
 
 
+def _newest() -> str:
+    """A publication time newer than every generated record's, so that an added record shows
+    on top, but not later than the build (it would be held until then)."""
+    return (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _iso(value: object) -> str:
     return value.isoformat()  # type: ignore[attr-defined]  # YAML timestamps
 
@@ -414,7 +419,7 @@ def _iso(value: object) -> str:
 def _with_one_more(dump: Path, original: bytes) -> bytes:
     """The dump with one newer record added at the end."""
     added = {"title": "Added to the dump", "webUrl": "https://example.org/bench-added",
-             "publishedDateTime": "2099-01-01T00:00:00Z"}  # fmt: skip
+             "publishedDateTime": _newest()}  # fmt: skip
     if dump.suffix == ".jsonl":
         return original + json.dumps(added).encode() + b"\n"
     return (
