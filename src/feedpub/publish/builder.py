@@ -217,6 +217,14 @@ class Builder:
     def _retry_due(self) -> bool:
         return self._retry_at is not None and time.monotonic() >= self._retry_at
 
+    def _next_due(self, found: float | None, scan: Scan | None) -> float | None:
+        """When a held record is next due after a build that found `found`: a build from a
+        full scan read every file holding one; a build of the files events named did not,
+        so the earlier time known still stands."""
+        if scan is None or scan.changed is None or self._due_at is None:
+            return found
+        return self._due_at if found is None else min(found, self._due_at)
+
     def _held_due(self) -> bool:
         """True when a record held for its publication time (or a later update) is due."""
         return self._due_at is not None and build_time().timestamp() >= self._due_at
@@ -267,7 +275,7 @@ class Builder:
                 known=self._articles,
             )
             self._warn_of_cache(stats.cache_unusable)
-            self._due_at = stats.next_due
+            self._due_at = self._next_due(stats.next_due, scan)
             write_error, files = self._write_files(built.outputs, built.modified)
             written = files.paths
             self._files_behind = write_error is not None
