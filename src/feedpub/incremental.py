@@ -26,7 +26,7 @@ from feedpub.model import Article
 from feedpub.parse_pool import (
     POOL_THRESHOLD,
     EncodedOutcome,
-    FileOutcome,
+    Pending,
     encode_files,
     estimated_records,
     file_jobs,
@@ -52,8 +52,7 @@ class Loaded:
     records: int
     unpublished: int
     converted: int
-    held: int = 0  # records dated later than the build (see `convert_record`)
-    due: float | None = None  # when the first of them is due (POSIX time)
+    pending: Pending  # records held for a later publication time (see `convert_record`)
 
 
 def load_cached(
@@ -89,7 +88,7 @@ def load_cached(
     sizes = [(name, size) for name, size, _m in changed]
     now = None if config.publish_future else build_time(started_ns)
     jobs, kept = file_jobs(str(config.records), base, sizes, config.limits, cached_parts, now)
-    held = FileOutcome()  # the held records' count and the first one's due time
+    pending = Pending()
     fresh: dict[str, list[Report]] = {}
     ids: set[str] = set()  # whose winner may have changed
     coming = estimated_records(jobs)  # a dump weighs by its parts to read, not as one file
@@ -112,10 +111,10 @@ def load_cached(
                 ids.update(cache.forget_parts(name, stale))
             elif name in known:
                 ids.update(cache.forget(name))
-            pending = FileOutcome()  # this file's held records
+            waiting = Pending()  # in this file
             if name in jobs.parts:  # a dump read in parts
                 unchanged = [stored for stored in before[name] if stored.part in still]
-                parts = _store_parts(cache, batches, outcomes, name, jobs.parts[name], pending)
+                parts = _store_parts(cache, batches, outcomes, name, jobs.parts[name], waiting)
                 records, unpublished, reports = _joined(unchanged + parts, display)
                 reports_text = encode_reports(reports, display)
             else:  # a whole file: the usual case
@@ -123,11 +122,10 @@ def load_cached(
                 batches.add_rows(outcome.stored)
                 records, unpublished = outcome.records, outcome.unpublished
                 reports, reports_text = outcome.reports, outcome.reports_text
-                pending.held, pending.due = outcome.held, outcome.due
-            held.held += pending.held
-            held.add_due(pending.due)
+                waiting.add(outcome.held, outcome.due)
+            pending.add(waiting.held, waiting.due)
             # A file holding a record that is not due yet is read again by every build.
-            racy = mtime_ns >= started_ns - RACY_NS or pending.due is not None
+            racy = mtime_ns >= started_ns - RACY_NS or waiting.due is not None
             batches.add_entry(
                 (name, size, -1 if racy else mtime_ns, records, unpublished, reports_text)
             )
@@ -138,7 +136,7 @@ def load_cached(
         if bulk:
             cache.create_indexes()
     records, unpublished = cache.totals()
-    loaded = Loaded([], len(scanned), records, unpublished, len(changed), held.held, held.due)
+    loaded = Loaded([], len(scanned), records, unpublished, len(changed), pending)
     reported = {name: text for name, text in cache.reports() if name not in fresh}
     for name in sorted(reported.keys() | fresh.keys()):
         text = reported.get(name)
@@ -152,17 +150,16 @@ def _store_parts(
     outcomes: Iterator[EncodedOutcome],
     name: str,
     planned: tuple[DumpPart, ...],
-    held: FileOutcome,
+    waiting: Pending,
 ) -> list[StoredPart]:
     """Store the `planned` parts of dump `name` as their outcomes come (rows in batches,
-    entries at once); the parts as stored. Their held records are counted in `held`."""
+    entries at once); the parts as stored. What they hold for later goes into `waiting`."""
     parts: list[StoredPart] = []
     for part in planned:
         outcome = next(outcomes)
         batches.add_rows(outcome.stored)
         read = outcome.part or part  # (with the digest of what was read)
-        held.held += outcome.held
-        held.add_due(outcome.due)
+        waiting.add(outcome.held, outcome.due)
         if outcome.due is not None:
             read = read._replace(digest=b"")  # matches no part: read again by every build
         parts.append(StoredPart(read, outcome.records, outcome.unpublished, outcome.reports_text))

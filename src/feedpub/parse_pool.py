@@ -45,6 +45,22 @@ R = TypeVar("R")
 
 
 @dataclass(slots=True)
+class Pending:
+    """What waits for a later time: how many records are held for a publication time later
+    than the build, and when the first thing is due (POSIX time: a held record, or an
+    update to come; None when nothing is)."""
+
+    held: int = 0
+    due: float | None = None
+
+    def add(self, held: int, due: float | None) -> None:
+        """Count `held` more records, and take `due` if it comes first."""
+        self.held += held
+        if due is not None and (self.due is None or due < self.due):
+            self.due = due
+
+
+@dataclass(slots=True)
 class FileOutcome:
     """What one record file contributed: articles, reports and counts."""
 
@@ -52,13 +68,7 @@ class FileOutcome:
     reports: list[Report] = field(default_factory=list)
     records: int = 0
     unpublished: int = 0
-    held: int = 0  # records dated later than the build (see `convert_record`)
-    due: float | None = None  # the first time (POSIX) a conversion of the file would differ
-
-    def add_due(self, moment: float | None) -> None:
-        """Take `moment` into `due` (the earlier of the two)."""
-        if moment is not None and (self.due is None or moment < self.due):
-            self.due = moment
+    pending: Pending = field(default_factory=Pending)  # see `convert_record`
 
 
 class FileJobs(NamedTuple):
@@ -112,8 +122,8 @@ class EncodedOutcome(NamedTuple):
     records: int
     unpublished: int
     part: DumpPart | None = None  # for a part of a dump: the part, with its digest
-    held: int = 0
-    due: float | None = None  # see `FileOutcome`
+    held: int = 0  # see `Pending`
+    due: float | None = None
 
 
 def convert_file(
@@ -135,8 +145,7 @@ def convert_file(
         outcome.reports = merge_part_reports(outcome.reports, converted.reports, display)
         outcome.records += converted.records
         outcome.unpublished += converted.unpublished
-        outcome.held += converted.held
-        outcome.add_due(converted.due)
+        outcome.pending.add(converted.pending.held, converted.pending.due)
     return outcome
 
 
@@ -149,9 +158,8 @@ def _convert(result: FileResult, limits: Limits, now: datetime | None) -> FileOu
         outcome.reports.extend(conversion.reports)
         if conversion.unpublished:
             outcome.unpublished += 1
-        outcome.held += conversion.held
-        if conversion.due is not None:
-            outcome.add_due(conversion.due.timestamp())
+        due = conversion.due
+        outcome.pending.add(conversion.held, None if due is None else due.timestamp())
         if conversion.article is not None:
             outcome.articles.append(conversion.article)
     return outcome
@@ -169,8 +177,8 @@ def encode_file(
         encode_reports(outcome.reports, display),
         outcome.records,
         outcome.unpublished,
-        held=outcome.held,
-        due=outcome.due,
+        held=outcome.pending.held,
+        due=outcome.pending.due,
     )
 
 
@@ -194,8 +202,8 @@ def encode_part(
         outcome.records,
         outcome.unpublished,
         part=part._replace(digest=digest),
-        held=outcome.held,
-        due=outcome.due,
+        held=outcome.pending.held,
+        due=outcome.pending.due,
     )
 
 
