@@ -11,7 +11,7 @@ from datetime import datetime
 from feedpub.cached_build import Built, KnownArticles, Once, Options, build_cached
 from feedpub.config import Config, Limits
 from feedpub.model import Article, Site
-from feedpub.parse_pool import POOL_THRESHOLD, FileOutcome, Pending
+from feedpub.parse_pool import POOL_THRESHOLD, FileOutcome
 from feedpub.parse_pool import convert_file as convert_path
 from feedpub.publish.files import OutputWriter
 from feedpub.records import RecordFile, Scan, scan_records
@@ -68,9 +68,7 @@ def load_articles(
 def _account(outcome: FileOutcome, stats: BuildStats, sink: ReportSink) -> None:
     stats.records += outcome.records
     stats.unpublished += outcome.unpublished
-    pending = Pending(stats.held, stats.next_due)
-    pending.add(outcome.pending.held, outcome.pending.due)
-    stats.held, stats.next_due = pending.held, pending.due
+    stats.pending.add(outcome.pending.held, outcome.pending.due)
     pass_on(outcome.reports, stats, sink)
 
 

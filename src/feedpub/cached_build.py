@@ -67,7 +67,7 @@ def select_cached(
         config, cache, base, options.threshold, options.progress, options.scan, pool
     )
     stats.files, stats.records, stats.unpublished = loaded.files, loaded.records, loaded.unpublished
-    stats.held, stats.next_due = loaded.pending.held, loaded.pending.due
+    stats.pending = loaded.pending
     pass_on(loaded.reports, stats, sink)
     stats.published, stats.duplicates = cache_select.counts(cache)
     check_publishable(config, stats)

@@ -26,7 +26,6 @@ from feedpub.model import Article
 from feedpub.parse_pool import (
     POOL_THRESHOLD,
     EncodedOutcome,
-    Pending,
     encode_files,
     estimated_records,
     file_jobs,
@@ -34,6 +33,7 @@ from feedpub.parse_pool import (
 )
 from feedpub.records import RACY_NS, Scan, scan_folder
 from feedpub.report import Report
+from feedpub.stats import Pending
 from feedpub.timestamps import build_time
 
 STORE_BATCH = 500

@@ -36,28 +36,13 @@ from feedpub.dumps import (
 from feedpub.model import Article
 from feedpub.records import FileResult, read_record_file
 from feedpub.report import Report
+from feedpub.stats import Pending
 
 POOL_THRESHOLD = 2_000
 """More changed files than this are converted by a process pool (one worker per core)."""
 CHUNK_FILES = 250
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-@dataclass(slots=True)
-class Pending:
-    """What waits for a later time: how many records are held for a publication time later
-    than the build, and when the first thing is due (POSIX time: a held record, or an
-    update to come; None when nothing is)."""
-
-    held: int = 0
-    due: float | None = None
-
-    def add(self, held: int, due: float | None) -> None:
-        """Count `held` more records, and take `due` if it comes first."""
-        self.held += held
-        if due is not None and (self.due is None or due < self.due):
-            self.due = due
 
 
 @dataclass(slots=True)
@@ -233,7 +218,10 @@ def _encode_chunk(jobs: FileJobs, limits: Limits) -> bytes:
 def _plain(outcome: EncodedOutcome) -> tuple[Any, ...]:
     reports = [(r.source, r.field, r.reason, r.skipped) for r in outcome.reports]
     part = None if outcome.part is None else tuple(outcome.part)
-    return (tuple(outcome.stored), reports, *outcome[2:5], part, *outcome[6:])
+    return (
+        tuple(outcome.stored), reports, outcome.reports_text, outcome.records,
+        outcome.unpublished, part, outcome.held, outcome.due,
+    )  # fmt: skip
 
 
 def _from_plain(plain: tuple[Any, ...]) -> EncodedOutcome:

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from feedpub.config import Config
 from feedpub.errors import BuildError
 from feedpub.report import Report, ReportSink
+
+
+@dataclass(slots=True)
+class Pending:
+    """What waits for a later time: how many records are held for a publication time later
+    than the build, and when the first thing is due (POSIX time: a held record, or an
+    update to come; None when nothing is)."""
+
+    held: int = 0
+    due: float | None = None
+
+    def add(self, held: int, due: float | None) -> None:
+        """Count `held` more records, and take `due` if it comes first."""
+        self.held += held
+        if due is not None and (self.due is None or due < self.due):
+            self.due = due
 
 
 @dataclass(slots=True)
@@ -31,8 +47,17 @@ class BuildStats:
     seconds: float = 0.0
     written_paths: tuple[str, ...] = ()  # the outputs this build wrote (new or changed)
     cache_unusable: str = ""  # why the record cache could not be used ("" when it was)
-    held: int = 0  # records dated later than the build, published from their time on
-    next_due: float | None = None  # when the first of them is due (POSIX time)
+    pending: Pending = field(default_factory=Pending)  # held records, the next due time
+
+    @property
+    def held(self) -> int:
+        """Records dated later than the build, published from their time on."""
+        return self.pending.held
+
+    @property
+    def next_due(self) -> float | None:
+        """When the first held record (or update to come) is due (POSIX time)."""
+        return self.pending.due
 
     def summary(self) -> str:
         """One line for the end of a build."""

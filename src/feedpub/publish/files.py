@@ -171,12 +171,12 @@ class OutputWriter:
         self._begin()
         staged = sorted(self._staged.items())
         current = set(self._targets)
+        folders = {self._targets[relative].parent for relative, _ in staged}  # changed
         if staged:
             if len(staged) <= SYNC_EACH_UP_TO:
                 for _relative, temporary in staged:
                     _sync_file(temporary, self._targets[_relative])
             else:
-                folders = {self._targets[relative].parent for relative, _ in staged}
                 for folder in _one_per_file_system(folders):
                     _sync_file_system(folder)
             # Name the files of both builds before any rename, so that if this build
@@ -188,8 +188,7 @@ class OutputWriter:
         removed = _remove_stale(self.out_dir, current)
         _write_manifest(self.out_dir, current)
         if staged or removed:
-            renamed = {self._targets[relative].parent for relative, _ in staged}
-            for folder in sorted(renamed | {self.out_dir}):
+            for folder in sorted(folders | {self.out_dir}):
                 _sync_folder(folder)
         times = {relative: _mtime(target) for relative, target in self._targets.items()}
         return WriteStats(
