@@ -179,7 +179,8 @@ from feedpub.config import Limits
 from feedpub.convert import convert_record
 from feedpub.codec import encode_article
 from feedpub.records import read_record_file, scan_stats
-from feedpub.yaml_loader import load_yaml
+from feedpub.yaml_loader import load_yaml, warm_up
+warm_up()
 limits = Limits()
 files = scan_stats(Path(sys.argv[1]))[: int(sys.argv[2])]
 def timed(work):

@@ -14,9 +14,17 @@ import yaml
 from feedpub.build import BuildStats, run_build
 from feedpub.config import Config
 from feedpub.report import Report
+from feedpub.yaml_loader import warm_up
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_RECORDS = REPO / "records"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _yaml_fast_path() -> None:
+    """Builds in the tests read YAML as big builds do, through the fast path from the first
+    document on (a process otherwise reads its first `WARM_AFTER` documents with PyYAML)."""
+    warm_up()
 
 
 def wait_for(condition: Callable[[], Any], seconds: float = 15.0) -> Any:

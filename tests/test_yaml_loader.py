@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -205,9 +207,9 @@ def test_other_impossible_seconds_are_still_an_error() -> None:
         load_yaml("a: 2016-12-31T23:59:61Z\n")
 
 
-# The common shapes: one fullmatch of `_COMMON`, then yaml-rs (see the module's docstring).
+# The common shapes: one fullmatch of `common_shapes()`, then yaml-rs (see the module's docstring).
 COMMON_VALUES = [
-    # values `_COMMON` takes: the same for both parsers, or a timestamp it retypes
+    # values `common_shapes()` takes: the same for both parsers, or a timestamp it retypes
     '"A headline: &amp; - - 4 [x] {y} #z"', '"say \\"hi\\" \\\\ now\\n\\r\\t"',
     '"\xa0é 東京 \U0001f600"',
     "'it''s \"quoted\"'", "''", '""', "0", "-0", "17", "-123456789012345678", "true", "True",
@@ -220,7 +222,7 @@ COMMON_VALUES = [
     "2020-05-09T21:03:00-07:00", "2016-12-31T23:59:60Z", "2020-02-30T00:00:00Z",
 ]  # fmt: skip
 NOT_COMMON_VALUES = [
-    # values `_COMMON` must leave to the token checks: YAML 1.1 and 1.2 read them apart,
+    # values `common_shapes()` must leave to the token checks: YAML 1.1 and 1.2 read them apart,
     # or they are not on one line, or hold characters or escapes it does not vouch for
     "yes", "No", "ON", "off", "017", "0o17", "09", "0x1F", "0b1", "0B1", "1_000", "_1",
     "1:20", "1e3", "1.5", "+1", "1234567890123456789", "=", "<<", ".inf", "-.Inf", ".NaN",
@@ -237,7 +239,7 @@ NOT_COMMON_VALUES = [
 @pytest.mark.parametrize("shape", ["k: {}", "k:\n  - a: {}\n    b: 1", "- k: {}\n  n: {}"])
 def test_common_values_take_the_one_pass(shape: str, value: str) -> None:
     text = shape.replace("{}", value)
-    assert yaml_loader._COMMON.fullmatch(text), text
+    assert yaml_loader.common_shapes().fullmatch(text), text
     assert_like_pyyaml(text)
 
 
@@ -245,16 +247,16 @@ def test_common_values_take_the_one_pass(shape: str, value: str) -> None:
 def test_common_items_take_the_one_pass(value: str) -> None:
     """Timestamps are taken after a key only; everything else also as a list item."""
     text = f"k:\n- {value}\n- x"
-    assert yaml_loader._COMMON.fullmatch(text), text
+    assert yaml_loader.common_shapes().fullmatch(text), text
     assert_like_pyyaml(text)
 
 
 @pytest.mark.parametrize("value", NOT_COMMON_VALUES)
 @pytest.mark.parametrize("shape", ["k: {}", "- {}", "{}: v", "k:\n  - a: {}\n    b: 1"])
 def test_other_values_are_not_common(shape: str, value: str) -> None:
-    """A test that fails if `_COMMON` vouched for what the two parsers may read apart."""
+    """A test that fails if `common_shapes()` vouched for what the two parsers may read apart."""
     text = shape.replace("{}", value)
-    assert not yaml_loader._COMMON.fullmatch(text), text
+    assert not yaml_loader.common_shapes().fullmatch(text), text
     assert_like_pyyaml(text)
 
 
@@ -279,7 +281,7 @@ def test_other_values_are_not_common(shape: str, value: str) -> None:
     ],
 )
 def test_other_shapes_are_not_common(text: str) -> None:
-    assert not yaml_loader._COMMON.fullmatch(text), text
+    assert not yaml_loader.common_shapes().fullmatch(text), text
     assert_like_pyyaml(text)
 
 
@@ -300,7 +302,7 @@ def test_other_shapes_are_not_common(text: str) -> None:
     ],
 )
 def test_common_timestamps(text: str) -> None:
-    assert yaml_loader._COMMON.fullmatch(text), text
+    assert yaml_loader.common_shapes().fullmatch(text), text
     assert_like_pyyaml(text)
 
 
@@ -308,7 +310,7 @@ def test_an_escaped_text_equal_to_a_timestamp_stays_text() -> None:
     """The token checks find `2020-...Z` plain once; an escaped double-quoted text that
     reads the same (`\\x5a` is `Z`) must not be retyped with it."""
     text = 'a: 2020-01-01T00:00:00Z\nb: "2020-01-01T00:00:00\\x5a"\n'
-    assert not yaml_loader._COMMON.fullmatch(text)
+    assert not yaml_loader.common_shapes().fullmatch(text)
     assert_like_pyyaml(text)
 
 
@@ -353,3 +355,63 @@ def test_the_differential_fuzzer_runs_clean_on_the_sample_records(capsys: Any) -
     assert module.run(root / "records", 2.0, seed=7) == 0
     words = capsys.readouterr().out.split()
     assert int(words[0]) > 100 and int(words[2]) > 0  # documents tried, on the fast path
+
+
+_COLD_PROCESS = """
+import sys, yaml
+import feedpub.cli
+from feedpub import yaml_loader
+compiled = yaml_loader.common_shapes.cache_info().currsize
+text = 'title: "A"\\npublishedDateTime: 2024-05-01T10:00:00Z\\ntopics:\\n- AI\\n'
+expected = yaml.load(text, Loader=yaml_loader.SafeLoader)
+for number in range(yaml_loader.WARM_AFTER + 1):
+    assert yaml_loader.load_yaml(text) == expected
+    if number == yaml_loader.WARM_AFTER - 1:
+        before = yaml_loader.common_shapes.cache_info().currsize
+print(compiled, before, yaml_loader.common_shapes.cache_info().currsize)
+"""
+
+
+def test_a_process_compiles_the_fast_path_only_once_it_reads_many_documents() -> None:
+    """Compiling the fast path's pattern costs ~0.15 s: `feedpub` starts without it, reads
+    its first `WARM_AFTER` documents with PyYAML, then compiles it and takes the fast path
+    (the same values on both sides of that point)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _COLD_PROCESS], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["0", "0", "1"]
+
+
+_BIG_BATCH = """
+import sys, yaml
+from pathlib import Path
+from feedpub import yaml_loader
+from feedpub.config import Limits
+from feedpub.parse_pool import FileJobs, encode_files
+calls = []
+load = yaml.load
+yaml.load = lambda *args, **kwargs: calls.append(1) or load(*args, **kwargs)
+folder = sys.argv[1]
+names = sorted(p.name for p in Path(folder).iterdir())
+outcomes = list(encode_files(FileJobs(folder, "records", names, {}), Limits(), 10**6))
+print(len(outcomes), sum(o.records for o in outcomes), len(calls))
+"""
+
+
+def test_an_in_process_batch_of_many_files_takes_the_fast_path_from_the_first(
+    tmp_path: Path,
+) -> None:
+    count = yaml_loader.WARM_AFTER + 1
+    for number in range(count):
+        (tmp_path / f"{number:04}.md").write_text(
+            f'---\ntitle: "Story {number}"\nwebUrl: https://example.com/{number}\n'
+            "publishedDateTime: 2024-05-01T10:00:00Z\n---\nBody\n",
+            encoding="utf-8",
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", _BIG_BATCH, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == [str(count), str(count), "0"]  # no document left to PyYAML

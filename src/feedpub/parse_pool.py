@@ -37,6 +37,7 @@ from feedpub.model import Article
 from feedpub.records import FileResult, read_record_file
 from feedpub.report import Report
 from feedpub.stats import Pending
+from feedpub.yaml_loader import WARM_AFTER, warm_up
 
 POOL_THRESHOLD = 2_000
 """More changed files than this are converted by a process pool (one worker per core)."""
@@ -212,6 +213,7 @@ def _encode_chunk(jobs: FileJobs, limits: Limits) -> bytes:
     4 and 6 with marshal (which carries only built-in types; fine between this process's
     own workers, never for anything stored or read from outside).
     """
+    warm_up()  # a worker reads hundreds of files or more: the YAML fast path from the first
     return marshal.dumps([_plain(outcome) for outcome in _encode_each(jobs, limits)])
 
 
@@ -268,7 +270,10 @@ def encode_files(
     works when there are over `threshold` files, or records of dumps (`pool` if given, which
     the caller shuts down; else a pool of one worker per core)."""
     workers = os.cpu_count() or 1
-    if estimated_records(jobs) <= threshold or workers < 2:
+    coming = estimated_records(jobs)
+    if coming <= threshold or workers < 2:
+        if coming > WARM_AFTER:
+            warm_up()  # the YAML fast path pays for itself from the first document on
         yield from _encode_each(jobs, limits)
         return
     chunks = _chunks(jobs)

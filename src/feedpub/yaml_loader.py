@@ -131,7 +131,7 @@ _COMMON_VALUE = (
 _COMMON_ENTRY = rf"{_COMMON_KEY}(?: ++(?:{_COMMON_VALUE}|{_ISO_TOKEN})|)"
 _COMMON_LINE = rf" {{0,39}}(?:{_COMMON_ENTRY}|- (?:{_COMMON_ENTRY}|{_COMMON_VALUE}))"
 # (`(?:x|)` rather than `(?:x)?`: `re` runs the empty branch faster than a repeat.)
-_COMMON = re.compile(rf"(?:(?:{_COMMON_LINE}|)\n)*+(?:{_COMMON_LINE}|)")
+_COMMON = rf"(?:(?:{_COMMON_LINE}|)\n)*+(?:{_COMMON_LINE}|)"
 # In a document `_COMMON` matched, the plain timestamps: each follows `key: ` and fills
 # the rest of its line, which no quoted or plain text can do. (Led by `: `, which `re`
 # skips to quickly: one pattern that also found quoted timestamps was 8x slower.)
@@ -167,21 +167,49 @@ _constructor = _Constructor()
 _FALLBACK = object()
 
 
+@functools.cache
+def common_shapes() -> re.Pattern[str]:
+    """`_COMMON`, compiled: 150-180 ms (its classes of most of Unicode each become a
+    bitmap), so a process compiles it only once it has many documents to read."""
+    return re.compile(_COMMON)
+
+
+WARM_AFTER = 500
+"""Documents a process reads with PyYAML alone before it compiles `common_shapes`: the
+first hundreds then cost ~170 us more each, but a rebuild that reads a few changed files
+(and every `feedpub` command that reads none) starts 0.15 s sooner. A pool worker, or a
+batch of more files than this, compiles it at once (`warm_up`)."""
+_cold_documents = 0
+
+
+def warm_up() -> None:
+    """Compile the fast path's pattern now, for a process about to read many documents."""
+    global _cold_documents
+    common_shapes()
+    _cold_documents = WARM_AFTER
+
+
 def load_yaml(text: str) -> Any:
     """What `yaml.load(text, Loader=CSafeLoader)` returns (and raises)."""
+    global _cold_documents
     if yaml_rs is not None:
-        fast = _load_common(text) if _COMMON.fullmatch(text) else _load_checked(text)
-        if fast is not _FALLBACK:
-            return fast
+        if _cold_documents >= WARM_AFTER:
+            fast = _fast_or_fallback(text)
+            if fast is not _FALLBACK:
+                return fast
+        else:
+            _cold_documents += 1
     return yaml.load(text, Loader=SafeLoader)
 
 
 def takes_fast_path(text: str) -> bool:
-    """True when `load_yaml(text)` is yaml-rs's result (retyped), not PyYAML's."""
-    if yaml_rs is None:
-        return False
-    fast = _load_common(text) if _COMMON.fullmatch(text) else _load_checked(text)
-    return fast is not _FALLBACK
+    """True when `load_yaml(text)` is yaml-rs's result (retyped), not PyYAML's, in a
+    process that has compiled the fast path (see `WARM_AFTER`)."""
+    return yaml_rs is not None and _fast_or_fallback(text) is not _FALLBACK
+
+
+def _fast_or_fallback(text: str) -> Any:
+    return _load_common(text) if common_shapes().fullmatch(text) else _load_checked(text)
 
 
 def _load_common(text: str) -> Any:
