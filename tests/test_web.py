@@ -391,6 +391,21 @@ def test_bad_limits_are_400(client: FlaskClient, query: str):
     assert b"limit" in response.data and len(response.data) < 200
 
 
+@pytest.mark.parametrize("name", ["%6Cimit", "lim%69t", "%6C%69%6D%69%74", "LIMIT"])
+def test_limit_is_read_whatever_the_escaping_of_its_name(client: FlaskClient, name: str):
+    """`%6Cimit` is `limit` (RFC 3986 6.2.2.2): the fast path, which looks for the word as
+    sent, served the whole feed for it, and a 200 for a bad value. (Names are case-sensitive:
+    `LIMIT` is another parameter, ignored.)"""
+    cut = client.get("/all.rss?limit=2")
+    response = client.get(f"/all.rss?{name}=2")
+    if name == "LIMIT":
+        assert response.headers["ETag"] == client.get("/all.rss").headers["ETag"]
+        return
+    assert response.status_code == 200 and response.headers["ETag"] == cut.headers["ETag"]
+    assert client.head(f"/all.rss?{name}=2").headers["ETag"] == cut.headers["ETag"]
+    assert client.get(f"/all.rss?{name}=abc").status_code == 400
+
+
 def test_unknown_query_parameters_are_ignored(client: FlaskClient):
     etag = client.get("/all.rss").headers["ETag"]
     assert client.get("/all.rss?_=123&utm_source=x").headers["ETag"] == etag

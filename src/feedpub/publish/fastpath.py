@@ -257,7 +257,8 @@ def encoded_slash(environ: WSGIEnvironment) -> bool:
 
 
 class FastPath:
-    """WSGI middleware: plain GET/HEAD of a known path never reaches Flask."""
+    """WSGI middleware: plain GET/HEAD of a known path never reaches Flask (with a query
+    string, only one that cannot name ``limit``)."""
 
     def __init__(self, app: WSGIApplication, table: RouteTable, access_log: AccessLog | None):
         self.app = app
@@ -267,7 +268,9 @@ class FastPath:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         method = environ["REQUEST_METHOD"]
-        if (method == "GET" or method == "HEAD") and "limit" not in environ.get("QUERY_STRING", ""):
+        query = environ.get("QUERY_STRING", "")
+        # A query that may name `limit` goes to Flask, escaped ones too (`%6Cimit` is `limit`).
+        if (method == "GET" or method == "HEAD") and "limit" not in query and "%" not in query:
             routes = self.table.routes()
             route = routes.get(environ.get("PATH_INFO", "")) if routes is not None else None
             if route is not None and not encoded_slash(environ):
