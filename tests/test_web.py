@@ -741,6 +741,44 @@ def test_workers_pick_up_versions_from_the_handoff_folder(
     assert workers[0].get("/healthz").get_json()["serving"] == the_builder.status()["version"]
 
 
+def test_a_handoff_folder_removed_while_serving_is_made_again(
+    config: Config, write_record: Write, tmp_path: Path
+):
+    """A /tmp cleaner (or an admin) removing the private handoff folder, or the old snapshot
+    in it, made every later build fail ("unexpected FileNotFoundError", with a traceback),
+    /healthz lose its status, and a restarted worker answer 503 for every feed."""
+    seed(write_record)
+    handoff = tmp_path / "handoff"
+    handoff.mkdir(mode=0o700)
+    the_builder = Builder(config, SnapshotDir(handoff))
+    the_builder.poll()
+    served = create_app(config, DirectorySource(handoff, 0.0)).test_client().get("/all.rss")
+    for current in handoff.glob("snapshot-*"):
+        current.unlink()  # a cleaner removes files not read for days
+    the_builder.poll()  # nothing changed in the records: the same version, published again
+    restarted = create_app(config, DirectorySource(handoff, 0.0)).test_client()
+    assert restarted.get("/all.rss").headers["ETag"] == served.headers["ETag"]
+    shutil.rmtree(handoff)
+    write_record("r9.md", base_record(title="Later", webUrl="https://example.org/later"))
+    assert the_builder.poll()
+    restarted = create_app(config, DirectorySource(handoff, 0.0)).test_client()
+    response = restarted.get("/all.rss")
+    assert response.status_code == 200 and b"Later" in response.data
+    health = restarted.get("/healthz").get_json()
+    assert health["status"] == "ok" and health["serving"] == the_builder.status()["version"]
+    assert handoff.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_handoff_folder_someone_else_made_is_refused(config: Config, tmp_path: Path):
+    """The folder is made again only as this process's own, private one: in /tmp, anyone
+    could make one by that name, and what workers load from it is a pickle."""
+    handoff = tmp_path / "handoff"
+    handoff.mkdir(mode=0o777)
+    handoff.chmod(0o777)
+    with pytest.raises(OSError, match="private"):
+        SnapshotDir(handoff).ensure()
+
+
 def test_access_log_lines(tmp_path: Path):
     target = tmp_path / "access.log"
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT)

@@ -170,6 +170,7 @@ class Builder:
         While a watcher runs, only the files its events name are looked at again, and the
         whole folder every `FULL_SCAN_SECONDS` (events can be lost); otherwise every file.
         """
+        self._keep_handoff()
         scan = self._watched_scan()  # None after a failed build: it is retried from a full scan
         if scan is _UNCHANGED:
             return False
@@ -213,6 +214,21 @@ class Builder:
         wait = min(max(2 * self._retry_seconds, RETRY_MIN_SECONDS), RETRY_MAX_SECONDS)
         self._retry_seconds, self._retry_at = wait, time.monotonic() + wait
         return True
+
+    def _keep_handoff(self) -> None:
+        """Publish the served version again if the handoff folder lost it (removed by a /tmp
+        cleaner or by hand): a worker started later would have nothing to serve."""
+        snapshot = self._snapshot
+        if self.handoff is None or snapshot is None or self.handoff.holds(snapshot):
+            return
+        log.warning(
+            "version %s was gone from %s; published again", snapshot.version, self.handoff.folder
+        )
+        try:
+            self.handoff.publish(snapshot)
+            self.handoff.write_status(self.status())
+        except OSError as exc:
+            log.error("cannot publish version %s again: %s", snapshot.version, exc)
 
     def _retry_due(self) -> bool:
         return self._retry_at is not None and time.monotonic() >= self._retry_at

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import pickle
+import stat
 import tempfile
 import threading
 import time
@@ -186,6 +187,27 @@ class SnapshotDir:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
+    def ensure(self) -> None:
+        """Make the folder again if it is gone (a /tmp cleaner, an admin); OSError if a folder
+        by that name is not this process's own, writable by it alone (anyone can make one in
+        /tmp, and workers load pickles from it)."""
+        try:
+            os.mkdir(self.folder, 0o700)
+        except FileExistsError:
+            found = os.lstat(self.folder)
+            if (
+                not stat.S_ISDIR(found.st_mode)
+                or found.st_uid != os.geteuid()
+                or found.st_mode & 0o022  # others could put a pickle there
+            ):
+                raise OSError(f"{self.folder} is not this server's private folder") from None
+
+    def holds(self, snapshot: Snapshot) -> bool:
+        """Whether CURRENT names `snapshot` and its file is there (a /tmp cleaner removes
+        files not read for days: a worker started later would have nothing to serve)."""
+        name = f"snapshot-{snapshot.version}.pickle"
+        return self.current_name() == name and (self.folder / name).is_file()
+
     def publish(self, snapshot: Snapshot) -> None:
         """Write the snapshot, then point CURRENT at it; older snapshots are pruned."""
         name = f"snapshot-{snapshot.version}.pickle"
@@ -228,6 +250,7 @@ class SnapshotDir:
         return snapshot if isinstance(snapshot, Snapshot) else None
 
     def _write(self, name: str, data: bytes) -> None:
+        self.ensure()
         descriptor, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{name}.")
         try:
             with os.fdopen(descriptor, "wb") as handle:
