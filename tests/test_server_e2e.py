@@ -432,6 +432,45 @@ def test_stalled_clients_are_cut_off_and_others_still_served(start: Start) -> No
     assert "Traceback" not in server.log(), server.log()
 
 
+def test_a_request_head_sent_a_byte_at_a_time_is_cut_off(start: Start) -> None:
+    """Slowloris: a client that sends its request line and headers a byte at a time, never
+    pausing as long as `server.request_timeout_seconds`, held a worker thread for as long as
+    it kept sending (the timeout was only per read); as many such clients as threads blocked
+    every other client. Reading a request's head now gives up that long after it began."""
+    server = start(1, server_settings="  request_timeout_seconds: 1\n")
+    trickling = []
+    for _ in range(THREADS * 2):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(b"GET /all.rss HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        trickling.append(sock)
+    stop = threading.Event()
+
+    def drip() -> None:
+        while not stop.wait(0.2):  # a byte every 0.2 s: no read ever waits 1 s
+            for sock in trickling:
+                with contextlib.suppress(OSError):
+                    sock.send(b"a")
+
+    dripper = threading.Thread(target=drip, daemon=True)
+    dripper.start()
+    try:
+        time.sleep(0.3)  # the worker has taken them all
+        started = time.monotonic()
+        status, _, body = server.request("/all.rss")
+        waited = time.monotonic() - started
+        assert status == 200 and b"Story 1" in body
+        assert waited < 5, waited  # two rounds of 1-s head deadlines on 4 threads, then served
+        for sock in trickling:  # each was closed without an answer
+            with contextlib.suppress(ConnectionResetError):
+                assert sock.recv(100) == b""
+    finally:
+        stop.set()
+        dripper.join()
+        for sock in trickling:
+            sock.close()
+    assert "Traceback" not in server.log(), server.log()
+
+
 def test_a_client_reading_a_big_feed_steadily_is_not_cut_off(start: Start, tmp_path: Path) -> None:
     """The request timeout is for a stall: a client that reads a feed of megabytes slower
     than the timeout, but without ever pausing that long, gets all of it."""

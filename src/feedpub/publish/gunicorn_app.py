@@ -16,6 +16,7 @@ import socket
 import struct
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,25 +34,49 @@ log = logging.getLogger("feedpub.serve")
 THREADS = 4
 
 
+def _timeval(seconds: float) -> bytes:
+    """`seconds` as a socket timeout (a struct timeval), never 0, which means none."""
+    micro = max(int(seconds * 1_000_000), 1)
+    return struct.pack("ll", micro // 1_000_000, micro % 1_000_000)
+
+
 class TimedConnection(TConn):  # type: ignore[misc]
     """A connection whose every read or write gives up after `request_timeout` seconds
-    without progress.
+    without progress, and whose request head (line and headers) must come in that long.
 
-    gunicorn calls `init()` in the thread that serves a request, once the socket is made
-    blocking, before each request (new or kept alive). Without a timeout, a client that
-    sends part of a request and stops holds one of the worker's threads for ever. The
-    timeout is the kernel's, per call (SO_RCVTIMEO, SO_SNDTIMEO): Python's own socket
-    timeout bounds a whole `sendall`, which cut off clients reading a big feed steadily.
+    gunicorn calls `init()` before each request (new or kept alive), once the socket is
+    made blocking. Without a timeout, a client that sends part of a request and stops holds
+    one of the worker's threads for ever. The timeout is the kernel's, per call
+    (SO_RCVTIMEO, SO_SNDTIMEO): Python's own socket timeout bounds a whole `sendall`, which
+    cut off clients reading a big feed steadily. A per-call timeout alone let a client
+    sending its headers a byte a second (slowloris) hold a thread as long as it liked, so
+    the parser reads through `_HeadReader`, which also bounds the head as a whole.
     """
 
     request_timeout: float
+    head_deadline: float | None = None  # when the head being read must be in
+    reading_head = False
+    shortened = False  # the read timeout is cut to what is left of the head's time
 
     def init(self) -> None:
         super().init()
-        seconds = int(self.request_timeout)
-        timeval = struct.pack("ll", seconds, int((self.request_timeout - seconds) * 1_000_000))
+        timeval = _timeval(self.request_timeout)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+        self.shortened = False
+        self.reading_head, self.head_deadline = True, None  # the clock starts at the first read
+        unreader = getattr(self.parser, "unreader", None)
+        if unreader is not None and not isinstance(getattr(unreader, "sock", None), _HeadReader):
+            unreader.sock = _HeadReader(self)
+
+    def head_read(self) -> None:
+        """The head is in: a body is read with the per-read timeout only."""
+        self.reading_head, self.head_deadline = False, None
+        if self.shortened:
+            self.shortened = False
+            self.sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(self.request_timeout)
+            )
 
     def close(self, graceful: bool = False) -> None:
         """Close without waiting for the client: gunicorn's graceful close (RFC 9112 9.6)
@@ -71,6 +96,32 @@ class TimedConnection(TConn):  # type: ignore[misc]
             self.sock.close()
 
 
+class _HeadReader:
+    """The socket as gunicorn's request parser reads it: a request's head must be in
+    `request_timeout` seconds after its first read, however slowly its bytes come."""
+
+    def __init__(self, conn: TimedConnection) -> None:
+        self.conn = conn
+
+    def recv(self, size: int) -> bytes:
+        conn = self.conn
+        if conn.reading_head:
+            now = time.monotonic()
+            if conn.head_deadline is None:
+                conn.head_deadline = now + conn.request_timeout
+            else:
+                left = conn.head_deadline - now
+                if left <= 0:
+                    raise TimeoutError("request head not in within the request timeout")
+                conn.shortened = True
+                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(left))
+        data: bytes = conn.sock.recv(size)
+        return data
+
+    def __getattr__(self, name: str) -> Any:  # settimeout, gettimeout... of the socket
+        return getattr(self.conn.sock, name)
+
+
 class TimedThreadWorker(ThreadWorker):  # type: ignore[misc]
     """gunicorn's gthread worker, with `server.request_timeout_seconds` on every connection.
 
@@ -84,6 +135,10 @@ class TimedThreadWorker(ThreadWorker):  # type: ignore[misc]
         conn.__class__ = TimedConnection
         conn.request_timeout = self.app.feed_config.server.request_timeout_seconds
         super().enqueue_req(conn)
+
+    def handle_request(self, req: Any, conn: TimedConnection) -> Any:
+        conn.head_read()
+        return super().handle_request(req, conn)
 
 
 class ServerLog(Logger):  # type: ignore[misc]
