@@ -769,6 +769,25 @@ def test_a_handoff_folder_removed_while_serving_is_made_again(
     assert handoff.stat().st_mode & 0o777 == 0o700
 
 
+def test_healthz_says_unknown_when_the_builders_status_is_gone(
+    config: Config, write_record: Write, tmp_path: Path
+):
+    """A worker serves a version whose builder's status file was removed: /healthz still
+    names a status, not only a version, and the builder's next poll writes it again."""
+    seed(write_record)
+    handoff = tmp_path / "handoff"
+    handoff.mkdir(mode=0o700)
+    the_builder = Builder(config, SnapshotDir(handoff))
+    the_builder.poll()
+    (handoff / SnapshotDir.STATUS).unlink()
+    worker = create_app(config, DirectorySource(handoff, 0.0)).test_client()
+    health = worker.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json()["status"] == "unknown" and health.get_json()["serving"]
+    the_builder.poll()
+    assert worker.get("/healthz").get_json()["status"] == "ok"
+
+
 def test_a_handoff_folder_someone_else_made_is_refused(config: Config, tmp_path: Path):
     """The folder is made again only as this process's own, private one: in /tmp, anyone
     could make one by that name, and what workers load from it is a pickle."""

@@ -222,7 +222,9 @@ class Builder:
         if self.handoff is None or snapshot is None or self.handoff.holds(snapshot):
             return
         log.warning(
-            "version %s was gone from %s; published again", snapshot.version, self.handoff.folder
+            "version %s or the status was gone from %s; published again",
+            snapshot.version,
+            self.handoff.folder,
         )
         try:
             self.handoff.publish(snapshot)

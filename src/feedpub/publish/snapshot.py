@@ -203,10 +203,15 @@ class SnapshotDir:
                 raise OSError(f"{self.folder} is not this server's private folder") from None
 
     def holds(self, snapshot: Snapshot) -> bool:
-        """Whether CURRENT names `snapshot` and its file is there (a /tmp cleaner removes
-        files not read for days: a worker started later would have nothing to serve)."""
+        """Whether CURRENT names `snapshot` and its file and the status are there (a /tmp
+        cleaner removes files not read for days: a worker started later would have nothing
+        to serve)."""
         name = f"snapshot-{snapshot.version}.pickle"
-        return self.current_name() == name and (self.folder / name).is_file()
+        return (
+            self.current_name() == name
+            and (self.folder / name).is_file()
+            and (self.folder / self.STATUS).is_file()
+        )
 
     def publish(self, snapshot: Snapshot) -> None:
         """Write the snapshot, then point CURRENT at it; older snapshots are pruned."""

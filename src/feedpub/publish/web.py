@@ -104,6 +104,7 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
         body["serving"] = snapshot.version if snapshot is not None else None
         if snapshot is None and body.get("status", "ok") == "ok":
             body["status"] = "starting"  # this worker has not loaded a version yet
+        body.setdefault("status", "unknown")  # the builder's record of it is gone or unreadable
         response = Response(
             json.dumps(body, indent=1) + "\n",
             status=200 if snapshot is not None else 503,
