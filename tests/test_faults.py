@@ -560,3 +560,42 @@ def test_a_killed_builds_workers_die_with_it_and_free_the_cache(tmp_path: Path) 
     assert not left
     with (tmp_path / "cache" / "lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: the next build goes on
+
+
+_WORKERS_STARTING = """
+import os, signal, sys
+from feedpub import parse_pool
+original = parse_pool._start_worker
+def starting(parent):
+    blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    os.write(int(sys.argv[1]), b"1" if blocked else b"0")
+    original(parent)
+parse_pool._start_worker = starting
+parse_pool.start_pool().shutdown()
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks")
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: builds make no pool")
+def test_pool_workers_start_with_ctrl_c_held_back(tmp_path: Path) -> None:
+    """A Ctrl-C that reached a worker before it set itself to ignore Ctrl-C printed a
+    traceback from multiprocessing's start-up code (seen under load, in `build --watch`):
+    workers now start with the signal blocked, and unblock it once they ignore it."""
+    reader, writer = os.pipe()
+    try:
+        subprocess.run(
+            [sys.executable, "-c", _WORKERS_STARTING, str(writer)],
+            pass_fds=(writer,),
+            check=True,
+            timeout=60,
+        )
+        os.close(writer)
+        writer = -1
+        seen = b""
+        while chunk := os.read(reader, 64):
+            seen += chunk
+    finally:
+        os.close(reader)
+        if writer >= 0:
+            os.close(writer)
+    assert seen == b"1" * (os.cpu_count() or 1)

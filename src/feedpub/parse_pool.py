@@ -253,7 +253,9 @@ def start_pool() -> ProcessPoolExecutor | None:
         return None
     pool = _pool(workers)
     try:
-        pool.submit(int).result()  # a pool forks its workers at the first task
+        with _interrupts_held():
+            started = pool.submit(int)  # a pool forks its workers at the first task
+        started.result()
     except (BrokenProcessPool, OSError):  # no workers now: `encode_files` starts its own
         pool.shutdown(wait=False, cancel_futures=True)
         return None
@@ -280,7 +282,9 @@ def encode_files(
     done = 0
     try:
         with _given_or_own(pool, workers) as running:
-            for packed in running.map(_encode_chunk, chunks, _repeat(limits, len(chunks))):
+            with _interrupts_held():  # (`map` submits every task, starting the workers)
+                results = running.map(_encode_chunk, chunks, _repeat(limits, len(chunks)))
+            for packed in results:
                 done += 1
                 yield from map(_from_plain, marshal.loads(packed))
     except BrokenProcessPool:
@@ -333,7 +337,9 @@ def map_in_pool(
     chunksize = max(1, len(items) // (4 * workers))
     try:
         with _given_or_own(pool, workers) as running:
-            return list(running.map(function, items, chunksize=chunksize))
+            with _interrupts_held():
+                results = running.map(function, items, chunksize=chunksize)
+            return list(results)
     except BrokenProcessPool:
         return [function(item) for item in items]
 
@@ -370,6 +376,25 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C held back (blocked, not lost) in this thread while it may start pool workers.
+
+    A worker starts with its parent's signal mask (a fork server too, and so its own
+    workers), so Ctrl-C cannot reach one before `_start_worker` has made it ignore it:
+    a worker interrupted while it started printed a traceback. The parent gets a Ctrl-C
+    that came meanwhile once the block ends.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
@@ -383,6 +408,8 @@ def _start_worker(parent: int | None) -> None:
     was forked from (None when a fork server made it: that server ends with the parent).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see `_interrupts_held`
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
     except (OSError, AttributeError):
