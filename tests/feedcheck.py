@@ -46,15 +46,29 @@ DANGEROUS_ELEMENTS = frozenset(
 )  # fmt: skip
 URL_ATTRIBUTES = frozenset({"href", "src", "url", "uri", "xmlurl", "htmlurl", "cite"})
 HTML_FORBIDDEN_ATTRIBUTES = frozenset({"style", "srcdoc", "srcset", "action", "formaction"})
+HOST_NAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z0-9][a-z0-9-]*(:[1-9][0-9]*)?\Z")
+UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
 def is_safe_url(url: str) -> bool:
-    """Absolute http(s) with a host, and nothing a URL cannot hold."""
+    """Absolute http(s) with a host name, nothing a URL cannot hold, in RFC 3986 normal form.
+
+    Feed validators refuse other hosts (`[::1]`, `a_b.org`, `localhost`) in an enclosure,
+    and an Atom id that is not in normal form (upper-case host, `:443`, `%7e`, no path, `/./`).
+    """
     if not url or url != url.strip() or re.search(r"[\s<>\"\\^`{|}]", url):
         return False
     parts = urlsplit(url)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    escapes = re.findall(r"%[0-9A-Fa-f]{2}", url)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(HOST_NAME.match(parts.netloc))
+        and parts.port != {"http": 80, "https": 443}[parts.scheme]
+        and parts.path.startswith("/")
+        and not re.search(r"/\.\.?(?:/|\Z)", parts.path)
+        and all(e == e.upper() and chr(int(e[1:], 16)) not in UNRESERVED for e in escapes)
+    )
 
 
 def check_url(url: str, where: str) -> None:

@@ -359,7 +359,7 @@ def test_an_rfc822_date_with_an_unknown_zone_name_says_so() -> None:
         ("https://user:pass@example.com:8443/x", "https://example.com:8443/x"),
         ("https://user@example.com/a b", "https://example.com/a%20b"),
         ("http://a@b@example.com/", "http://example.com/"),
-        ("HTTPS://:@Example.com/x?y=@z", "HTTPS://Example.com/x?y=@z"),
+        ("HTTPS://:@Example.com/x?y=@z", "https://example.com/x?y=@z"),
         ("https://example.com/@user", "https://example.com/@user"),
     ],
 )

@@ -244,6 +244,11 @@ CASES = [
     # The `"` and `<` of the image URL are percent-encoded; "onerror" stays, inert, in its path.
     Case("url_with_markup.md", ("Address with markup in it",), allow=("onerror",)),
     Case("url_with_spaces_and_unicode.md", ("Address with spaces and non-ASCII",)),
+    Case(
+        "url_hosts_and_normal_form.md",
+        ("Hosts that are not names, addresses not in normal form",),
+        tuple(f"images[{index}].url: {NO_IMAGE}" for index in range(6)),
+    ),
     # Files: empty, binary, not UTF-8, BOM, CRLF, not records at all.
     Case("empty.md", reports=skipped("file: empty file")),
     Case("whitespace_only.txt", reports=skipped("file: empty file")),
@@ -480,6 +485,16 @@ def test_urls_with_spaces_and_non_ascii_become_valid_uris(build: Build, records_
         "https://img.example.org/photo.jpg",
         "https://xn--bcher-kva.example/%C3%BC.png",
     ]
+
+
+def test_urls_are_published_in_normal_form_on_dns_hosts(build: Build, records_dir: Path) -> None:
+    _, item = built("url_hosts_and_normal_form.md", build, records_dir)
+    assert item["url"] == "https://news.example.org/a/~user?q=%C3%A4"
+    attachments = [a["url"] for a in item["attachments"]]  # type: ignore[attr-defined]
+    assert attachments == ["https://img.example.org/"]
+    content = str(item["content_html"])
+    assert "[" not in content and "loopback" in content
+    assert '<a href="https://example.org/b/%2Fc" rel="noopener noreferrer">odd</a>' in content
 
 
 def test_no_url_gives_a_stable_urn_id(build: Build, records_dir: Path, tmp_path: Path) -> None:

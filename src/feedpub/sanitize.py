@@ -48,14 +48,22 @@ _NOT_NESTING = frozenset(
 # What RFC 3986 allows in each part of a URL (besides letters, digits and `%` escapes).
 _URI_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 _URI_QUERY_SAFE = _URI_PATH_SAFE + "?"
-_URI = re.compile(
-    r"^[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9\-._~:/?@!$&'()*+,;=%]*(?:#[A-Za-z0-9\-._~:/?@!$&'()*+,;=%]*)?$"
-)
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# An http(s) URL with a plain host name and only characters RFC 3986 allows in a path and
-# query: `safe_url` would publish it unchanged, so it is accepted without further checks.
-_PLAIN_HTTP_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?:/[A-Za-z0-9\-._~:/?@!$&'()*+,;=%]*)?\Z")
-_HOST = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=%]+|\[[0-9A-Fa-f:.]+\])$")
+# A host name as feed validators take it: dot-separated labels of letters, digits and
+# hyphens, the last starting with a letter or digit (the W3C validator refuses an enclosure
+# on `[::1]`, `a_b.org`, `a!b.org`, `a..b.org`, `example.org.` or `localhost`).
+_HOST = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z0-9][a-z0-9-]*$")
+# An http(s) URL in the form `safe_url` publishes (lower-case host as above, no port, a
+# path with no `.` or `..` segment, and only characters RFC 3986 allows in a path and
+# query, no `%` escape to normalise): it would be published unchanged, so it is accepted
+# without further checks.
+_PLAIN_HTTP_URL = re.compile(
+    r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z0-9][a-z0-9-]*(?![^?]*/\.\.?(?:[/?]|\Z))"
+    r"/[A-Za-z0-9\-._~:/?@!$&'()*+,;=]*\Z"
+)
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
 # Text that merely mentions a script scheme ("[x](javascript:...)" left as text by the
 # Markdown renderer) is harmless, but write its colon as an entity so that no reader, and
 # no naive filter downstream, ever sees a `javascript:` string in our HTML.
@@ -184,11 +192,15 @@ def safe_url(url: object, base: str = "") -> str:
     User info (`user:password@`) is dropped: it is never meant to be published.
     Whitespace at either end and tabs and line breaks anywhere are dropped (as browsers
     do); other characters a URL cannot hold (spaces, quotes, `<`, non-ASCII) are
-    percent-encoded and an international host name is IDNA-encoded.
+    percent-encoded and an international host name is IDNA-encoded. The result is in
+    RFC 3986's normal form, as Atom ids must be: lower-case scheme and host, no empty or
+    default port, a path of at least `/` with no `.` or `..` segment, escapes in upper case
+    and none for a letter, digit or `-._~`. A host that is not a DNS name (`[::1]`,
+    `a_b.org`, `localhost`) is refused.
     """
     if not isinstance(url, str):
         return ""
-    if not base and _PLAIN_HTTP_URL.match(url) and ("%" not in url or not _BAD_PERCENT.search(url)):
+    if not base and _PLAIN_HTTP_URL.match(url):
         return url  # the common case, decided without splitting: see _PLAIN_HTTP_URL
     return _safe_url_general(url, base)
 
@@ -217,14 +229,11 @@ def _safe_url_general(url: str, base: str) -> str:
             return ""
         netloc = netloc.rpartition("@")[2]
         url = f"{url[: len(parts.scheme) + 3]}{netloc}{url[len(head) :]}"
-    if _URI.match(url) and not _BAD_PERCENT.search(url) and _HOST.match(parts.hostname):
-        # Already a valid URI: published exactly as given.
-        return url
     return _encode_url(url, parts.scheme, netloc)
 
 
 def _encode_url(url: str, scheme: str, netloc: str) -> str:
-    """`url` with every character RFC 3986 does not allow percent-encoded, or "".
+    """`url` with every character RFC 3986 does not allow percent-encoded, in normal form, or "".
 
     The path, query and fragment keep their delimiters as given (an empty `?` too),
     so decoding the result gives back the address that was written.
@@ -233,24 +242,50 @@ def _encode_url(url: str, scheme: str, netloc: str) -> str:
     if url[: len(head)].lower() != head.lower():
         return ""
     rest = url[len(head) :]
-    host, port = netloc, ""
-    if not host.endswith("]") and ":" in host:
-        host, _, port = host.rpartition(":")
+    scheme = scheme.lower()
+    host, _, port = netloc.partition(":")
     if not host.isascii():
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError:
             return ""
+    host = host.lower()
     if not _HOST.match(host) or (port and not port.isdigit()):
         return ""
+    port = str(int(port)) if port else ""
+    if port == _DEFAULT_PORTS[scheme]:
+        port = ""
     before_fragment, hash_mark, fragment = rest.partition("#")
     path, question_mark, query = before_fragment.partition("?")
     encoded = (
         f"{scheme}://{host}{':' if port else ''}{port}"
-        f"{quote(path, safe=_URI_PATH_SAFE)}{question_mark}{quote(query, safe=_URI_QUERY_SAFE)}"
-        f"{hash_mark}{quote(fragment, safe=_URI_QUERY_SAFE)}"
+        f"{quote(_remove_dot_segments(path), safe=_URI_PATH_SAFE)}{question_mark}"
+        f"{quote(query, safe=_URI_QUERY_SAFE)}{hash_mark}{quote(fragment, safe=_URI_QUERY_SAFE)}"
     )
-    return _BAD_PERCENT.sub("%25", encoded)
+    return _PERCENT_ESCAPE.sub(_normal_escape, _BAD_PERCENT.sub("%25", encoded))
+
+
+def _remove_dot_segments(path: str) -> str:
+    """`path` without `.` and `..` segments (RFC 3986, 5.2.4), and `/` for an empty path."""
+    if "/." not in path:
+        return path or "/"
+    kept: list[str] = []
+    segments = path.split("/")[1:]
+    for segment in segments:
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    if segments[-1] in (".", ".."):
+        kept.append("")  # `/a/..` is the folder `/`, not the file `/a`'s parent named ""
+    return "/" + "/".join(kept)
+
+
+def _normal_escape(match: re.Match[str]) -> str:
+    """An escape as RFC 3986 normalises it: the character itself if unreserved, else upper case."""
+    char = chr(int(match[0][1:], 16))
+    return char if char in _UNRESERVED else match[0].upper()
 
 
 def _filter_attribute(base: str, element: str, attribute: str, value: str) -> str | None:
