@@ -274,6 +274,16 @@ CASES = [
     ),
     Case("topic_hash_lookalike.md", ("A topic named like another topic's hashed slug",)),
     Case("topic_hyphen_space", ("Spelled Model-driven apps", "Spelled Model driven apps")),
+    Case(
+        "topic_invisible.md",
+        ("Topics made of invisible characters",),
+        (
+            "topics[0]: empty; ignored",
+            "topics[1]: empty; ignored",
+            "topics[3]: empty; ignored",
+            "tags[0]: empty; ignored",
+        ),
+    ),
     # Private values in nested places.
     Case("secured_nested.md", ("Private values in nested places",)),
 ]

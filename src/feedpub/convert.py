@@ -243,7 +243,7 @@ class _Converter:
                 continue
             # Cut before cleaning: a name is short, and cleaning a huge one costs time.
             name = _clean_name(str(item)[: MAX_TOPIC_CHARS * 4])
-            if not name:
+            if not name or not is_visible(name):  # as for any text: "\u200b" shows nothing
                 self.warn(f"{key}[{index}]", "empty; ignored")
                 continue
             if len(name) > MAX_TOPIC_CHARS:
