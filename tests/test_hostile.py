@@ -163,6 +163,10 @@ CASES = [
         ),
     ),
     Case("yaml_custom_tag.md", reports=skipped("front matter: not valid YAML")),
+    Case(
+        "yaml_duplicate_keys.md",
+        reports=skipped("front matter: not valid YAML: found duplicate key 'published' at line 7"),
+    ),
     Case("yaml_not_mapping.md", reports=skipped("front matter: must be a mapping of fields")),
     Case("no_closing_delimiter.md", reports=skipped("file: front matter has no closing")),
     Case("no_front_matter.md", reports=skipped("file: no front matter")),

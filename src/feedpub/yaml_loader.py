@@ -35,7 +35,9 @@ quoted one rules the retyping out). Every other document is checked token by tok
 "PyYAML" here is PyYAML's safe loader with one change, made in `SafeLoader` below and
 so seen by both paths: a timestamp with a leap second (`23:59:60Z`, valid RFC 3339),
 which PyYAML refuses ("second must be in 0..59", failing the whole document), reads
-as second 59.
+as second 59. And a second one, in `SafeLoader` only: a mapping that gives a key twice
+is an error ("found duplicate key"), as YAML requires and yaml-rs already has it, where
+PyYAML kept the last value silently.
 
 Any error of the fast parser also goes to PyYAML, which then gives the errors reported.
 """
@@ -51,8 +53,8 @@ from datetime import date, datetime
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
-from yaml.nodes import ScalarNode
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, ScalarNode
 from yaml.resolver import Resolver
 
 try:  # libyaml's C loader is ~8x faster; both are safe loaders that build no objects.
@@ -102,6 +104,7 @@ _DECIMAL = re.compile(r"^-?(?:0|[1-9][0-9]{0,17})$")  # the same int for both pa
 # of a record's bytes are such titles, excerpts and URLs).
 _QUOTED_VALUE = re.compile(r'"(?<=[:-] ")[^"\'\\\n]*+"(?=\n)')
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 # The common shapes, all in `_COMMON` (see the module's docstring). Its classes hold
 # only characters both parsers read alike; those of the Basic Multilingual Plane are
@@ -152,7 +155,37 @@ def _construct_timestamp(constructor: Any, node: ScalarNode) -> Any:
 
 
 class SafeLoader(_PyYAMLSafeLoader):
-    """PyYAML's safe loader (C when libyaml is there), reading leap seconds as :59."""
+    """PyYAML's safe loader (C when libyaml is there), reading leap seconds as :59 and
+    refusing a mapping that gives a key twice."""
+
+    def flatten_mapping(self, node: MappingNode) -> None:
+        # Called on every mapping before it is built, first with its keys as written; a
+        # merge (`<<`) then puts the merged keys before them, which may repeat them.
+        checked: set[int] = self.__dict__.setdefault("_unique_keys_checked", set())
+        if id(node) not in checked:
+            checked.add(id(node))
+            _check_unique_keys(node)
+        super().flatten_mapping(node)
+
+
+def _check_unique_keys(node: MappingNode) -> None:
+    """Raise unless every key of `node` is given once (merges aside), as YAML requires.
+
+    PyYAML keeps the last value silently: `published: false` then `published: true`
+    published the record. yaml-rs refuses such a document, so both paths now agree.
+    """
+    seen: set[tuple[str, str]] = set()
+    for key, _ in node.value:
+        if not isinstance(key, ScalarNode) or key.tag == MERGE_TAG:
+            continue
+        if (key.tag, key.value) in seen:
+            raise ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"found duplicate key {key.value[:80]!r}",
+                key.start_mark,
+            )
+        seen.add((key.tag, key.value))
 
 
 class _Constructor(SafeConstructor):
