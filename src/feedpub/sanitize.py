@@ -257,12 +257,19 @@ def _encode_url(url: str, scheme: str, netloc: str) -> str:
         port = ""
     before_fragment, hash_mark, fragment = rest.partition("#")
     path, question_mark, query = before_fragment.partition("?")
-    encoded = (
+    # Dot segments go after the escapes are normalised: `/%2E/` is `/./`.
+    return (
         f"{scheme}://{host}{':' if port else ''}{port}"
-        f"{quote(_remove_dot_segments(path), safe=_URI_PATH_SAFE)}{question_mark}"
-        f"{quote(query, safe=_URI_QUERY_SAFE)}{hash_mark}{quote(fragment, safe=_URI_QUERY_SAFE)}"
+        f"{_remove_dot_segments(_encode_part(path, _URI_PATH_SAFE))}"
+        f"{question_mark}{_encode_part(query, _URI_QUERY_SAFE)}"
+        f"{hash_mark}{_encode_part(fragment, _URI_QUERY_SAFE)}"
     )
-    return _PERCENT_ESCAPE.sub(_normal_escape, _BAD_PERCENT.sub("%25", encoded))
+
+
+def _encode_part(part: str, safe: str) -> str:
+    """A path, query or fragment percent-encoded, a lone `%` as `%25`, escapes normalised."""
+    encoded = _BAD_PERCENT.sub("%25", quote(part, safe=safe))
+    return _PERCENT_ESCAPE.sub(_normal_escape, encoded) if "%" in encoded else encoded
 
 
 def _remove_dot_segments(path: str) -> str:
