@@ -403,6 +403,21 @@ def test_records_folder_vanishing_keeps_serving_last_good_feeds(
     assert status == 200 and again == body
 
 
+def served_despite(server: Server, holding: list[socket.socket]) -> None:
+    """With every worker thread taken by the connections `holding` (each given 1 s), a new
+    request is served within two rounds of cut-offs, and each of those was closed
+    without an answer."""
+    time.sleep(0.3)  # the worker has taken them all
+    started = time.monotonic()
+    status, _, body = server.request("/all.rss")
+    waited = time.monotonic() - started
+    assert status == 200 and b"Story 1" in body
+    assert waited < 5, waited  # two rounds of 1-s cut-offs on 4 threads, then served
+    for sock in holding:
+        with contextlib.suppress(ConnectionResetError):
+            assert sock.recv(100) == b""
+
+
 def test_stalled_clients_are_cut_off_and_others_still_served(start: Start) -> None:
     """Each connection that sends part of a request and stops holds a worker thread until
     `server.request_timeout_seconds`; more of them than threads must not block other clients."""
@@ -413,15 +428,7 @@ def test_stalled_clients_are_cut_off_and_others_still_served(start: Start) -> No
         sock.sendall(b"G")  # the first byte of a request line, and then nothing
         stalled.append(sock)
     try:
-        time.sleep(0.3)  # the worker has taken them all
-        started = time.monotonic()
-        status, _, body = server.request("/all.rss")
-        waited = time.monotonic() - started
-        assert status == 200 and b"Story 1" in body
-        assert waited < 5, waited  # two rounds of 1 s timeouts on 4 threads, then served
-        for sock in stalled:  # the server closed each of them, without an answer
-            with contextlib.suppress(ConnectionResetError):
-                assert sock.recv(100) == b""
+        served_despite(server, stalled)
     finally:
         for sock in stalled:
             sock.close()
@@ -454,15 +461,7 @@ def test_a_request_head_sent_a_byte_at_a_time_is_cut_off(start: Start) -> None:
     dripper = threading.Thread(target=drip, daemon=True)
     dripper.start()
     try:
-        time.sleep(0.3)  # the worker has taken them all
-        started = time.monotonic()
-        status, _, body = server.request("/all.rss")
-        waited = time.monotonic() - started
-        assert status == 200 and b"Story 1" in body
-        assert waited < 5, waited  # two rounds of 1-s head deadlines on 4 threads, then served
-        for sock in trickling:  # each was closed without an answer
-            with contextlib.suppress(ConnectionResetError):
-                assert sock.recv(100) == b""
+        served_despite(server, trickling)
     finally:
         stop.set()
         dripper.join()
