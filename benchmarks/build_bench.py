@@ -3,6 +3,7 @@
     python benchmarks/build_bench.py                      # 10,000 and 100,000 records
     python benchmarks/build_bench.py --records 100000     # one size
     python benchmarks/build_bench.py --records 10000 --no-cache-build
+    python benchmarks/build_bench.py --records 100000 --rounds 3   # + 3 floor/first-build pairs
     python benchmarks/build_bench.py --records 100000 --copies-of ../shared/corpus/real
     python benchmarks/build_bench.py --records 100000 --dump   # the same records, one .jsonl
     python benchmarks/build_bench.py --records 100000 --dump json   # ... one JSON document
@@ -30,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -325,13 +327,14 @@ def shown_record(records: Path, out: Path) -> Path:
     raise SystemExit(f"no record holds {newest}")
 
 
-def bench(records: Path, count: int, seed: int, no_cache_build: bool) -> list[Run]:
+def bench(records: Path, count: int, seed: int, no_cache_build: bool, rounds: int = 0) -> list[Run]:
     work = Path(tempfile.mkdtemp(prefix="feedpub-bench-"))
     out, cache = work / "out", work / "cache"
     runs: list[Run] = []
 
-    def build(name: str, use_cache: bool = True) -> None:
-        target = (work / "nocache", work / "nocache-cache") if not use_cache else (out, cache)
+    def build(name: str, use_cache: bool = True, target: tuple[Path, Path] | None = None) -> None:
+        if target is None:
+            target = (work / "nocache", work / "nocache-cache") if not use_cache else (out, cache)
         runs.append(measure(name, _BUILD, str(records), *map(str, target), "1" * use_cache))
         print(f"  {name}: {runs[-1].seconds:.2f} s", file=sys.stderr)
 
@@ -371,6 +374,10 @@ def bench(records: Path, count: int, seed: int, no_cache_build: bool) -> list[Ru
             where = (str(records), str(out), str(cache), str(edited), watch, serving)
             runs.append(measure(name, _SERVER, *where))
             print(f"  {name}: {runs[-1].seconds:.2f} s; {runs[-1].summary}", file=sys.stderr)
+        for number in range(1, rounds + 1):  # floor and first build side by side, again
+            runs.append(measure(f"{ROUND}{number}: floor", _FLOOR, str(records)))
+            fresh = (work / f"round{number}-out", work / f"round{number}-cache")
+            build(f"{ROUND}{number}: cold build", target=fresh)
     finally:
         edited.write_bytes(original)
         added.unlink(missing_ok=True)
@@ -460,7 +467,12 @@ def bench_dump(records: Path, count: int, kind: str) -> list[Run]:
     return runs
 
 
+ROUND = "round "
+
+
 def report(count: int, runs: list[Run]) -> None:
+    paired = [run for run in runs if run.name.startswith(ROUND)]
+    runs = [run for run in runs if run not in paired]
     floors = [run for run in runs if run.name.startswith("floor")]
     floor, peer = min(floors, key=lambda run: run.seconds), runs[1]
     cold = next(run for run in runs if run.name == "cold build")
@@ -506,6 +518,25 @@ def report(count: int, runs: list[Run]) -> None:
         )
     for name, met in checks:
         print(f"  goal {name}: {'met' if met else 'NOT met'}")
+    if paired:
+        _report_rounds(paired)
+
+
+def _report_rounds(paired: list[Run]) -> None:
+    """Each extra round's first build against the floor measured just before it: on a
+    machine whose speed drifts, the ratio of neighbours is steadier than one of minima."""
+    print("\nfloor and first build side by side (--rounds):")
+    ratios = []
+    for floor, cold in zip(paired[::2], paired[1::2], strict=True):
+        ratios.append(cold.seconds / floor.seconds)
+        name = floor.name.split(":")[0]
+        print(
+            f"  {name}: floor {floor.seconds:6.2f} s, first build {cold.seconds:6.2f} s, "
+            f"{ratios[-1]:.3f} x floor"
+        )
+    median = statistics.median(ratios)
+    met = "met" if median <= GOAL_COLD_RATIO else "NOT met"
+    print(f"  median {median:.3f} x floor (goal {GOAL_COLD_RATIO}: {met})")
 
 
 def main() -> None:
@@ -513,6 +544,13 @@ def main() -> None:
     parser.add_argument("--records", type=int, action="append", help="default: 10000 and 100000")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-cache-build", action="store_true", help="also build without cache")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then N more rounds of the floor and a first build side by side (median ratio)",
+    )
     parser.add_argument(
         "--stages", action="store_true", help="only print each stage's microseconds per record"
     )
@@ -550,7 +588,8 @@ def main() -> None:
         if args.dump:
             bench_dump(records_for(count), count, args.dump)
         else:
-            report(count, bench(records_for(count), count, args.seed, args.no_cache_build))
+            runs = bench(records_for(count), count, args.seed, args.no_cache_build, args.rounds)
+            report(count, runs)
 
 
 if __name__ == "__main__":
