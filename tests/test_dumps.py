@@ -191,6 +191,24 @@ def test_a_json_dump_read_in_parts_gives_what_it_gives_read_whole(
     assert records == whole.records and reports == whole.reports
 
 
+def test_an_item_giving_a_key_twice_is_refused_alike_in_parts_and_whole(tmp_path: Path) -> None:
+    item = '{"title": "T%d", "publishedDateTime": "2026-01-01T00:00:00Z"%s}'
+    twice = ', "published": false, "published": true'
+    path = tmp_path / "dump.json"
+    path.write_text("[" + ", ".join(item % (n, twice if n == 2 else "") for n in range(5)) + "]")
+    whole = read(path)
+    assert [r.data["title"] for r in whole.records] == ["T0", "T1", "T3", "T4"]
+    assert [(r.source, r.field) for r in whole.reports] == [("dump.json[2]", "record")]
+    parts = plan_parts(path, 60, digests=True)
+    assert len(parts) > 1
+    records, reports = [], []
+    for part in parts:
+        result, _digest = read_dump_part(path, "dump.json", part)
+        records += result.records
+        reports += result.reports
+    assert records == whole.records and reports == whole.reports
+
+
 @pytest.mark.parametrize(
     "content",
     [b"\xef\xbb\xbf[{}, {}]", b'[{"a": "\r"}, {}]', b"[{}, {}]\r\n", b'[{"a": "\xff"}, {}]',

@@ -178,6 +178,18 @@ CASES = [
         skipped(":2: line: not valid JSON: Exceeds the limit"),
     ),
     Case("json_wrong_shape.json", reports=skipped("file: JSON must be a list of records")),
+    # A key given twice: the record is refused, as in front matter (JSON keeps the last
+    # value: `published` false then true published it); in a nested object, the last wins.
+    Case(
+        "json_duplicate_keys.json",
+        ("Kept beside it", "Nested twice"),
+        skipped("[1]: record: gives the key 'published' twice; not a valid record"),
+    ),
+    Case(
+        "jsonl_duplicate_keys.jsonl",
+        ("Line kept",),
+        skipped(":2: record: gives the key 'published' twice; not a valid record"),
+    ),
     Case(
         "jsonl_bad_lines.jsonl",
         ("Good two", "Good one"),

@@ -19,6 +19,7 @@ from feedpub.records import (
     BOM,
     JSON_LINES_SUFFIXES,
     JSON_SUFFIXES,
+    RECORD_JSON,
     FileResult,
     append_item,
     read_json_lines_bytes,
@@ -142,7 +143,7 @@ def _read_items(raw: bytes, display: str, part: DumpPart, result: FileResult) ->
     """The records of a JSON dump's part: items and the commas between them (checked when
     planned: UTF-8, valid JSON), numbered as a whole read numbers them."""
     try:
-        items = json.loads("[" + raw.decode("utf-8") + "]")
+        items = RECORD_JSON.decode("[" + raw.decode("utf-8") + "]")
     except (ValueError, RecursionError):  # the file changed since it was planned
         where = f"{display}[{part.first - 1}:{part.last}]"
         result.reports.append(Report(where, "file", "changed while read; read again next time"))
