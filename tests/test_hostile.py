@@ -297,8 +297,15 @@ CASES = [
             "topics[0]: empty; ignored",
             "topics[1]: empty; ignored",
             "topics[3]: empty; ignored",
+            "topics[4]: empty; ignored",  # a Hangul filler (a letter to Python) and VS16
+            "topics[5]: empty; ignored",  # another filler and a tag character
             "tags[0]: empty; ignored",
         ),
+    ),
+    Case(
+        "title_hangul_filler.md",
+        ("The excerpt stands in",),
+        ("title: missing or empty; the start of the excerpt stands in",),
     ),
     # Private values in nested places.
     Case("secured_nested.md", ("Private values in nested places",)),

@@ -96,6 +96,17 @@ _BREAKING_TAG = re.compile(
 )
 # Characters that show nothing: a text made only of them is empty.
 _INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs", "Zl", "Zp"})
+# Characters that show nothing though they are neither spaces nor format characters: the
+# rest of Unicode's Default_Ignorable_Code_Point (Hangul fillers, which are letters to
+# `str.isalnum`, variation selectors, the grapheme joiner, tag characters, and the code
+# points kept unassigned for more of them). A topic or title made only of these is empty.
+_IGNORABLE_RANGES = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x2065, 0x2065),
+    (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0xE0000, 0xE0FFF),
+)  # fmt: skip
+_IGNORABLE = frozenset(
+    chr(code) for first, last in _IGNORABLE_RANGES for code in range(first, last + 1)
+)
 # In nh3's output every tag is normalised: lower-case names, double-quoted values with
 # `"`, `<` and `>` escaped. So a tag is `<...>` with no `>` inside, ` src="` within a
 # tag can only start an attribute, and `<iframe` only starts an iframe (whose raw text,
@@ -177,11 +188,15 @@ def _plain_text_general(text: str) -> str:
 
 
 def is_visible(text: str) -> bool:
-    """True when `text` shows something: not only spaces and format characters (U+200B...)."""
-    if text[:1].isalnum():
-        return True  # a letter or digit is never a space or a format character (tested)
+    """True when `text` shows something: not only spaces, format characters (U+200B...)
+    and other characters that show nothing (`_IGNORABLE`: U+3164, U+FE0F...)."""
+    first = text[:1]
+    if first.isalnum() and first not in _IGNORABLE:
+        return True  # such a letter or digit is never a space or a format character (tested)
     return any(
-        not char.isspace() and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
+        not char.isspace()
+        and char not in _IGNORABLE
+        and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
         for char in text
     )
 
