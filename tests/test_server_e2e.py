@@ -232,6 +232,12 @@ def test_http_errors_over_the_wire(start):
     status, headers, body = server.request("/healthz", method="OPTIONS")
     assert (status, body) == (204, b"") and "Content-Type" not in headers
     assert server.request("/all.rss?limit=abc")[0] == 400
+    # The server as a whole (asterisk-form, RFC 9110 9.3.7): what it allows, no content.
+    answer = raw_request(server.port, b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert status_of(answer) == 204 and body == b"", answer
+    lines = head.split(b"\r\n")
+    assert b"Allow: GET, HEAD, OPTIONS" in lines and b"Content-Type" not in head
 
 
 def test_503_until_the_first_good_build(start, tmp_path: Path):

@@ -95,6 +95,16 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
     app.extensions["feedpub"] = state
     methods = ["GET", "HEAD", "OPTIONS"]
 
+    @app.before_request  # (before routing's 404: no route matches a path that is not `/...`)
+    def server_options() -> Response | None:
+        """`OPTIONS *` asks what the server can do, not about a resource (RFC 9110 9.3.7)."""
+        if request.method != "OPTIONS" or request.environ.get("PATH_INFO") != "*":
+            return None
+        response = Response(status=204)
+        del response.headers["Content-Type"]
+        response.headers["Allow"] = ALLOWED
+        return response
+
     @app.route("/healthz", methods=methods, provide_automatic_options=False)
     def healthz() -> Response:
         if request.method == "OPTIONS":
