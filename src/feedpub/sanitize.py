@@ -52,13 +52,14 @@ _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # A host name as feed validators take it: dot-separated labels of letters, digits and
 # hyphens, the last starting with a letter or digit (the W3C validator refuses an enclosure
 # on `[::1]`, `a_b.org`, `a!b.org`, `a..b.org`, `example.org.` or `localhost`).
-_HOST = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z0-9][a-z0-9-]*$")
+_HOST_NAME = r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z0-9][a-z0-9-]*"
+_HOST = re.compile(rf"^{_HOST_NAME}$")
 # An http(s) URL in the form `safe_url` publishes (lower-case host as above, no port, a
 # path with no `.` or `..` segment, and only characters RFC 3986 allows in a path and
 # query, no `%` escape to normalise): it would be published unchanged, so it is accepted
 # without further checks.
 _PLAIN_HTTP_URL = re.compile(
-    r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z0-9][a-z0-9-]*(?![^?]*/\.\.?(?:[/?]|\Z))"
+    rf"https?://{_HOST_NAME}(?![^?]*/\.\.?(?:[/?]|\Z))"
     r"/[A-Za-z0-9\-._~:/?@!$&'()*+,;=]*\Z"
 )
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
