@@ -299,6 +299,7 @@ CASES = [
             "topics[3]: empty; ignored",
             "topics[4]: empty; ignored",  # a Hangul filler (a letter to Python) and VS16
             "topics[5]: empty; ignored",  # another filler and a tag character
+            "topics[6]: empty; ignored",  # braille pattern blanks (a symbol to Unicode)
             "tags[0]: empty; ignored",
         ),
     ),

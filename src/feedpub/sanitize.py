@@ -100,10 +100,13 @@ _INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs", "Zl", "Zp"})
 # Characters that show nothing though they are neither spaces nor format characters: the
 # rest of Unicode's Default_Ignorable_Code_Point (Hangul fillers, which are letters to
 # `str.isalnum`, variation selectors, the grapheme joiner, tag characters, and the code
-# points kept unassigned for more of them). A topic or title made only of these is empty.
+# points kept unassigned for more of them), and the braille pattern blank U+2800 (a symbol
+# to Unicode, drawn as an empty cell: the usual "invisible character" of chat tricks).
+# A topic or title made only of these is empty.
 _IGNORABLE_RANGES = (
     (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x2065, 0x2065),
-    (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0xE0000, 0xE0FFF),
+    (0x2800, 0x2800), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0FFF),
 )  # fmt: skip
 _IGNORABLE = frozenset(
     chr(code) for first, last in _IGNORABLE_RANGES for code in range(first, last + 1)
