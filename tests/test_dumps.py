@@ -213,6 +213,7 @@ def test_an_item_giving_a_key_twice_is_refused_alike_in_parts_and_whole(tmp_path
     "content",
     [b"\xef\xbb\xbf[{}, {}]", b'[{"a": "\r"}, {}]', b"[{}, {}]\r\n", b'[{"a": "\xff"}, {}]',
      b"[{}, {}] []", b"[{}, {]", b'{"value": [{}, {}], "value": 3}', b'"just text"', b"[{}, {}",
+     b'{"\xff": 1, "value": [{}, {}]}', b'{"value": [{}, {}], "n\xe9ws": 2}',
      b"[{}, " + b"[" * 100_000 + b"]" * 100_000 + b"]"],
 )  # fmt: skip
 def test_a_json_dump_that_is_not_plain_is_read_whole(tmp_path: Path, content: bytes) -> None:

@@ -269,7 +269,10 @@ def _object_lists(
         key_end = text.value_end(key_start)
         if key_end is None or text.char(key_end) != ":":
             return None
-        key = json.loads(text.bytes_between(key_start, key_end))
+        try:
+            key = json.loads(text.bytes_between(key_start, key_end))
+        except ValueError:  # a key that is not UTF-8: read whole, which reports it
+            return None
         if text.char(text.at + 1) == "[" and key in LIST_KEYS:
             found = _list_parts(text, text.at, part_bytes, digests)
             if found is None:
