@@ -100,6 +100,41 @@ def test_base_url_trailing_slash_is_dropped() -> None:
     assert Config(base_url="https://example.org/news/").base_url == "https://example.org/news"
 
 
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("https://example.org/my feeds", "write it as 'https://example.org/my%20feeds'"),
+        ('https://example.org/"><script>', "write it as 'https://example.org/%22%3E%3Cscript%3E'"),
+        ("https://exämple.org/ü", "write it as 'https://xn--exmple-cua.org/%C3%BC'"),
+        ("HTTPS://Example.org:443/a/./../b/%7e", "write it as 'https://example.org/b/~'"),
+        ("https://example.org/a\tb", "must not hold control characters"),
+        ("https://example.org/a\nb", "must not hold control characters"),
+        ("https://user:secret@example.org", "must not hold a user name or password"),
+        ("https://example.org/?", "must not have a query or fragment"),
+        ("https://example.org/#", "must not have a query or fragment"),
+        ("https://[::1]", "not an address feeds can carry"),
+        ("https://a_b.org", "not an address feeds can carry"),
+        ("https://example.org:0", "not an address feeds can carry"),
+        ("https://:80", "not an address feeds can carry"),
+        ("https://example.org\\evil.org", "not an address feeds can carry"),
+    ],
+)
+def test_base_url_must_be_an_address_feeds_can_carry_as_written(url: str, named: str) -> None:
+    """Every id, self link and OPML address starts with it: it must be one the feeds can
+    publish as it is (a space or a quote made invalid feeds, a password was published)."""
+    with pytest.raises(ConfigError, match=r"^config: base_url: ") as error:
+        Config().replace(base_url=url)
+    assert named in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8000", "https://feeds.example.com/", "https://example.org/a%20b/news"],
+)
+def test_base_urls_in_normal_form_are_accepted(url: str) -> None:
+    assert Config().replace(base_url=url).base_url == url.removesuffix("/")
+
+
 def test_replace_validates() -> None:
     with pytest.raises(ConfigError, match="max_items"):
         Config().replace(max_items=-1)

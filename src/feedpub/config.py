@@ -13,6 +13,7 @@ from urllib.parse import SplitResult, urlsplit
 import yaml
 
 from feedpub.errors import ConfigError
+from feedpub.sanitize import safe_url
 
 DEFAULT_CONFIG_FILE = Path("config.yaml")
 _LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
@@ -257,11 +258,32 @@ def _check_outside_records(config: Config, key: str, origin: str) -> None:
 
 
 def _check_base_url(url: str, origin: str) -> None:
+    """Every id, self link and OPML address is `url` + `/` + a path: it must be an address
+    the feeds can carry as written, in the normal form every other one is published in."""
     parts = _url_parts(url, "base_url", origin)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{origin}: base_url: must be an absolute http(s) URL, got {url!r}")
-    if parts.query or parts.fragment:
+    if "?" in url or "#" in url:  # (an empty one too: `https://example.org/?/all.rss`)
         raise ConfigError(f"{origin}: base_url: must not have a query or fragment")
+    if _CONTROL.search(url):
+        raise ConfigError(f"{origin}: base_url: must not hold control characters: {url!r}")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(
+            f"{origin}: base_url: must not hold a user name or password (every feed publishes it)"
+        )
+    published = safe_url(f"{url}/")
+    if not published:
+        raise ConfigError(
+            f"{origin}: base_url: not an address feeds can carry: {url!r} (the host must be a"
+            " DNS name or an IPv4 address, not `[::1]`, `a_b.org` or `localhost`, which feed"
+            " validators refuse; a port must be 1..65535)"
+        )
+    if published != f"{url}/":
+        raise ConfigError(
+            f"{origin}: base_url: write it as {published.removesuffix('/')!r}: feeds publish"
+            " every address in normal form (lower-case scheme and host, no default port, no"
+            " `.` or `..` segment, characters URLs cannot hold percent-encoded)"
+        )
 
 
 def _url_parts(url: str, name: str, origin: str) -> SplitResult:
