@@ -160,6 +160,9 @@ def test_yaml_errors_are_one_line(tmp_path: Path) -> None:
         ("records: data\nout: data/site/feeds\n", "out: must not be inside the records folder"),
         ("records: data\ncache_dir: data/cache\n", "cache_dir: must not be inside the records"),
         ('records: "0\\n"\nout: "0\\n"\n', r"out: must not be the records folder \('/.*/0\\n'\)"),
+        # Topic feeds are written there: over a record of the same name (`topics/ai.json`).
+        ("records: site/topics\nout: site\n", "out: its topics folder must not hold the records"),
+        ("records: site/topics/x\nout: site\n", "out: its topics folder must not hold the rec"),
     ],
 )
 def test_output_and_cache_folders_outside_the_records_folder(

@@ -216,6 +216,7 @@ def validate_config(config: Config, origin: str = "config") -> None:
     _check_hubs(config.websub.hubs, origin)
     for key in ("out", "cache_dir"):
         _check_outside_records(config, key, origin)
+    _check_records_outside_topic_feeds(config, origin)
 
 
 def _check_hubs(hubs: tuple[str, ...], origin: str) -> None:
@@ -255,6 +256,20 @@ def _check_outside_records(config: Config, key: str, origin: str) -> None:
         f"{origin}: {key}: must not be {where} ({shown}): its files would be read as"
         " records; choose a folder beside it"
     )
+
+
+def _check_records_outside_topic_feeds(config: Config, origin: str) -> None:
+    """The records must not be where topic feeds are written (`out/topics/<slug>.json`, see
+    `select.py`): a build wrote them over records of the same name, then read them back."""
+    records = config.records.resolve()
+    topics = (config.out / "topics").resolve()
+    if records.is_relative_to(topics):
+        shown = str(records) if str(records).isprintable() else repr(str(records))  # one line
+        raise ConfigError(
+            f"{origin}: out: its topics folder must not hold the records folder ({shown}):"
+            " topic feeds written there would replace records of the same name and be read"
+            " as records; choose a folder beside it"
+        )
 
 
 def _check_base_url(url: str, origin: str) -> None:
