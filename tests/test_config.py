@@ -84,6 +84,9 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
         ("- a\n- b\n", "must be a mapping of keys"),
         ("title: [unclosed\n", "not valid YAML"),
         ("x: !!python/object/apply:os.system ['true']\n", "not valid YAML"),
+        # A key given twice: YAML forbids it, and PyYAML kept the last value silently.
+        ("strict: true\nstrict: false\n", "not valid YAML: .* found duplicate key 'strict'"),
+        ("limits:\n  max_topics: 5\n  max_topics: 0\n", "found duplicate key 'max_topics'"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, text: str, named: str) -> None:

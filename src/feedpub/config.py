@@ -14,6 +14,7 @@ import yaml
 
 from feedpub.errors import ConfigError
 from feedpub.sanitize import safe_url
+from feedpub.yaml_loader import UniqueKeysLoader
 
 DEFAULT_CONFIG_FILE = Path("config.yaml")
 _LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
@@ -111,7 +112,7 @@ def load_config(path: Path | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc}") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=UniqueKeysLoader)  # as yaml.safe_load, but a key once
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {_one_line(str(exc))}") from exc
     if data is None:

@@ -159,13 +159,28 @@ class SafeLoader(_PyYAMLSafeLoader):
     refusing a mapping that gives a key twice."""
 
     def flatten_mapping(self, node: MappingNode) -> None:
-        # Called on every mapping before it is built, first with its keys as written; a
-        # merge (`<<`) then puts the merged keys before them, which may repeat them.
-        checked: set[int] = self.__dict__.setdefault("_unique_keys_checked", set())
-        if id(node) not in checked:
-            checked.add(id(node))
-            _check_unique_keys(node)
+        _check_once(self, node)
         super().flatten_mapping(node)
+
+
+class UniqueKeysLoader(yaml.SafeLoader):
+    """PyYAML's pure-Python safe loader (what `yaml.safe_load` uses), refusing a mapping that
+    gives a key twice: for the config file, where `strict: true` then `strict: false` was
+    read as not strict."""
+
+    def flatten_mapping(self, node: MappingNode) -> None:
+        _check_once(self, node)
+        super().flatten_mapping(node)
+
+
+def _check_once(loader: object, node: MappingNode) -> None:
+    """`_check_unique_keys(node)`, once per node. `flatten_mapping` is called on every
+    mapping before it is built, first with its keys as written; a merge (`<<`) then puts
+    the merged keys before them, which may repeat them."""
+    checked: set[int] = loader.__dict__.setdefault("_unique_keys_checked", set())
+    if id(node) not in checked:
+        checked.add(id(node))
+        _check_unique_keys(node)
 
 
 def _check_unique_keys(node: MappingNode) -> None:
