@@ -120,6 +120,7 @@ def test_base_url_trailing_slash_is_dropped() -> None:
         ("https://example.org:0", "not an address feeds can carry"),
         ("https://:80", "not an address feeds can carry"),
         ("https://example.org\\evil.org", "not an address feeds can carry"),
+        ("http://LocalHost:80/", "write it as 'http://localhost'"),
     ],
 )
 def test_base_url_must_be_an_address_feeds_can_carry_as_written(url: str, named: str) -> None:
@@ -132,7 +133,14 @@ def test_base_url_must_be_an_address_feeds_can_carry_as_written(url: str, named:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:8000", "https://feeds.example.com/", "https://example.org/a%20b/news"],
+    [
+        "http://127.0.0.1:8000",
+        "https://feeds.example.com/",
+        "https://example.org/a%20b/news",
+        "http://localhost:8000",  # local or intranet hosts: the site owner's choice
+        "http://intranet/feeds",
+        "http://my-host:8080",
+    ],
 )
 def test_base_urls_in_normal_form_are_accepted(url: str) -> None:
     assert Config().replace(base_url=url).base_url == url.removesuffix("/")

@@ -13,7 +13,7 @@ from urllib.parse import SplitResult, urlsplit
 import yaml
 
 from feedpub.errors import ConfigError
-from feedpub.sanitize import safe_url
+from feedpub.sanitize import site_url
 from feedpub.yaml_loader import UniqueKeysLoader
 
 DEFAULT_CONFIG_FILE = Path("config.yaml")
@@ -287,12 +287,12 @@ def _check_base_url(url: str, origin: str) -> None:
         raise ConfigError(
             f"{origin}: base_url: must not hold a user name or password (every feed publishes it)"
         )
-    published = safe_url(f"{url}/")
+    published = site_url(f"{url}/")
     if not published:
         raise ConfigError(
             f"{origin}: base_url: not an address feeds can carry: {url!r} (the host must be a"
-            " DNS name or an IPv4 address, not `[::1]`, `a_b.org` or `localhost`, which feed"
-            " validators refuse; a port must be 1..65535)"
+            " name of letters, digits, '-' and '.', such as example.org or localhost, or an"
+            " IPv4 address, not `[::1]` or `a_b.org`; a port must be 1..65535)"
         )
     if published != f"{url}/":
         raise ConfigError(

@@ -54,6 +54,8 @@ _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # on `[::1]`, `a_b.org`, `a!b.org`, `a..b.org`, `example.org.` or `localhost`).
 _HOST_NAME = r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z0-9][a-z0-9-]*"
 _HOST = re.compile(rf"^{_HOST_NAME}$")
+# A site's own host may also be a local one (`localhost`, `intranet`, `my-host`): see `site_url`.
+_SITE_HOST = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)*$")
 # An http(s) URL in the form `safe_url` publishes (lower-case host as above, no port, a
 # path with no `.` or `..` segment, and only characters RFC 3986 allows in a path and
 # query, no `%` escape to normalise): it would be published unchanged, so it is accepted
@@ -224,7 +226,15 @@ def safe_url(url: object, base: str = "") -> str:
     return _safe_url_general(url, base)
 
 
-def _safe_url_general(url: str, base: str) -> str:
+def site_url(url: str) -> str:
+    """`url`, the address of the site itself (`base_url`), in the form `safe_url` publishes
+    addresses, or "" when it is not one. Its host may also be a name only a local network
+    knows (`localhost`, `intranet`): where the site is served is its owner's choice, though
+    feed validators refuse ids on such hosts."""
+    return _safe_url_general(url, "", _SITE_HOST)
+
+
+def _safe_url_general(url: str, base: str, hosts: re.Pattern[str] = _HOST) -> str:
     url = strip_forbidden(url).strip().replace("\t", "").replace("\n", "").replace("\r", "")
     if not url:
         return ""
@@ -248,10 +258,10 @@ def _safe_url_general(url: str, base: str) -> str:
             return ""
         netloc = netloc.rpartition("@")[2]
         url = f"{url[: len(parts.scheme) + 3]}{netloc}{url[len(head) :]}"
-    return _encode_url(url, parts.scheme, netloc)
+    return _encode_url(url, parts.scheme, netloc, hosts)
 
 
-def _encode_url(url: str, scheme: str, netloc: str) -> str:
+def _encode_url(url: str, scheme: str, netloc: str, hosts: re.Pattern[str] = _HOST) -> str:
     """`url` with every character RFC 3986 does not allow percent-encoded, in normal form, or "".
 
     The path, query and fragment keep their delimiters as given (an empty `?` too),
@@ -269,7 +279,7 @@ def _encode_url(url: str, scheme: str, netloc: str) -> str:
         except UnicodeError:
             return ""
     host = host.lower()
-    if not _HOST.match(host) or (port and not port.isdigit()):
+    if not hosts.match(host) or (port and not port.isdigit()):
         return ""
     port = str(int(port)) if port else ""
     if port == _DEFAULT_PORTS[scheme]:
