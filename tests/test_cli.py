@@ -93,6 +93,14 @@ def test_strict_exits_1(tmp_path: Path, records_dir: Path, write_record: Write) 
         (["build", "--base-url", "ftp://x"], 1, "base_url: must be an absolute http(s) URL"),
         (["build", "--config", "/nonexistent.yaml"], 1, "config file not found"),
         (["build", "--no-such-flag"], 2, "No such option"),
+        # An empty path (an unset variable: `--out "$OUT"`) was the current folder: the feeds
+        # were written among whatever it holds.
+        (["build", "--out", ""], 2, "Invalid value for '--out': must not be empty"),
+        (["build", "--records", " "], 2, "Invalid value for '--records': must not be empty"),
+        (["build", "--config", ""], 2, "Invalid value for '--config': must not be empty"),
+        (["check", "--records", ""], 2, "Invalid value for '--records': must not be empty"),
+        (["serve", "--records", ""], 2, "Invalid value for '--records': must not be empty"),
+        (["serve", "--config", ""], 2, "Invalid value for '--config': must not be empty"),
         (["frobnicate"], 2, "No such command"),
     ],
 )

@@ -15,16 +15,16 @@ from feedpub.errors import ConfigError, FeedpubError
 from feedpub.publish.keep_built import keep_built
 from feedpub.publish.websub import changed_feed_urls, notify_hubs
 from feedpub.report import Report
-from feedpub.serve import serve
+from feedpub.serve import GivenPath, serve
 
 _config_option = click.option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=GivenPath(path_type=Path, dir_okay=False),
     help="Config file (default: ./config.yaml when present).",
 )
 _records_option = click.option(
-    "--records", type=click.Path(path_type=Path), help="Records folder (searched recursively)."
+    "--records", type=GivenPath(path_type=Path), help="Records folder (searched recursively)."
 )
 _base_url_option = click.option(
     "--base-url", help="Public URL the feeds are served from (absolute ids and self links)."
@@ -65,7 +65,7 @@ def main() -> None:
 @main.command()
 @_config_option
 @_records_option
-@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: feeds/).")
+@click.option("--out", type=GivenPath(path_type=Path), help="Output folder (default: feeds/).")
 @_base_url_option
 @_strict_option
 @click.option("--quiet", "-q", is_flag=True, help="Print no progress bar and no summary.")

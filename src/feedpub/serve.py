@@ -6,11 +6,23 @@ import dataclasses
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from feedpub.config import Config, load_config
 from feedpub.errors import ConfigError, FeedpubError
+
+
+class GivenPath(click.Path):
+    """A path given on the command line, as `click.Path` but never empty: `Path("")` is the
+    current folder, so `--out "$OUT"` with `OUT` unset wrote the feeds among its files."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("must not be empty (an unset variable?); '.' is this folder", param, ctx)
+        return super().convert(value, param, ctx)
+
 
 LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
 LOG_DATE_FORMAT = "%Y-%m-%d %H:%M:%S %z"
@@ -58,10 +70,10 @@ def configure_logging() -> None:
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=GivenPath(path_type=Path, dir_okay=False),
     help="Config file (default: ./config.yaml when present).",
 )
-@click.option("--records", type=click.Path(path_type=Path), help="Records folder to serve.")
+@click.option("--records", type=GivenPath(path_type=Path), help="Records folder to serve.")
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on (default 8000).")
 @click.option("--base-url", help="Public URL the feeds are served from (ids and self links).")
