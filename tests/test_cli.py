@@ -101,6 +101,7 @@ def test_strict_exits_1(tmp_path: Path, records_dir: Path, write_record: Write) 
         (["check", "--records", ""], 2, "Invalid value for '--records': must not be empty"),
         (["serve", "--records", ""], 2, "Invalid value for '--records': must not be empty"),
         (["serve", "--config", ""], 2, "Invalid value for '--config': must not be empty"),
+        (["serve", "--host", ""], 1, "command line: server.host: must be an IP address"),
         (["frobnicate"], 2, "No such command"),
     ],
 )

@@ -64,6 +64,11 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
         ("base_url: example.org\n", "base_url: must be an absolute http(s) URL"),
         ("language: 'english please'\n", "language: not a language tag"),
         ("server:\n  port: 70000\n", "server.port: must be 0..65535"),
+        # Empty was every interface (`--host "$HOST"` with HOST unset), `unix:` a socket file.
+        ("server:\n  host: ''\n", "server.host: must be an IP address or a host name"),
+        ("server:\n  host: ' 127.0.0.1'\n", "server.host: must be an IP address or a host"),
+        ("server:\n  host: 'unix:/tmp/x'\n", "server.host: must be an IP address or a host"),
+        ("server:\n  host: 'tcp://0.0.0.0'\n", "server.host: must be an IP address or a host"),
         (
             "server:\n  request_timeout_seconds: 0\n",
             "server.request_timeout_seconds: must be 1..3600",
@@ -144,6 +149,11 @@ def test_base_url_must_be_an_address_feeds_can_carry_as_written(url: str, named:
 )
 def test_base_urls_in_normal_form_are_accepted(url: str) -> None:
     assert Config().replace(base_url=url).base_url == url.removesuffix("/")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "::1", "::", "localhost", "feeds-1.lan"])
+def test_server_hosts_that_name_an_address_are_accepted(host: str) -> None:
+    assert Config().replace(server=ServerConfig(host=host)).server.host == host
 
 
 def test_replace_validates() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -18,6 +19,7 @@ from feedpub.yaml_loader import UniqueKeysLoader
 
 DEFAULT_CONFIG_FILE = Path("config.yaml")
 _LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+_HOST_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -204,6 +206,7 @@ def validate_config(config: Config, origin: str = "config") -> None:
         if value < 1:
             raise ConfigError(f"{origin}: limits.{limit.name}: must be at least 1, got {value}")
     server = config.server
+    _check_host(server.host, origin)
     if not 0 <= server.port <= 65535:
         raise ConfigError(f"{origin}: server.port: must be 0..65535, got {server.port}")
     if not 1 <= server.workers <= 64:
@@ -218,6 +221,21 @@ def validate_config(config: Config, origin: str = "config") -> None:
     for key in ("out", "cache_dir"):
         _check_outside_records(config, key, origin)
     _check_records_outside_topic_feeds(config, origin)
+
+
+def _check_host(host: str, origin: str) -> None:
+    """`server.host` names one address: gunicorn took an empty one (`--host "$HOST"` with
+    HOST unset) as every interface, and `unix:...`, `fd://...` as other kinds of socket."""
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    if not _HOST_NAME_RE.match(host):
+        raise ConfigError(
+            f"{origin}: server.host: must be an IP address or a host name, got {host!r}"
+            " (0.0.0.0 listens on every interface)"
+        )
 
 
 def _check_hubs(hubs: tuple[str, ...], origin: str) -> None:
