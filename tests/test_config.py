@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import fields
 from pathlib import Path
@@ -159,6 +160,15 @@ def test_server_hosts_that_name_an_address_are_accepted(host: str) -> None:
 def test_replace_validates() -> None:
     with pytest.raises(ConfigError, match="max_items"):
         Config().replace(max_items=-1)
+
+
+@pytest.mark.parametrize("key", ["title", "description"])
+@pytest.mark.parametrize("value", ["", "   ", "\u200b", "\u3164\ufe0f"])
+def test_feed_text_that_shows_nothing_is_refused(tmp_path: Path, key: str, value: str) -> None:
+    """An empty description failed every build with feedgen's traceback; a blank or
+    invisible title or description made feeds with nothing to show for it."""
+    with pytest.raises(ConfigError, match=f"{key}: must not be empty"):
+        load_config(write(tmp_path, f"{key}: {json.dumps(value)}\n"))
 
 
 @pytest.mark.parametrize("key", ["title", "description"])

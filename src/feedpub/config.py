@@ -14,7 +14,7 @@ from urllib.parse import SplitResult, urlsplit
 import yaml
 
 from feedpub.errors import ConfigError
-from feedpub.sanitize import site_url
+from feedpub.sanitize import is_visible, site_url
 from feedpub.yaml_loader import UniqueKeysLoader
 
 DEFAULT_CONFIG_FILE = Path("config.yaml")
@@ -196,9 +196,9 @@ def validate_config(config: Config, origin: str = "config") -> None:
         raise ConfigError(f"{origin}: max_items: must be 1..10000, got {config.max_items}")
     if not _LANGUAGE_RE.match(config.language):
         raise ConfigError(f"{origin}: language: not a language tag like 'en' or 'en-us'")
-    if not config.title.strip():
-        raise ConfigError(f"{origin}: title: must not be empty")
-    for key in ("title", "description"):
+    for key in ("title", "description"):  # (feedgen refuses an empty description)
+        if not is_visible(getattr(config, key)):
+            raise ConfigError(f"{origin}: {key}: must not be empty (or show nothing)")
         if _CONTROL.search(getattr(config, key)):
             raise ConfigError(f"{origin}: {key}: must not hold control characters")
     for limit in fields(Limits):
