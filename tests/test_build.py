@@ -291,6 +291,31 @@ def test_symbolic_links_out_of_the_output_folder_are_refused(tmp_path: Path) -> 
     assert list(elsewhere.iterdir()) == []
 
 
+def test_an_output_that_is_a_symbolic_link_loop_is_an_error_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """Resolving it raised RuntimeError ("Symlink loop from ..."), past the CLI's handler."""
+    out = tmp_path / "out"
+    (out / "topics").mkdir(parents=True)
+    (out / "all.rss").symlink_to("all.rss")
+    (out / "topics" / "a.rss").symlink_to("b.rss")
+    (out / "topics" / "b.rss").symlink_to("a.rss")
+    for bad in ("all.rss", "topics/a.rss"):
+        with pytest.raises(BuildError, match=f"cannot write {out / bad}: .*loop"):
+            output_target(out, bad)
+    with pytest.raises(BuildError, match="loop"):
+        write_outputs({"all.rss": b"x", "index.html": b"y"}, out)
+    assert not (out / "index.html").exists()
+
+
+def test_a_records_folder_swapped_for_a_symbolic_link_loop_is_not_found(tmp_path: Path) -> None:
+    """As after a config check passed (a server's records swapped meanwhile): the cache's
+    fingerprint resolved it and raised RuntimeError ("Symlink loop from ...")."""
+    (tmp_path / "loop").symlink_to("loop")
+    with pytest.raises(BuildError, match="records folder not found"):
+        build_site(config_for(tmp_path, tmp_path / "loop"), [].append, BuildStats())
+
+
 def test_hostile_topic_names_stay_inside_topics(
     build: Build, write_record: Write, tmp_path: Path
 ) -> None:

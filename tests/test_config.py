@@ -208,6 +208,15 @@ def test_output_and_cache_folders_outside_the_records_folder(
     assert "\n" not in str(error.value)  # one line, even for a name holding a line break
 
 
+@pytest.mark.parametrize("key", ["records", "out", "cache_dir"])
+def test_a_folder_that_is_a_symbolic_link_loop_is_named(tmp_path: Path, key: str) -> None:
+    """Resolving it raised RuntimeError ("Symlink loop"), a traceback."""
+    (tmp_path / "loop").symlink_to("loop")
+    with pytest.raises(ConfigError, match=f"{key}: cannot follow its symbolic links") as error:
+        load_config(write(tmp_path, f"{key}: loop\n"))
+    assert "\n" not in str(error.value)
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -262,8 +262,8 @@ def _check_hubs(hubs: tuple[str, ...], origin: str) -> None:
 def _check_outside_records(config: Config, key: str, origin: str) -> None:
     """The folder `key` names must not be read as records: not the records folder, and not
     inside it unless hidden (the scan skips hidden names)."""
-    records = config.records.resolve()
-    folder = getattr(config, key).resolve()
+    records = _resolved(config.records, "records", origin)
+    folder = _resolved(getattr(config, key), key, origin)
     if not folder.is_relative_to(records):
         return
     inside = folder.relative_to(records).parts
@@ -277,11 +277,23 @@ def _check_outside_records(config: Config, key: str, origin: str) -> None:
     )
 
 
+def _resolved(path: Path, key: str, origin: str) -> Path:
+    """`path.resolve()`; a ConfigError naming `key` for a symbolic link loop (a RuntimeError
+    in Python 3.11 and 3.12, an OSError after)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:
+        shown = str(path) if str(path).isprintable() else repr(str(path))  # one line
+        raise ConfigError(
+            f"{origin}: {key}: cannot follow its symbolic links ({shown}): {exc}"
+        ) from None
+
+
 def _check_records_outside_topic_feeds(config: Config, origin: str) -> None:
     """The records must not be where topic feeds are written (`out/topics/<slug>.json`, see
     `select.py`): a build wrote them over records of the same name, then read them back."""
-    records = config.records.resolve()
-    topics = (config.out / "topics").resolve()
+    records = _resolved(config.records, "records", origin)
+    topics = _resolved(config.out / "topics", "out", origin)
     if records.is_relative_to(topics):
         shown = str(records) if str(records).isprintable() else repr(str(records))  # one line
         raise ConfigError(

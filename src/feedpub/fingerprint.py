@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import os
 from dataclasses import fields
 from importlib import metadata
 from pathlib import Path
@@ -53,6 +54,9 @@ def fingerprint(config: Config) -> str:
     digest = hashlib.sha256(_code_fingerprint())
     limits = {f.name: getattr(config.limits, f.name) for f in fields(config.limits)}
     digest.update(json.dumps(limits, sort_keys=True).encode())
-    digest.update(str(config.records.resolve()).encode("utf-8", "surrogateescape"))
+    # (realpath, not Path.resolve: a records folder swapped for a symbolic link loop while
+    # serving is reported by the build as not found, not raised as RuntimeError here)
+    records = os.path.realpath(config.records)
+    digest.update(records.encode("utf-8", "surrogateescape"))
     digest.update(b"publish_future" if config.publish_future else b"hold_future")
     return digest.hexdigest()

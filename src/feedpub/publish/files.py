@@ -67,6 +67,16 @@ class OutputFolder:
         ):
             raise BuildError(f"refusing to write outside the output folder: {relative!r}")
         target = self.out_dir.joinpath(*pure.parts)
+        try:
+            inside = self._is_inside(target)
+        except (RuntimeError, OSError) as exc:  # a symbolic link loop (RuntimeError in 3.11)
+            raise BuildError(f"cannot write {target}: {exc}") from None
+        if not inside:
+            raise BuildError(f"refusing to write outside the output folder: {relative!r}")
+        return target
+
+    def _is_inside(self, target: Path) -> bool:
+        """True when `target` (a file in the output folder, or a link) stays inside it."""
         if self._root is None:
             self._root = self.out_dir.resolve()
         inside = self._inside.get(target.parent)
@@ -75,9 +85,7 @@ class OutputFolder:
             inside = self._inside[target.parent] = (
                 parent == self._root or self._root in parent.parents
             )
-        if not inside or (target.is_symlink() and self._root not in target.resolve().parents):
-            raise BuildError(f"refusing to write outside the output folder: {relative!r}")
-        return target
+        return inside and (not target.is_symlink() or self._root in target.resolve().parents)
 
 
 @contextlib.contextmanager
