@@ -316,6 +316,22 @@ def test_a_records_folder_swapped_for_a_symbolic_link_loop_is_not_found(tmp_path
         build_site(config_for(tmp_path, tmp_path / "loop"), [].append, BuildStats())
 
 
+def test_a_dump_replaced_by_a_symbolic_link_loop_is_reported(
+    build: Build, write_record: Write, records_dir: Path
+) -> None:
+    write_record("a.md", base_record())
+    dump = write_record("dump.json", [base_record(title="Dumped", webUrl="https://e.org/d")])
+    assert build().stats.published == 2
+    dump.unlink()
+    dump.symlink_to("dump.json")
+    for _ in range(2):  # the first build reads it, the next one has it from the cache
+        run = build()
+        assert run.lines() == [
+            f"{records_dir}/dump.json: file: cannot read: Too many levels of symbolic links"
+        ]
+        assert run.stats.published == 1 and run.stats.skipped == 1
+
+
 def test_hostile_topic_names_stay_inside_topics(
     build: Build, write_record: Write, tmp_path: Path
 ) -> None:

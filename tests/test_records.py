@@ -18,6 +18,8 @@ from feedpub.records import (
     Scan,
     has_racy_entries,
     read_record_file,
+    rescan_names,
+    scan_folder,
     scan_records,
 )
 
@@ -189,6 +191,28 @@ def test_scan_is_recursive_sorted_and_skips_hidden_and_backup_files(tmp_path: Pa
         path.write_text("x", encoding="utf-8")
     kept = ["a/c.md", "a~b.md", "b.md", "f#.md", "z.json"]
     assert [f.name for f in scan_records(tmp_path)] == kept
+
+
+def test_a_link_that_leads_nowhere_is_listed_so_that_reading_it_reports_it(
+    tmp_path: Path,
+) -> None:
+    """A dump replaced by a symbolic link loop, or a link whose target is gone, was left out
+    of the scan without a word (and its articles out of the feeds)."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.md").write_text("x", encoding="utf-8")
+    (tmp_path / "loop.json").symlink_to("loop.json")
+    (tmp_path / "sub" / "gone.md").symlink_to("missing.md")
+    (tmp_path / "sub" / "linked.md").symlink_to("a.md")
+    scan = scan_folder(tmp_path)
+    assert [(name, size) for name, size, _ in scan.entries] == [
+        ("loop.json", -1), ("sub/a.md", 1), ("sub/gone.md", -1), ("sub/linked.md", 1)
+    ]  # fmt: skip
+    names = ["loop.json", "sub/gone.md", "sub/a.md", "sub/linked.md", "sub/none.md"]
+    assert rescan_names(Scan(0, []), tmp_path, names).entries == scan.entries
+    reasons = [str(report) for report in read(tmp_path / "loop.json").reports]
+    assert reasons == ["loop.json: file: cannot read: Too many levels of symbolic links"]
+    reasons = [str(report) for report in read(tmp_path / "sub" / "gone.md").reports]
+    assert reasons == ["gone.md: file: cannot read: No such file or directory"]
 
 
 @pytest.mark.parametrize(

@@ -175,10 +175,22 @@ def _listed_stat(folder: Path, name: str) -> tuple[int, int] | None:
             current = os.path.join(current, part)
             if not stat_module.S_ISDIR(os.lstat(current).st_mode):
                 return None
-        found = os.stat(os.path.join(current, parts[-1]))  # a link to a file counts
+        path = os.path.join(current, parts[-1])
+        try:
+            found = os.stat(path)  # a link to a file counts
+        except OSError:
+            if stat_module.S_ISLNK(os.lstat(path).st_mode):
+                return BROKEN_LINK  # listed, so that reading it reports it
+            raise
     except (OSError, ValueError):
         return None
     return (found.st_size, found.st_mtime_ns) if stat_module.S_ISREG(found.st_mode) else None
+
+
+BROKEN_LINK = (-1, 0)
+"""The (size, mtime_ns) a scan lists a symbolic link under that leads nowhere or loops (`ln
+-s loop.json loop.json`): reading it reports why it cannot be read; unlisted, a dump
+replaced by one left the feeds without a word."""
 
 
 def scan_stats(folder: Path) -> list[tuple[str, int, int]]:
@@ -208,7 +220,12 @@ def scan_stats(folder: Path) -> list[tuple[str, int, int]]:
                 if is_skipped_name(name):
                     continue
                 try:
-                    found_stat = stat(name, dir_fd=descriptor)  # follows links, as reading will
+                    try:
+                        found_stat = stat(name, dir_fd=descriptor)  # follows links, as reading will
+                    except OSError:
+                        if is_link(lstat(name, dir_fd=descriptor).st_mode):  # (gone: raises)
+                            append((prefix + name, *BROKEN_LINK))
+                        continue
                     mode = found_stat.st_mode
                     if is_file(mode):
                         append((prefix + name, found_stat.st_size, found_stat.st_mtime_ns))
