@@ -178,6 +178,18 @@ CASES = [
         skipped(":2: line: not valid JSON: Exceeds the limit"),
     ),
     Case("json_wrong_shape.json", reports=skipped("file: JSON must be a list of records")),
+    # NaN and the infinities (not JSON, but Python reads them) named no text: "nan", "inf".
+    Case(
+        "json_nan_infinity.json",
+        ("Not a number elsewhere",),
+        (
+            "[0]: title: must be text, not nan",
+            "[1]: excerpt: must be text, not inf; ignored",
+            "[1]: topics[0]: must be a string, not nan; ignored",
+            "[1]: topics[2]: must be a string, not -inf; ignored",
+            "[1]: tags[0]: must be a string, not inf; ignored",
+        ),
+    ),
     # A key given twice: the record is refused, as in front matter (JSON keeps the last
     # value: `published` false then true published it); in a nested object, the last wins.
     Case(

@@ -5,6 +5,7 @@ Pure functions: no I/O. Every string that leaves here is clean (see sanitize).
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -47,6 +48,17 @@ _markdown = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable(
 
 # Record ids without a URL live in this namespace (uuid5 of title and publication time).
 ID_NAMESPACE = uuid.UUID("6f1c7c52-5b0e-4f4e-9a61-1f0d9b8f7e11")
+
+
+def _infinite(value: object) -> bool:
+    """True for NaN and the infinities (JSON's non-standard `NaN` and `Infinity`, YAML's `.nan`
+    and `.inf`): numbers stand for their text, but these would publish as "nan" or "inf"."""
+    return type(value) is float and not math.isfinite(value)
+
+
+def _kind(value: object) -> str:
+    """What a value that is not text is, for a report: its type, or `nan`, `inf`, `-inf`."""
+    return str(value) if type(value) is float else type(value).__name__
 
 
 @dataclass(slots=True)
@@ -169,10 +181,10 @@ class _Converter:
         value = self.data.get(key)
         if value is None:
             return ""
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or _infinite(value):
             if key == "title":
-                raise _Skip(key, f"must be text, not {type(value).__name__}")
-            self.warn(key, f"must be text, not {type(value).__name__}; ignored")
+                raise _Skip(key, f"must be text, not {_kind(value)}")
+            self.warn(key, f"must be text, not {_kind(value)}; ignored")
             return ""
         text = plain_text(str(value)[: limit * 4])
         if not is_visible(text):
@@ -236,10 +248,8 @@ class _Converter:
     def _names(self, key: str, raw: list[Any]) -> list[str]:
         names: list[str] = []
         for index, item in enumerate(raw):
-            if not isinstance(item, str | int | float) or isinstance(item, bool):
-                self.warn(
-                    f"{key}[{index}]", f"must be a string, not {type(item).__name__}; ignored"
-                )
+            if not isinstance(item, str | int | float) or isinstance(item, bool) or _infinite(item):
+                self.warn(f"{key}[{index}]", f"must be a string, not {_kind(item)}; ignored")
                 continue
             # Cut before cleaning: a name is short, and cleaning a huge one costs time.
             name = _clean_name(str(item)[: MAX_TOPIC_CHARS * 4])
