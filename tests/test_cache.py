@@ -20,6 +20,7 @@ from feedpub.build import BuildStats, build_site, run_build
 from feedpub.cache import DB_NAME, KEPT_TOPICS, PAGE_SIZE, RecordCache
 from feedpub.config import Config
 from feedpub.dumps import DumpPart, plan_parts
+from feedpub.errors import BuildError
 from feedpub.fingerprint import fingerprint
 from feedpub.render import render_site
 from feedpub.report import Report
@@ -303,6 +304,52 @@ def test_a_big_dump_read_in_parts_builds_as_read_whole(
     age(dump)
     assert_same_as_cold(tmp_path, cfg)
     assert b"Edited 55" in output_files(cfg.out)["all.rss"]
+
+
+@pytest.mark.parametrize(
+    ("use_cache", "threshold"),
+    [(True, 10_000), (True, 1), (False, 10_000)],
+    ids=["cached", "cached-pool", "uncached"],
+)
+def test_a_dump_rewritten_while_its_parts_are_read_fails_the_build(
+    tmp_path: Path,
+    small_parts: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    use_cache: bool,
+    threshold: int,
+) -> None:
+    """Parts planned on one version and read from another (a dump rewritten in place): the
+    feeds mixed the two, or lost the records of parts cut mid-line, for that build."""
+    dump = small_parts / "big.jsonl"
+
+    def write(title: str) -> None:
+        dump.write_text("".join(json.dumps({"title": f"{title} {n}", "webUrl": f"https://e.org/{n}",
+                                            "publishedDateTime": "2026-03-01T00:00:00Z"}) + "\n"
+                                for n in range(60)), encoding="utf-8")  # fmt: skip
+        age(dump)
+
+    write("Old")
+    cfg = config(tmp_path, "warm")
+    before = build(cfg, use_cache=use_cache, pool_threshold=threshold)[0]
+    write("Mid")  # planned on this version...
+    read_dump_part = parse_pool.read_dump_part
+
+    def rewritten_first(path: str, *rest: Any) -> Any:
+        if b"Mid" in dump.read_bytes():
+            write("Rewritten in place")  # ... read from this one
+        return read_dump_part(path, *rest)
+
+    monkeypatch.setattr(parse_pool, "read_dump_part", rewritten_first)
+    with pytest.raises(BuildError, match=r"/big\.jsonl: changed while it was read"):
+        build(cfg, use_cache=use_cache, pool_threshold=threshold)
+    assert output_files(cfg.out) == before  # nothing written
+    after = build(cfg, use_cache=use_cache, pool_threshold=threshold)[
+        0
+    ]  # the next build reads it as it is now
+    assert (
+        b"<title>Rewritten in place 0</title>" in after["all.rss"]
+        and b"Mid" not in after["all.rss"]
+    )
 
 
 def test_a_grown_or_edited_dump_reads_only_its_new_and_changed_parts(

@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feedpub.config import Limits
-from feedpub.dumps import merge_part_reports, part_digest, plan_parts, read_dump_part
+from feedpub.dumps import (
+    DumpChanged,
+    merge_part_reports,
+    part_digest,
+    plan_parts,
+    read_dump_part,
+)
 from feedpub.records import FileResult, read_record_file
 
 LIMITS = Limits()
@@ -223,14 +229,27 @@ def test_a_json_dump_that_is_not_plain_is_read_whole(tmp_path: Path, content: by
     assert read(path).reports  # and a whole read says what is wrong
 
 
-def test_a_json_dump_changed_after_it_was_planned_is_reported_not_raised(tmp_path: Path) -> None:
+def test_a_json_dump_changed_after_it_was_planned_fails_the_build(tmp_path: Path) -> None:
+    """Its parts would be read from two versions (it was reported, and the part's records
+    left out of that build's feeds)."""
     path = tmp_path / "dump.json"
     path.write_text(json.dumps([{"title": f"t{n}"} for n in range(20)]), encoding="utf-8")
     parts = plan_parts(path, 40)
     path.write_text(json.dumps({"value": "rewritten meanwhile, shorter"}), encoding="utf-8")
-    result, _digest = read_dump_part(path, "dump.json", parts[1])
-    assert result.records == []
-    assert [str(r) for r in result.reports] == [
-        f"dump.json[{parts[1].first - 1}:{parts[1].last}]: file: changed while read; read again "
-        "next time"
+    with pytest.raises(DumpChanged, match=r"^dump\.json: changed while it was read"):
+        read_dump_part(path, "dump.json", parts[1])
+
+
+def test_a_json_lines_dump_rewritten_after_it_was_planned_fails_the_build(tmp_path: Path) -> None:
+    path = tmp_path / "dump.jsonl"
+    path.write_text("".join(f'{{"title": "t{n}"}}\n' for n in range(40)), encoding="utf-8")
+    parts = plan_parts(path, 60)
+    appended = path.read_text(encoding="utf-8") + '{"title": "appended"}\n'
+    path.write_text(appended, encoding="utf-8")  # appending changes no planned part
+    assert [read_dump_part(path, "d", part)[1] for part in parts] == [
+        part_digest(path.read_bytes()[part.start : part.stop]) for part in parts
     ]
+    path.write_text(appended.replace('"t', '"title '), encoding="utf-8")  # lines moved
+    for part in parts[1:]:
+        with pytest.raises(DumpChanged, match=r"^d: changed while it was read"):
+            read_dump_part(path, "d", part)

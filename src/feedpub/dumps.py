@@ -15,6 +15,7 @@ import os
 from typing import BinaryIO, NamedTuple
 
 from feedpub.config import Limits
+from feedpub.errors import BuildError
 from feedpub.records import (
     BOM,
     JSON_LINES_SUFFIXES,
@@ -122,21 +123,43 @@ def read_dump_part(
     they were read from.
 
     Each part is read exactly as the whole file would be (see `records.read_json_lines_bytes`
-    for JSON Lines).
+    for JSON Lines). Raises `DumpChanged` when the part's bytes cannot be the ones planned:
+    the dump was rewritten in place meanwhile (appending leaves them alone).
     """
     result = FileResult()
+    size = part.stop - part.start
     try:
         with open(path, "rb") as handle:
-            handle.seek(part.start)
-            raw = handle.read(part.stop - part.start)
+            handle.seek(max(part.start - 1, 0))
+            before = handle.read(1) if part.start else b"\n"  # what the planned cut followed
+            raw = handle.read(size)
+            more = handle.read(1)
     except OSError as exc:
         result.reports.append(Report(display, "file", f"cannot read: {exc.strerror or exc}"))
         return result, b""
     if os.path.splitext(os.fspath(path))[1].lower() in JSON_SUFFIXES:
+        if len(raw) < size:
+            raise _changed(display)
         _read_items(raw, display, part, result)
     else:
+        # A part is cut after a line break, and ends at one unless it ends the file.
+        if len(raw) < size or before != b"\n" or (more and not raw.endswith(b"\n")):
+            raise _changed(display)
         read_json_lines_bytes(raw, display, result, first_line=part.first)
     return result, part_digest(raw)
+
+
+class DumpChanged(BuildError):
+    """A dump rewritten while its parts were read: its records would mix two versions, so
+    the build fails (and `feedpub serve` or `build --watch` tries again)."""
+
+
+def _changed(display: str) -> DumpChanged:
+    return DumpChanged(
+        f"{display}: changed while it was read (rewritten in place?); nothing written:"
+        " build again (a dump written to a new file, then renamed over the old one, is"
+        " never read half old, half new)"
+    )
 
 
 def _read_items(raw: bytes, display: str, part: DumpPart, result: FileResult) -> None:
@@ -145,9 +168,7 @@ def _read_items(raw: bytes, display: str, part: DumpPart, result: FileResult) ->
     try:
         items = RECORD_JSON.decode("[" + raw.decode("utf-8") + "]")
     except (ValueError, RecursionError):  # the file changed since it was planned
-        where = f"{display}[{part.first - 1}:{part.last}]"
-        result.reports.append(Report(where, "file", "changed while read; read again next time"))
-        return
+        raise _changed(display) from None
     for index, item in enumerate(items, start=part.first - 1):
         append_item(item, f"{display}[{index}]", result)
 
