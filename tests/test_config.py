@@ -194,6 +194,9 @@ def test_yaml_errors_are_one_line(tmp_path: Path) -> None:
         # Topic feeds are written there: over a record of the same name (`topics/ai.json`).
         ("records: site/topics\nout: site\n", "out: its topics folder must not hold the records"),
         ("records: site/topics/x\nout: site\n", "out: its topics folder must not hold the rec"),
+        # A static host would publish the cache (records.sqlite, lock) with the feeds.
+        ("out: site\ncache_dir: site\n", "cache_dir: must not be the output folder"),
+        ("out: site\ncache_dir: site/.cache\n", "cache_dir: must not be inside the output folder"),
     ],
 )
 def test_output_and_cache_folders_outside_the_records_folder(
@@ -302,8 +305,12 @@ def test_configs_of_any_shape_load_or_name_what_is_wrong(data: dict[str, Any]) -
             message = str(error)
             assert message.startswith(f"{path}: ") and "\n" not in message, message
             named = message.removeprefix(f"{path}: ").split(":", 1)[0].split(".")[0]
-            # the key at fault, or a folder that the records folder given now contains
-            assert named in data or ("records" in data and named in ("out", "cache_dir")), message
+            # the key at fault, or a folder that the records (or output) folder given now holds
+            assert (
+                named in data
+                or ("records" in data and named in ("out", "cache_dir"))
+                or ("out" in data and named == "cache_dir")
+            ), message
             return
         assert isinstance(config, Config)
         assert config.records.is_absolute() and config.out.is_absolute()

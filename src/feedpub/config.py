@@ -221,6 +221,7 @@ def validate_config(config: Config, origin: str = "config") -> None:
     for key in ("out", "cache_dir"):
         _check_outside_records(config, key, origin)
     _check_records_outside_topic_feeds(config, origin)
+    _check_cache_outside_output(config, origin)
 
 
 def _check_host(host: str, origin: str) -> None:
@@ -275,6 +276,19 @@ def _check_outside_records(config: Config, key: str, origin: str) -> None:
         f"{origin}: {key}: must not be {where} ({shown}): its files would be read as"
         " records; choose a folder beside it"
     )
+
+
+def _check_cache_outside_output(config: Config, origin: str) -> None:
+    """The cache must not be published with the feeds: copying the output folder to a
+    static host (or object storage) would copy `records.sqlite` and its lock too."""
+    out = _resolved(config.out, "out", origin)
+    cache = _resolved(config.cache_dir, "cache_dir", origin)
+    if cache.is_relative_to(out):
+        where = "the output folder" if cache == out else "inside the output folder"
+        raise ConfigError(
+            f"{origin}: cache_dir: must not be {where}: it would be published with the"
+            " feeds; choose a folder beside it (the default is .feedpub-cache)"
+        )
 
 
 def _resolved(path: Path, key: str, origin: str) -> Path:
