@@ -129,3 +129,14 @@ def test_check_writes_nothing(tmp_path: Path, records_dir: Path, write_record: W
     assert result.returncode == 0, result.stderr
     assert "1 publishable" in result.stderr
     assert not (tmp_path / "feeds").exists()
+
+
+def test_the_command_imports_no_server_code_until_it_is_used() -> None:
+    """`feedpub build` (every few minutes from cron) starts without the server, watch and
+    WebSub code (about 40 ms of imports): they load when `serve`, `--watch` or hubs need them."""
+    server_modules = ("feedpub.publish.builder", "feedpub.publish.websub", "flask", "gunicorn")
+    probe = f"import sys, feedpub.cli; print([m for m in {server_modules!r} if m in sys.modules])"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"

@@ -12,8 +12,6 @@ from feedpub import __version__
 from feedpub.build import BuildStats, build_site, run_build
 from feedpub.config import Config, load_config
 from feedpub.errors import ConfigError, FeedpubError
-from feedpub.publish.keep_built import keep_built
-from feedpub.publish.websub import changed_feed_urls, notify_hubs
 from feedpub.report import Report
 from feedpub.serve import GivenPath, serve
 
@@ -89,6 +87,8 @@ def build(
             config_path, records=records, out=out, base_url=base_url, strict=strict
         )
         if watch:
+            from feedpub.publish.keep_built import keep_built  # (imported when used: 40 ms)
+
             keep_built(config, quiet)
             return
         stats = run_build(config, _print_report, progress=not quiet and sys.stderr.isatty())
@@ -99,11 +99,19 @@ def build(
         click.echo(f"feedpub: warning: {stats.cache_unusable}", err=True)
     if not quiet:
         click.echo(f"feedpub: {stats.summary()}", err=True)
+    if config.websub.pings:
+        _tell_hubs(config, stats, quiet)
+
+
+def _tell_hubs(config: Config, stats: BuildStats, quiet: bool) -> None:
+    """Ping the WebSub hubs of the feeds the build changed; their problems are warnings."""
+    from feedpub.publish.websub import changed_feed_urls, notify_hubs  # (only with hubs)
+
     changed = changed_feed_urls(config, stats.written_paths)
     problems = notify_hubs(config, changed)
     for problem in problems:
         click.echo(f"feedpub: websub: {problem}", err=True)  # the feeds are written: exit 0
-    if not quiet and changed and config.websub.pings:
+    if not quiet and changed:
         hubs = len(config.websub.hubs)
         click.echo(
             f"feedpub: websub: told {hubs} hub(s) of {len(changed)} changed feed(s)", err=True
