@@ -14,12 +14,11 @@ from urllib.parse import SplitResult, urlsplit
 import yaml
 
 from feedpub.errors import ConfigError
-from feedpub.sanitize import is_visible, site_url
+from feedpub.sanitize import is_host_name, is_visible, site_url
 from feedpub.yaml_loader import UniqueKeysLoader
 
 DEFAULT_CONFIG_FILE = Path("config.yaml")
 _LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
-_HOST_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -218,10 +217,7 @@ def validate_config(config: Config, origin: str = "config") -> None:
     if not 1 <= server.request_timeout_seconds <= 3600:
         raise ConfigError(f"{origin}: server.request_timeout_seconds: must be 1..3600")
     _check_hubs(config.websub.hubs, origin)
-    for key in ("out", "cache_dir"):
-        _check_outside_records(config, key, origin)
-    _check_records_outside_topic_feeds(config, origin)
-    _check_cache_outside_output(config, origin)
+    _check_folders(config, origin)
 
 
 def _check_host(host: str, origin: str) -> None:
@@ -232,7 +228,7 @@ def _check_host(host: str, origin: str) -> None:
         return
     except ValueError:
         pass
-    if not _HOST_NAME_RE.match(host):
+    if not is_host_name(host):
         raise ConfigError(
             f"{origin}: server.host: must be an IP address or a host name, got {host!r}"
             " (0.0.0.0 listens on every interface)"
@@ -260,29 +256,23 @@ def _check_hubs(hubs: tuple[str, ...], origin: str) -> None:
             )
 
 
-def _check_outside_records(config: Config, key: str, origin: str) -> None:
-    """The folder `key` names must not be read as records: not the records folder, and not
-    inside it unless hidden (the scan skips hidden names)."""
+def _check_folders(config: Config, origin: str) -> None:
+    """The records, output and cache folders must stay apart (each resolved once)."""
     records = _resolved(config.records, "records", origin)
-    folder = _resolved(getattr(config, key), key, origin)
-    if not folder.is_relative_to(records):
-        return
-    inside = folder.relative_to(records).parts
-    if any(part.startswith(".") for part in inside):
-        return
-    where = "the records folder" if not inside else "inside the records folder"
-    shown = str(records) if str(records).isprintable() else repr(str(records))  # one line
-    raise ConfigError(
-        f"{origin}: {key}: must not be {where} ({shown}): its files would be read as"
-        " records; choose a folder beside it"
-    )
-
-
-def _check_cache_outside_output(config: Config, origin: str) -> None:
-    """The cache must not be published with the feeds: copying the output folder to a
-    static host (or object storage) would copy `records.sqlite` and its lock too."""
     out = _resolved(config.out, "out", origin)
     cache = _resolved(config.cache_dir, "cache_dir", origin)
+    _check_outside_records(records, out, "out", origin)
+    _check_outside_records(records, cache, "cache_dir", origin)
+    # Topic feeds are written to `out/topics/<slug>.json` (see `select.py`): over records
+    # of the same name, which later builds read back.
+    if records.is_relative_to(_resolved(config.out / "topics", "out", origin)):
+        raise ConfigError(
+            f"{origin}: out: its topics folder must not hold the records folder"
+            f" ({_shown(records)}): topic feeds written there would replace records of the"
+            " same name and be read as records; choose a folder beside it"
+        )
+    # Copying the output folder to a static host (or object storage) would publish the
+    # cache (`records.sqlite` and its lock) with the feeds.
     if cache.is_relative_to(out):
         where = "the output folder" if cache == out else "inside the output folder"
         raise ConfigError(
@@ -291,30 +281,37 @@ def _check_cache_outside_output(config: Config, origin: str) -> None:
         )
 
 
+def _check_outside_records(records: Path, folder: Path, key: str, origin: str) -> None:
+    """The folder `key` names must not be read as records: not the records folder, and not
+    inside it unless hidden (the scan skips hidden names). Both paths resolved."""
+    if not folder.is_relative_to(records):
+        return
+    inside = folder.relative_to(records).parts
+    if any(part.startswith(".") for part in inside):
+        return
+    where = "the records folder" if not inside else "inside the records folder"
+    raise ConfigError(
+        f"{origin}: {key}: must not be {where} ({_shown(records)}): its files would be read"
+        " as records; choose a folder beside it"
+    )
+
+
 def _resolved(path: Path, key: str, origin: str) -> Path:
     """`path.resolve()`; a ConfigError naming `key` for a symbolic link loop (a RuntimeError
     in Python 3.11 and 3.12, an OSError after)."""
     try:
         return path.resolve()
     except (RuntimeError, OSError) as exc:
-        shown = str(path) if str(path).isprintable() else repr(str(path))  # one line
         raise ConfigError(
-            f"{origin}: {key}: cannot follow its symbolic links ({shown}): {exc}"
+            f"{origin}: {key}: cannot follow its symbolic links ({_shown(path)}): {exc}"
         ) from None
 
 
-def _check_records_outside_topic_feeds(config: Config, origin: str) -> None:
-    """The records must not be where topic feeds are written (`out/topics/<slug>.json`, see
-    `select.py`): a build wrote them over records of the same name, then read them back."""
-    records = _resolved(config.records, "records", origin)
-    topics = _resolved(config.out / "topics", "out", origin)
-    if records.is_relative_to(topics):
-        shown = str(records) if str(records).isprintable() else repr(str(records))  # one line
-        raise ConfigError(
-            f"{origin}: out: its topics folder must not hold the records folder ({shown}):"
-            " topic feeds written there would replace records of the same name and be read"
-            " as records; choose a folder beside it"
-        )
+def _shown(path: Path) -> str:
+    """`path` for a one-line message: as it is, or quoted with escapes if it holds a line
+    break or another character that does not print."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)
 
 
 def _check_base_url(url: str, origin: str) -> None:

@@ -50,15 +50,16 @@ _markdown = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable(
 ID_NAMESPACE = uuid.UUID("6f1c7c52-5b0e-4f4e-9a61-1f0d9b8f7e11")
 
 
-def _infinite(value: object) -> bool:
-    """True for NaN and the infinities (JSON's non-standard `NaN` and `Infinity`, YAML's `.nan`
-    and `.inf`): numbers stand for their text, but these would publish as "nan" or "inf"."""
-    return type(value) is float and not math.isfinite(value)
-
-
-def _kind(value: object) -> str:
-    """What a value that is not text is, for a report: its type, or `nan`, `inf`, `-inf`."""
-    return str(value) if type(value) is float else type(value).__name__
+def _not_text(value: object) -> str | None:
+    """What `value` is when it cannot stand for text (for a report), else None: a string, an
+    int or a finite float can; a bool, a list, a mapping cannot, nor NaN and the infinities
+    (JSON's non-standard `NaN` and `Infinity`, YAML's `.nan` and `.inf`), which would publish
+    as "nan" or "inf"."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return type(value).__name__
+    if type(value) is float and not math.isfinite(value):
+        return str(value)
+    return None
 
 
 @dataclass(slots=True)
@@ -181,10 +182,11 @@ class _Converter:
         value = self.data.get(key)
         if value is None:
             return ""
-        if isinstance(value, bool) or not isinstance(value, str | int | float) or _infinite(value):
+        kind = _not_text(value)
+        if kind is not None:
             if key == "title":
-                raise _Skip(key, f"must be text, not {_kind(value)}")
-            self.warn(key, f"must be text, not {_kind(value)}; ignored")
+                raise _Skip(key, f"must be text, not {kind}")
+            self.warn(key, f"must be text, not {kind}; ignored")
             return ""
         text = plain_text(str(value)[: limit * 4])
         if not is_visible(text):
@@ -248,12 +250,13 @@ class _Converter:
     def _names(self, key: str, raw: list[Any]) -> list[str]:
         names: list[str] = []
         for index, item in enumerate(raw):
-            if not isinstance(item, str | int | float) or isinstance(item, bool) or _infinite(item):
-                self.warn(f"{key}[{index}]", f"must be a string, not {_kind(item)}; ignored")
+            kind = _not_text(item)
+            if kind is not None:
+                self.warn(f"{key}[{index}]", f"must be a string, not {kind}; ignored")
                 continue
             # Cut before cleaning: a name is short, and cleaning a huge one costs time.
             name = _clean_name(str(item)[: MAX_TOPIC_CHARS * 4])
-            if not name or not is_visible(name):  # as for any text: "\u200b" shows nothing
+            if not is_visible(name):  # empty, or as for any text: "\u200b" shows nothing
                 self.warn(f"{key}[{index}]", "empty; ignored")
                 continue
             if len(name) > MAX_TOPIC_CHARS:

@@ -54,8 +54,10 @@ _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # on `[::1]`, `a_b.org`, `a!b.org`, `a..b.org`, `example.org.` or `localhost`).
 _HOST_NAME = r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z0-9][a-z0-9-]*"
 _HOST = re.compile(rf"^{_HOST_NAME}$")
-# A site's own host may also be a local one (`localhost`, `intranet`, `my-host`): see `site_url`.
-_SITE_HOST = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)*$")
+# A site's own host may also be a local one (`localhost`, `intranet`, `my-host`): see
+# `site_url`; and so may the address a server listens on (`is_host_name`).
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_SITE_HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 # An http(s) URL in the form `safe_url` publishes (lower-case host as above, no port, a
 # path with no `.` or `..` segment, and only characters RFC 3986 allows in a path and
 # query, no `%` escape to normalise): it would be published unchanged, so it is accepted
@@ -232,6 +234,12 @@ def site_url(url: str) -> str:
     knows (`localhost`, `intranet`): where the site is served is its owner's choice, though
     feed validators refuse ids on such hosts."""
     return _safe_url_general(url, "", _SITE_HOST)
+
+
+def is_host_name(name: str) -> bool:
+    """True for a host name of dot-separated labels of ASCII letters, digits and inner
+    hyphens, in any case (`localhost`, `feeds-1.lan`, `Example.org`)."""
+    return name.isascii() and _SITE_HOST.match(name.lower()) is not None
 
 
 def _safe_url_general(url: str, base: str, hosts: re.Pattern[str] = _HOST) -> str:

@@ -154,33 +154,28 @@ def _construct_timestamp(constructor: Any, node: ScalarNode) -> Any:
         return constructor.construct_yaml_timestamp(ScalarNode(node.tag, text))
 
 
-class SafeLoader(_PyYAMLSafeLoader):
+class _UniqueKeys:
+    """A loader mix-in that refuses a mapping giving a key twice (see `_check_unique_keys`)."""
+
+    def flatten_mapping(self, node: MappingNode) -> None:
+        # Called on every mapping before it is built, first with its keys as written; a
+        # merge (`<<`) then puts the merged keys before them, which may repeat them.
+        checked: set[int] = self.__dict__.setdefault("_unique_keys_checked", set())
+        if id(node) not in checked:
+            checked.add(id(node))
+            _check_unique_keys(node)
+        super().flatten_mapping(node)  # type: ignore[misc]
+
+
+class SafeLoader(_UniqueKeys, _PyYAMLSafeLoader):
     """PyYAML's safe loader (C when libyaml is there), reading leap seconds as :59 and
     refusing a mapping that gives a key twice."""
 
-    def flatten_mapping(self, node: MappingNode) -> None:
-        _check_once(self, node)
-        super().flatten_mapping(node)
 
-
-class UniqueKeysLoader(yaml.SafeLoader):
+class UniqueKeysLoader(_UniqueKeys, yaml.SafeLoader):
     """PyYAML's pure-Python safe loader (what `yaml.safe_load` uses), refusing a mapping that
     gives a key twice: for the config file, where `strict: true` then `strict: false` was
     read as not strict."""
-
-    def flatten_mapping(self, node: MappingNode) -> None:
-        _check_once(self, node)
-        super().flatten_mapping(node)
-
-
-def _check_once(loader: object, node: MappingNode) -> None:
-    """`_check_unique_keys(node)`, once per node. `flatten_mapping` is called on every
-    mapping before it is built, first with its keys as written; a merge (`<<`) then puts
-    the merged keys before them, which may repeat them."""
-    checked: set[int] = loader.__dict__.setdefault("_unique_keys_checked", set())
-    if id(node) not in checked:
-        checked.add(id(node))
-        _check_unique_keys(node)
 
 
 def _check_unique_keys(node: MappingNode) -> None:
