@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import feedparser
 import jsonschema
@@ -73,6 +74,26 @@ def is_safe_url(url: str) -> bool:
 
 def check_url(url: str, where: str) -> None:
     assert is_safe_url(url), f"{where}: unsafe or invalid URL {url!r}"
+
+
+# Atom ids are compared in RFC 3987's form (the W3C validator warns of any other): between
+# delimiters, escapes spell UTF-8 text in NFC, with no escape left once decoded.
+ID_DELIMITERS = re.compile(r"[:/?#\[\]@!$&'()*+,;=]|%(?:2[13-9A-Ca-cFf]|3[ABDFabdf]|40|5[BDbd])")
+
+
+def check_atom_id(text: str | None, where: str) -> None:
+    """An Atom id: a `urn:uuid:`, or a safe URL whose escaped text validators take as it is."""
+    value = text or ""
+    if value.startswith("urn:uuid:"):
+        return
+    check_url(value, f"{where} <id>")
+    for run in ID_DELIMITERS.split(value.partition("//")[2]):
+        try:
+            decoded = unquote_to_bytes(run).decode("utf-8")
+        except UnicodeDecodeError:
+            raise AssertionError(f"{where}: id {value!r}: escapes that are not UTF-8") from None
+        assert unicodedata.is_normalized("NFC", decoded), f"{where}: id {value!r}: not NFC"
+        assert not re.search("%[0-9A-Fa-f]{2}", decoded), f"{where}: id {value!r}: %25 escape"
 
 
 def check_plain(text: str | None, where: str) -> None:
@@ -133,6 +154,8 @@ def check_xml(data: bytes, where: str, kind: str) -> Any:
             check_html(text, f"{where} <{tag}>")
         elif tag in ("link", "uri", "docs", "icon", "logo") and text and text.strip():
             check_url(text, f"{where} <{tag}>")
+        elif element.tag == f"{ATOM}id":
+            check_atom_id(text, where)
         elif tag == "guid" and element.get("isPermaLink") == "true":
             check_url(text or "", f"{where} <guid>")
         else:

@@ -127,6 +127,10 @@ def test_base_url_trailing_slash_is_dropped() -> None:
         ("https://:80", "not an address feeds can carry"),
         ("https://example.org\\evil.org", "not an address feeds can carry"),
         ("http://LocalHost:80/", "write it as 'http://localhost'"),
+        ("https://example.org/cafe\u0301", "write it as 'https://example.org/caf%C3%A9'"),
+        ("https://example.org/cafe%CC%81", "write it as 'https://example.org/caf%C3%A9'"),
+        ("https://example.org/caf%E9", "its %-escapes must spell UTF-8 text"),
+        ("https://example.org/100%2541", "its %-escapes must spell UTF-8 text"),
     ],
 )
 def test_base_url_must_be_an_address_feeds_can_carry_as_written(url: str, named: str) -> None:
@@ -143,6 +147,7 @@ def test_base_url_must_be_an_address_feeds_can_carry_as_written(url: str, named:
         "http://127.0.0.1:8000",
         "https://feeds.example.com/",
         "https://example.org/a%20b/news",
+        "https://example.org/caf%C3%A9",
         "http://localhost:8000",  # local or intranet hosts: the site owner's choice
         "http://intranet/feeds",
         "http://my-host:8080",

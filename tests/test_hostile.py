@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from feedpub.config import Limits
@@ -322,6 +323,15 @@ CASES = [
     ),
     # Private values in nested places.
     Case("secured_nested.md", ("Private values in nested places",)),
+    # Addresses whose escapes a validator will not take as an Atom id as they are.
+    Case(
+        "url_escapes_validators_refuse",
+        (
+            "Decomposed accent in the address",
+            "Latin-1 escape in the address",
+            "Escape escaped twice in the address",
+        ),
+    ),
 ]
 SKIPPED_CASES = {case.name for case in CASES if not case.published and case.reports}
 
@@ -548,6 +558,31 @@ def test_no_url_gives_a_stable_urn_id(build: Build, records_dir: Path, tmp_path:
     assert str(first["id"]).startswith("urn:uuid:") and "url" not in first
     again = build(out=tmp_path / "again", cache_dir=tmp_path / "again-cache")
     assert [i["id"] for i in feed_items(again.out)] == [first["id"], ANCHOR_URL]
+
+
+def test_ids_are_in_the_form_validators_compare(
+    build: Build, records_dir: Path, tmp_path: Path
+) -> None:
+    """The link is the address as given; the id is what the W3C validator takes as an
+    Atom id: its escaped text in NFC, or a `urn:uuid:` where the escapes spell no text."""
+    install("url_escapes_validators_refuse", records_dir)
+    run = build()
+    nfd, latin1, twice, _anchor = feed_items(run.out)
+    assert nfd["url"] == "https://news.example.org/cafe%CC%81"
+    assert nfd["id"] == "https://news.example.org/caf%C3%A9"
+    assert latin1["url"] == "https://news.example.org/caf%E9"
+    assert twice["url"] == "https://news.example.org/100%2541"
+    assert str(latin1["id"]).startswith("urn:uuid:") and str(twice["id"]).startswith("urn:uuid:")
+    assert latin1["id"] != twice["id"]
+    rss = feedparser.parse((run.out / "all.rss").read_bytes())
+    guids = {entry.link: (entry.id, entry.guidislink) for entry in rss.entries}
+    assert guids["https://news.example.org/cafe%CC%81"] == (nfd["id"], False)
+    atom = feedparser.parse((run.out / "all.atom").read_bytes())
+    assert [entry.id for entry in atom.entries] == [item["id"] for item in feed_items(run.out)]
+    again = build(out=tmp_path / "again", cache_dir=tmp_path / "again-cache")
+    assert [item["id"] for item in feed_items(again.out)][:3] == [
+        nfd["id"], latin1["id"], twice["id"]
+    ]  # fmt: skip
 
 
 def test_duplicate_urls_are_one_entry(build: Build, records_dir: Path) -> None:

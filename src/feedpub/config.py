@@ -14,7 +14,7 @@ from urllib.parse import SplitResult, urlsplit
 import yaml
 
 from feedpub.errors import ConfigError
-from feedpub.sanitize import is_host_name, is_visible, site_url
+from feedpub.sanitize import id_url, is_host_name, is_visible, site_url
 from feedpub.yaml_loader import UniqueKeysLoader
 
 DEFAULT_CONFIG_FILE = Path("config.yaml")
@@ -335,11 +335,19 @@ def _check_base_url(url: str, origin: str) -> None:
             " name of letters, digits, '-' and '.', such as example.org or localhost, or an"
             " IPv4 address, not `[::1]` or `a_b.org`; a port must be 1..65535)"
         )
+    compared = id_url(published)
+    if compared is None:
+        raise ConfigError(
+            f"{origin}: base_url: its %-escapes must spell UTF-8 text, each escaped once:"
+            f" {url!r} (feed validators compare feed ids in that form)"
+        )
+    published = compared
     if published != f"{url}/":
         raise ConfigError(
             f"{origin}: base_url: write it as {published.removesuffix('/')!r}: feeds publish"
             " every address in normal form (lower-case scheme and host, no default port, no"
-            " `.` or `..` segment, characters URLs cannot hold percent-encoded)"
+            " `.` or `..` segment, characters URLs cannot hold percent-encoded, escaped text"
+            " in NFC)"
         )
 
 

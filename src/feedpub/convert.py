@@ -23,6 +23,7 @@ from feedpub.report import Report
 from feedpub.sanitize import (
     clean_html,
     escape,
+    id_url,
     is_visible,
     plain_text,
     safe_url,
@@ -46,8 +47,16 @@ _markdown = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable(
     ["table", "strikethrough"]
 )
 
-# Record ids without a URL live in this namespace (uuid5 of title and publication time).
+# Ids that are not a URL live in this namespace: uuid5 of title and publication time for a
+# record without one, of the URL for one whose escapes spell no text (see `_url_id`).
 ID_NAMESPACE = uuid.UUID("6f1c7c52-5b0e-4f4e-9a61-1f0d9b8f7e11")
+
+
+def _url_id(url: str) -> str:
+    """The id of an article at `url`: the URL in the form feed validators compare Atom ids
+    in (`id_url`), or, when its escapes spell no text, `urn:uuid:` + UUID5 of the URL."""
+    canonical = id_url(url)
+    return canonical if canonical is not None else f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, url)}"
 
 
 def _not_text(value: object) -> str | None:
@@ -106,7 +115,7 @@ class _Converter:
                 raise _Skip("title", "missing or empty, and no excerpt to stand in")
             title = _shorten(summary, 100)
             self.warn("title", "missing or empty; the start of the excerpt stands in")
-        article_id = url or self.fallback_id(title, published_at)
+        article_id = _url_id(url) if url else self.fallback_id(title, published_at)
         provider = self.provider()
         topics = self.topics()
         images = self.images()

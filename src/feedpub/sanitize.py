@@ -332,6 +332,61 @@ def _normal_escape(match: re.Match[str]) -> str:
     return char if char in _UNRESERVED else match[0].upper()
 
 
+# Feed validators compare an Atom id with the form RFC 3987 gives it (the W3C validator's
+# `canonicalForm`): in each part of the URL, the escapes of a run between delimiters are
+# decoded as UTF-8, put in Unicode's NFC and encoded again. Delimiters are the characters
+# RFC 3986 reserves that the part allows, written or escaped (`%2F` is one in a query, not
+# in a path).
+_RESERVED = frozenset(":/?#[]@!$&'()*+,;=")
+_PATH_DELIMITERS = frozenset("!$&'()*+,;=:@")
+_QUERY_DELIMITERS = _PATH_DELIMITERS | {"/", "?"}
+_URL_TOKEN = re.compile(r"%[0-9A-Fa-f]{2}|.", re.DOTALL)
+
+
+def id_url(url: str) -> str | None:
+    """`url` (as `safe_url` gives it) in the form feed validators compare Atom ids in: the
+    same, unless its escapes spell text that is not in NFC (`cafe%CC%81` becomes
+    `caf%C3%A9`); None when they spell no text (`caf%E9`, Latin-1), or when decoding them
+    leaves an escape (`%2541`), which a validator decodes twice."""
+    if "%" not in url:
+        return url
+    head_end = url.find("/", url.find("//") + 2)
+    before_fragment, hash_mark, fragment = url[head_end:].partition("#")
+    path, question_mark, query = before_fragment.partition("?")
+    try:
+        segments = [_id_part(segment, _PATH_DELIMITERS) for segment in path.split("/")]
+        query = _id_part(query, _QUERY_DELIMITERS)
+        fragment = _id_part(fragment, _QUERY_DELIMITERS)
+    except ValueError:
+        return None
+    return f"{url[:head_end]}{'/'.join(segments)}{question_mark}{query}{hash_mark}{fragment}"
+
+
+def _id_part(part: str, delimiters: frozenset[str]) -> str:
+    """One part of a URL with each run's text in NFC (ValueError: not UTF-8, or twice escaped)."""
+    if "%" not in part:
+        return part
+    pieces: list[str] = []
+    run = bytearray()
+    for token in _URL_TOKEN.findall(part):
+        octet = int(token[1:], 16) if len(token) == 3 else ord(token)  # the URL is ASCII
+        if chr(octet) in delimiters:
+            pieces.append(_nfc_run(run))
+            run.clear()
+            pieces.append(token.upper())
+        else:
+            run.append(octet)
+    pieces.append(_nfc_run(run))
+    return "".join(pieces)
+
+
+def _nfc_run(run: bytearray) -> str:
+    text = run.decode()  # UnicodeDecodeError is a ValueError
+    if _PERCENT_ESCAPE.search(text):
+        raise ValueError("a validator would decode this escape again")
+    return quote(unicodedata.normalize("NFC", text), safe="")
+
+
 def _filter_attribute(base: str, element: str, attribute: str, value: str) -> str | None:
     if attribute in _URL_ATTRIBUTES:
         return safe_url(value, base) or None
