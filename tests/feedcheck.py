@@ -32,7 +32,9 @@ TEMP_SUFFIX = ".feedpub-tmp"
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 TAG_LIKE = re.compile(r"<[A-Za-z!/?]")
-XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What XML forbids, C1 controls and U+FFFD (what a wrong decoding left: the W3C validator's
+# BadCharacters, as for C1 controls).
+XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffc\U00010000-\U0010ffff]")
 # Raw strings no output may hold, whatever the input (checked case-insensitively).
 # Bidirectional embeddings, overrides and isolates: one left open reorders what follows it.
 BIDI_CONTROLS = tuple("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

@@ -121,6 +121,9 @@ CASES = [
         ("file: removed 3 character(s) YAML forbids",),
     ),
     Case("lone_surrogates.json", ("Lone high and low",), ("[0]: topics[0]: empty; ignored",)),
+    # U+FFFD, written or made by decoding `&#0;`, `&#xD800;`, `&#1114112;`: the W3C
+    # validator's BadCharacters (a sign of text decoded with the wrong encoding).
+    Case("replacement_character.md", ("Caf menu done",), ("topics[0]: empty; ignored",)),
     Case("cdata_end.md", ("Ends ]]> here",)),
     Case("entity_escaped.md", ("Tom & Jerry show",), ("topics[1]: empty; ignored",)),
     # YAML: malformed, python tags, alias bombs, odd types.

@@ -20,9 +20,11 @@ import nh3
 # break readers, so they go as well. So do the bidirectional embeddings, overrides and
 # isolates (U+202A..U+202E, U+2066..U+2069): one left open reorders or reverses whatever a
 # reader shows after it (titles in a list: "Trojan Source", CVE-2021-42574). The marks
-# (U+200E, U+200F, U+061C), which open nothing, stay.
+# (U+200E, U+200F, U+061C), which open nothing, stay. U+FFFD goes too: it only says that
+# something was lost to a wrong decoding (as `&#0;` and `&#xD800;` decode), shows as a
+# box, and the W3C validator flags it as it flags C1 controls (BadCharacters).
 _FORBIDDEN_CHARS = re.compile(
-    "[^\t\n\r\x20-\x7e\xa0-\u2029\u202f-\u2065\u206a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+    "[^\t\n\r\x20-\x7e\xa0-\u2029\u202f-\u2065\u206a-\ud7ff\ue000-\ufffc\U00010000-\U0010ffff]"
 )
 _WHITESPACE = re.compile(r"\s+")
 _TAG_LIKE = re.compile(r"<[A-Za-z!/?]")
@@ -127,7 +129,7 @@ EMBED_LINK_TEXT = "Watch the embedded media"
 
 
 def strip_forbidden(text: str) -> str:
-    """Drop the characters XML 1.0 forbids (and C1 controls and bidirectional controls)."""
+    """Drop the characters XML 1.0 forbids (and C1 controls, bidirectional controls and U+FFFD)."""
     return _FORBIDDEN_CHARS.sub("", text)
 
 
@@ -172,9 +174,12 @@ def plain_text(text: str) -> str:
     are decoded, and markup removed, until nothing changes (a few passes at most), so
     no published text holds an entity or a tag, and nothing is written doubly escaped.
     """
-    if text.isprintable() and "<" not in text and "&" not in text and "  " not in text:
-        # Nothing to do but trim: no markup, entity, forbidden character (all unprintable)
-        # or whitespace but single spaces (every other kind is unprintable).
+    if (
+        text.isprintable() and "<" not in text and "&" not in text and "  " not in text
+        and "\ufffd" not in text
+    ):  # fmt: skip
+        # Nothing to do but trim: no markup, entity, forbidden character (all unprintable
+        # but U+FFFD) or whitespace but single spaces (every other kind is unprintable).
         return text.strip(" ")
     return _plain_text_general(text)
 
