@@ -14,6 +14,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable
+from html.entities import name2codepoint
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -52,6 +53,29 @@ HTML_FORBIDDEN_ATTRIBUTES = frozenset({"style", "srcdoc", "srcset", "action", "f
 HOST_NAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z0-9][a-z0-9-]*(:[1-9][0-9]*)?\Z")
 UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+# An `&` written `&amp;` before what reads as an entity without its `;` (`&pi`, `&#xZZ`,
+# `5&10`), in plain text (element text outside CDATA and addresses, `title` attributes):
+# the W3C validator's ContainsHTML, which the RSS Profile's `&#x26;` avoids.
+AMPERSAND = re.compile(
+    r"<!\[CDATA\[.*?\]\]>"
+    r"|<(?:link|guid|id|uri|docs)(?:\s[^>]*)?(?<!/)>[^<]*"
+    r"|(<[^>]*>)"
+    r"|&amp;(#?\w+)",
+    re.DOTALL,
+)
+TITLE_AMPERSAND = re.compile(r' title="([^"]*)"')
+
+
+def entity_like_ampersands(document: str) -> list[str]:
+    """The words after each `&amp;` in `document` that the W3C validator takes for an entity."""
+    words: list[str] = []
+    for match in AMPERSAND.finditer(document):
+        if match[2]:
+            words.append(match[2])
+        elif match[1]:
+            for title in TITLE_AMPERSAND.findall(match[1]):
+                words += re.findall(r"&amp;(#?\w+)", title)
+    return [w for w in words if w in name2codepoint or w == "apos" or not w.isalpha()]
 
 
 def is_safe_url(url: str) -> bool:
@@ -129,6 +153,9 @@ def check_html(fragment: str | None, where: str) -> None:
 def check_xml(data: bytes, where: str, kind: str) -> Any:
     """Well-formed XML; for feeds, parsed by feedparser with no bozo; every field checked."""
     root = etree.fromstring(data, XML_PARSER)
+    if kind in (".rss", ".atom"):
+        words = entity_like_ampersands(data.decode())
+        assert not words, f"{where}: '&amp;' before {words[:5]} (write '&#x26;')"
     if kind in (".rss", ".atom"):
         parsed = feedparser.parse(data)
         assert not parsed.bozo, f"{where}: feedparser bozo: {parsed.get('bozo_exception')}"

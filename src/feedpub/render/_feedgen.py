@@ -8,6 +8,8 @@ format-specific extension hooks, which write them straight into lxml.
 
 from __future__ import annotations
 
+import re
+from html.entities import name2codepoint
 from typing import Any, ClassVar
 
 from feedgen.feed import FeedEntry, FeedGenerator
@@ -20,6 +22,15 @@ MEDIA_NS = "http://search.yahoo.com/mrss/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 EXTENSION = "feedpub"
+# An `&` (written `&amp;`) before what reads as a character reference without its `;`:
+# `&pi`, `&rsquo`, `&lang=en` in a quoted address, `&#xZZ`, `5&10`. In plain text (element
+# text, `title` attributes) the W3C validator takes it for HTML (ContainsHTML) unless the
+# `&` is written `&#x26;`, the RSS Best Practices Profile's advice for plain text. CDATA
+# (HTML), addresses (`<link>`, `<guid>`, `<id>`, `<uri>`, `<docs>`) and the other
+# attributes are left as they are.
+_ENTITY_LIKE = re.compile(r"&amp;(#?\w+)")
+_ADDRESS_ELEMENT = re.compile(r"<(?:link|guid|id|uri|docs)[\s>]")
+_IN_TITLE_ATTRIBUTE = re.compile(r' title="[^"]*\Z')
 
 
 class ArticleEntryExtension:
@@ -108,3 +119,37 @@ def fill_entry(entry: FeedEntry, article: Article) -> None:
     entry.content(article.content_html, type="html")
     for name in article.categories:
         entry.category(term=name)
+
+
+def hex_ampersands(document: bytes) -> bytes:
+    """`document` with each `&amp;` that precedes an entity-like word in plain text written
+    `&#x26;`: the same text to every XML parser. A document without one is returned as is."""
+    if b"&amp;" not in document:
+        return document
+    text = document.decode()
+    pieces: list[str] = []
+    done = 0
+    for match in _ENTITY_LIKE.finditer(text):
+        if _reads_as_entity(match[1]) and _is_plain_text(text, match.start()):
+            pieces += (text[done : match.start()], "&#x26;")
+            done = match.start() + len("&amp;")
+    if not pieces:
+        return document
+    pieces.append(text[done:])
+    return "".join(pieces).encode()
+
+
+def _reads_as_entity(word: str) -> bool:
+    """True for a word the W3C validator takes for an entity after an `&` (see nonhtml)."""
+    return word in name2codepoint or word == "apos" or not word.isalpha()
+
+
+def _is_plain_text(document: str, at: int) -> bool:
+    """True when `at` is in an element's text or a `title` attribute, not in CDATA or an
+    address. lxml writes `<` and `>` in text and attribute values as entities."""
+    if document.rfind("<![CDATA[", 0, at) > document.rfind("]]>", 0, at):
+        return False
+    tag = document.rfind("<", 0, at)
+    if tag > document.rfind(">", 0, at):  # inside a tag: only its title attribute is text
+        return _IN_TITLE_ATTRIBUTE.search(document, tag, at) is not None
+    return _ADDRESS_ELEMENT.match(document, tag) is None

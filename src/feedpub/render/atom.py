@@ -11,6 +11,7 @@ from feedpub.render._feedgen import (
     ATOM_NS,
     ArticleEntryExtension,
     NamespaceExtension,
+    hex_ampersands,
     new_generator,
     set_html_text,
 )
@@ -84,4 +85,4 @@ def render_atom(feed: Feed) -> bytes:
     """The feed as an Atom 1.0 document (UTF-8 bytes)."""
     entry_class = type("_FeedAtomEntry", (_AtomEntry,), {"fallback_author": feed.site_title})
     generator = new_generator(feed, ".atom", _AtomNamespaces, entry_class)
-    return bytes(generator.atom_str(pretty=True))
+    return hex_ampersands(bytes(generator.atom_str(pretty=True)))

@@ -14,6 +14,7 @@ from feedpub.render._feedgen import (
     MEDIA_NS,
     ArticleEntryExtension,
     NamespaceExtension,
+    hex_ampersands,
     new_generator,
     set_html_text,
 )
@@ -92,4 +93,4 @@ def render_rss(feed: Feed) -> bytes:
     generator = new_generator(feed, ".rss", _RssNamespaces, _RssItem)
     getattr(generator, EXTENSION).hubs = feed.hubs
     generator.lastBuildDate(feed.updated)
-    return bytes(generator.rss_str(pretty=True))
+    return hex_ampersands(bytes(generator.rss_str(pretty=True)))
