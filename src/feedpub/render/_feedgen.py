@@ -28,7 +28,7 @@ EXTENSION = "feedpub"
 # `&` is written `&#x26;`, the RSS Best Practices Profile's advice for plain text. CDATA
 # (HTML), addresses (`<link>`, `<guid>`, `<id>`, `<uri>`, `<docs>`) and the other
 # attributes are left as they are.
-_ENTITY_LIKE = re.compile(r"&amp;(#?\w+)")
+_AMPERSAND = re.compile(r"&amp;(#?\w+)")
 _ADDRESS_ELEMENT = re.compile(r"<(?:link|guid|id|uri|docs)[\s>]")
 _IN_TITLE_ATTRIBUTE = re.compile(r' title="[^"]*\Z')
 
@@ -123,16 +123,26 @@ def fill_entry(entry: FeedEntry, article: Article) -> None:
 
 def hex_ampersands(document: bytes) -> bytes:
     """`document` with each `&amp;` that precedes an entity-like word in plain text written
-    `&#x26;`: the same text to every XML parser. A document without one is returned as is."""
+    `&#x26;`: the same text to every XML parser. A document without one is returned as is.
+
+    One pass, linear whatever the text holds: CDATA sections are skipped with `str.find`,
+    and each `&amp;` outside them looks back only to the start of its own tag or text
+    (lxml writes `<` as `&lt;` in text and attribute values).
+    """
     if b"&amp;" not in document:
         return document
     text = document.decode()
     pieces: list[str] = []
-    done = 0
-    for match in _ENTITY_LIKE.finditer(text):
-        if _reads_as_entity(match[1]) and _is_plain_text(text, match.start()):
-            pieces += (text[done : match.start()], "&#x26;")
-            done = match.start() + len("&amp;")
+    done = position = 0
+    while position < len(text):
+        cdata = text.find("<![CDATA[", position)
+        stop = len(text) if cdata < 0 else cdata
+        for match in _AMPERSAND.finditer(text, position, stop):
+            if _reads_as_entity(match[1]) and _is_plain_text(text, match.start()):
+                pieces += (text[done : match.start()], "&#x26;")
+                done = match.start() + len("&amp;")
+        end = text.find("]]>", stop)
+        position = len(text) if cdata < 0 or end < 0 else end + len("]]>")
     if not pieces:
         return document
     pieces.append(text[done:])
@@ -145,11 +155,9 @@ def _reads_as_entity(word: str) -> bool:
 
 
 def _is_plain_text(document: str, at: int) -> bool:
-    """True when `at` is in an element's text or a `title` attribute, not in CDATA or an
-    address. lxml writes `<` and `>` in text and attribute values as entities."""
-    if document.rfind("<![CDATA[", 0, at) > document.rfind("]]>", 0, at):
-        return False
+    """True when `at` (outside CDATA) is in an element's text or a `title` attribute, not in
+    an address or another attribute."""
     tag = document.rfind("<", 0, at)
-    if tag > document.rfind(">", 0, at):  # inside a tag: only its title attribute is text
+    if document.find(">", tag, at) < 0:  # inside that tag: only its title attribute is text
         return _IN_TITLE_ATTRIBUTE.search(document, tag, at) is not None
     return _ADDRESS_ELEMENT.match(document, tag) is None
