@@ -256,6 +256,35 @@ def test_damaged_cache_is_rebuilt(tmp_path: Path, cached: Config, damage: str) -
     assert_same_as_cold(tmp_path, cached)
 
 
+@pytest.mark.parametrize("damage", ["name_type", "size_type", "body", "published", "winners"])
+def test_cache_rows_altered_on_disk_are_found_and_the_cache_rebuilt(
+    tmp_path: Path, cached: Config, damage: str
+) -> None:
+    """Rows altered as a failing disk or another program would: SQLite columns take a value
+    of any type, a body that no longer matches its digest, an index entry that no longer
+    matches its body, winner flags all lost. The build is done again from an empty cache
+    (no traceback, no "no publishable records") and says so; the next build is quiet."""
+    statements = {
+        "name_type": "UPDATE files SET name = 42 WHERE name = (SELECT min(name) FROM files)",
+        "size_type": "UPDATE files SET size = 'big', mtime_ns = x'00'",
+        "body": "UPDATE bodies SET data = replace(data, 'e', 'E')",
+        "published": "UPDATE articles SET published = published + 1",
+        "winners": "UPDATE articles SET winner = 0",
+    }
+    with sqlite3.connect(cached.cache_dir / DB_NAME) as db:
+        db.execute(statements[damage])
+        if damage == "winners":
+            db.execute("UPDATE topics SET winner = 0")
+    shutil.rmtree(cached.out)  # every feed is rendered again, from what the cache holds
+    stats = assert_same_as_cold(tmp_path, cached)
+    if damage == "size_type":  # not what a scan gives: each file is read again, no damage
+        assert not stats.cache_damaged
+    else:
+        assert "was damaged (" in stats.cache_damaged
+        assert stats.cache_damaged.endswith("it was rebuilt, and this build read every record")
+    assert not assert_same_as_cold(tmp_path, cached).cache_damaged
+
+
 def test_unusable_cache_folder_builds_without_cache(tmp_path: Path) -> None:
     fill(tmp_path / "records")
     (tmp_path / "blocker").write_text("a file where the cache folder should be")

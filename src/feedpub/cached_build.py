@@ -15,6 +15,7 @@ from feedpub import cache_select
 from feedpub.cache import RecordCache
 from feedpub.codec import ArticleRef, CacheCorrupt
 from feedpub.config import Config
+from feedpub.errors import FeedpubError
 from feedpub.fingerprint import fingerprint
 from feedpub.incremental import early_pool, fetch_articles, index_refs, load_cached
 from feedpub.model import Article, Site
@@ -26,6 +27,7 @@ from feedpub.rerender import Rendered, render_changed
 from feedpub.select import FeedChoice, choose_feeds, deduplicate, feed_of, site_of
 from feedpub.stats import (
     BuildStats,
+    NothingToPublish,
     check_publishable,
     check_records_folder,
     display_path,
@@ -93,6 +95,16 @@ class Options:
     writer: OutputWriter | None = None  # takes the outputs as they are made (see render_changed)
 
 
+# What contents of the cache that are not what feedpub wrote (a disk's bit flip, another
+# program's rows) can raise where they are read: SQLite's own checks, the codec's, and the
+# Python errors of a value of the wrong type or range (SQLite columns take any type). A build
+# that raises one of these is done again from an empty cache, once.
+DAMAGE = (
+    CacheCorrupt, sqlite3.DatabaseError, TypeError, ValueError, LookupError, AttributeError,
+    ArithmeticError,
+)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Built:
     """What a build made: the site (when asked for), every output and its Last-Modified."""
@@ -112,6 +124,7 @@ def build_cached(config: Config, once: Once, stats: BuildStats, options: Options
         RecordCache(config.cache_dir, fingerprint(config)) as cache,
         early_pool(config, cache, options.scan, options.threshold) as pool,
     ):
+        damage = ""
         for attempt in range(2):
             trial = BuildStats()
             once.seen = 0
@@ -122,15 +135,35 @@ def build_cached(config: Config, once: Once, stats: BuildStats, options: Options
                     rendered = render_changed(config, cache, choices, pool, options.writer)
                     cache.store_outputs(rendered.digests)
                 site = _full_site(config, cache, choices, options.known) if options.site else None
-            except (CacheCorrupt, sqlite3.DatabaseError):
-                if attempt:
-                    raise
+            except (*DAMAGE, NothingToPublish) as exc:
+                if attempt or not _may_be_damage(exc, cache):
+                    raise  # not the cache's contents: a fresh cache gave it too, or a build error
+                damage = (
+                    "it held no publishable record where the records folder has some"
+                    if isinstance(exc, NothingToPublish)
+                    else f"{type(exc).__name__}: {exc}"
+                )
                 cache.reset()
                 continue
             for name in BuildStats.__slots__:
                 setattr(stats, name, getattr(trial, name))
+            if damage:
+                stats.cache_damaged = (
+                    f"the record cache in {display_path(config.cache_dir)} was damaged"
+                    f" ({damage:.200}); it was rebuilt, and this build read every record"
+                )
             return Built(site, rendered.outputs, rendered.modified)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _may_be_damage(error: Exception, cache: RecordCache) -> bool:
+    """True when `error` may come from a damaged cache. Not a build's own errors, nor a file
+    name SQLite cannot hold (the cache cannot be used at all); but a build finding nothing
+    to publish in a cache it did not just make (rows gone from an index whose pages were
+    swapped on disk) is done again from an empty cache before it fails."""
+    if isinstance(error, NothingToPublish):
+        return not cache.rebuilt
+    return not isinstance(error, (FeedpubError, UnicodeEncodeError))
 
 
 def _full_site(

@@ -95,12 +95,19 @@ def build(
     except FeedpubError as error:
         _fail(error)
         return
-    if stats.cache_unusable:  # a warning, even with --quiet: every build is slow until fixed
-        click.echo(f"feedpub: warning: {stats.cache_unusable}", err=True)
+    _warn_of_cache(stats)
     if not quiet:
         click.echo(f"feedpub: {stats.summary()}", err=True)
     if config.websub.pings:
         _tell_hubs(config, stats, quiet)
+
+
+def _warn_of_cache(stats: BuildStats) -> None:
+    """Warnings, even with --quiet: a cache that cannot be used makes every build slow until
+    fixed; a damaged one may mean a failing disk."""
+    for warning in (stats.cache_unusable, stats.cache_damaged):
+        if warning:
+            click.echo(f"feedpub: warning: {warning}", err=True)
 
 
 def _tell_hubs(config: Config, stats: BuildStats, quiet: bool) -> None:
@@ -131,8 +138,7 @@ def check(config_path: Path | None, records: Path | None, strict: bool | None) -
     except FeedpubError as error:
         _fail(error)
         return
-    if stats.cache_unusable:
-        click.echo(f"feedpub: warning: {stats.cache_unusable}", err=True)
+    _warn_of_cache(stats)
     click.echo(
         f"feedpub: {stats.records} records in {stats.files} files: {stats.skipped} skipped, "
         f"{stats.recovered} recovered, {stats.unpublished} unpublished, "

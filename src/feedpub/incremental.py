@@ -8,6 +8,7 @@ a build without cache gives them.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sys
 from bisect import bisect_left
@@ -19,7 +20,14 @@ from pathlib import Path
 
 from feedpub.cache import RecordCache, StoredFile, StoredPart
 from feedpub.cache_select import update_winners
-from feedpub.codec import ArticleRef, RefDecoder, decode_article, decode_reports, encode_reports
+from feedpub.codec import (
+    ArticleRef,
+    CacheCorrupt,
+    RefDecoder,
+    decode_article,
+    decode_reports,
+    encode_reports,
+)
 from feedpub.config import Config
 from feedpub.dumps import DumpPart, merge_part_reports
 from feedpub.model import Article
@@ -321,4 +329,16 @@ def fetch_articles(
     """The full articles of `refs`, by (file, seq)."""
     wanted = {(ref.file, ref.seq): ref for ref in refs}
     bodies = cache.bodies(sorted(wanted))
-    return {key: decode_article(bodies[key], wanted[key].source) for key in wanted}
+    return {key: _stored_article(bodies[key], wanted[key]) for key in wanted}
+
+
+def _stored_article(data: object, ref: ArticleRef) -> Article:
+    """The article stored for `ref`: CacheCorrupt unless its JSON is what `ref`'s digest
+    covers and it has `ref`'s id, times and topics (a row or body altered on disk)."""
+    if type(data) is not str or hashlib.sha1(data.encode("utf-8")).digest() != ref.digest:
+        raise CacheCorrupt(f"article {ref.file} #{ref.seq} does not match its digest")
+    article = decode_article(data, ref.source)
+    stored = (article.id, article.published, article.updated, article.topics)
+    if stored != (ref.id, ref.published, ref.updated, ref.topics):
+        raise CacheCorrupt(f"article {ref.file} #{ref.seq} does not match its index entry")
+    return article

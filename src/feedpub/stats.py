@@ -47,6 +47,7 @@ class BuildStats:
     seconds: float = 0.0
     written_paths: tuple[str, ...] = ()  # the outputs this build wrote (new or changed)
     cache_unusable: str = ""  # why the record cache could not be used ("" when it was)
+    cache_damaged: str = ""  # why the record cache was thrown away and rebuilt ("" if not)
     pending: Pending = field(default_factory=Pending)  # held records, the next due time
 
     @property
@@ -103,6 +104,10 @@ def check_records_folder(folder: Path) -> None:
     raise BuildError(f"records folder not found: {display_path(folder)}")
 
 
+class NothingToPublish(BuildError):
+    """Not one record can be published: the build writes nothing."""
+
+
 def check_publishable(config: Config, stats: BuildStats) -> None:
     """Stop a --strict build with reports, and a build with nothing to publish."""
     if config.strict and (stats.skipped or stats.recovered):
@@ -111,6 +116,6 @@ def check_publishable(config: Config, stats: BuildStats) -> None:
         )
     if not stats.published:
         held = f" ({stats.held} held until their publication time)" if stats.held else ""
-        raise BuildError(
+        raise NothingToPublish(
             f"no publishable records in {display_path(config.records)}{held}; nothing written"
         )

@@ -293,6 +293,8 @@ class Builder:
                 known=self._articles,
             )
             self._warn_of_cache(stats.cache_unusable)
+            if stats.cache_damaged:
+                log.warning("%s", stats.cache_damaged)
             self._due_at = self._next_due(stats.next_due, scan)
             write_error, files = self._write_files(built.outputs, built.modified)
             written = files.paths
