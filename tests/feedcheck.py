@@ -52,6 +52,7 @@ URL_ATTRIBUTES = frozenset({"href", "src", "url", "uri", "xmlurl", "htmlurl", "c
 HTML_FORBIDDEN_ATTRIBUTES = frozenset({"style", "srcdoc", "srcset", "action", "formaction"})
 HOST_NAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z0-9][a-z0-9-]*(:[1-9][0-9]*)?\Z")
 UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+DOUBLE_ENCODED = re.compile("[\xc2\xc3][\x80-\xbf]")
 XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 # An `&` written `&amp;` before what reads as an entity without its `;` (`&pi`, `&#xZZ`,
 # `5&10`), in plain text (element text outside CDATA and addresses, `title` attributes):
@@ -122,18 +123,31 @@ def check_atom_id(text: str | None, where: str) -> None:
         assert not re.search("%[0-9A-Fa-f]{2}", decoded), f"{where}: id {value!r}: %25 escape"
 
 
+def check_not_double_encoded(text: str, where: str) -> None:
+    """No double-encoded UTF-8 ("CafÃ©"), as the W3C validator finds it (BadCharacters): a
+    character U+0080..U+00BF after Â or Ã, in text that reads back as UTF-8 through Latin-1."""
+    if DOUBLE_ENCODED.search(text):
+        try:
+            decoded = text.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            return
+        raise AssertionError(f"{where}: double-encoded UTF-8 {text[:100]!r} ({decoded[:100]!r})")
+
+
 def check_plain(text: str | None, where: str) -> None:
-    """Plain text (titles, names, tags): no markup, no characters XML forbids."""
+    """Plain text (titles, names, tags): no markup, no characters XML forbids, no mojibake."""
     if not text:
         return
     assert not TAG_LIKE.search(text), f"{where}: markup in plain text {text[:200]!r}"
     assert not XML_FORBIDDEN.search(text), f"{where}: forbidden character in {text[:200]!r}"
+    check_not_double_encoded(text, where)
 
 
 def check_html(fragment: str | None, where: str) -> None:
     """An HTML payload as a browser would see it: no scripts, handlers or unsafe URLs."""
     if not fragment or not fragment.strip():
         return
+    check_not_double_encoded(fragment, where)
     assert not XML_FORBIDDEN.search(fragment), f"{where}: forbidden character in HTML"
     assert "<script" not in fragment.lower(), f"{where}: <script in HTML"
     root = lxml.html.fragment_fromstring(fragment, create_parent="div")

@@ -12,7 +12,7 @@ from feedpub.convert import Conversion, convert_record, image_mime_type
 from feedpub.model import Article, Feed, FeedInfo
 from feedpub.records import RawRecord
 from feedpub.render import render_feed
-from feedpub.sanitize import id_url
+from feedpub.sanitize import clean_html, id_url, plain_text, repair_mojibake
 
 from .conftest import base_record
 from .feedcheck import XML_FORBIDDEN
@@ -128,6 +128,24 @@ def test_an_address_whose_escapes_spell_no_text_gets_a_stable_urn_id() -> None:
     other = article(webUrl="https://example.org/na%EFve")
     assert first.url == "https://example.org/caf%E9" and not first.id_is_url
     assert first.id.startswith("urn:uuid:") and first.id == again.id != other.id
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("CafÃ© owners say donâ€™t panic", "Café owners say don\u2019t panic"),  # Latin-1, cp1252
+        ("GrÃ¼ÃŸe, 10Â°C, Â£5", "Grüße, 10°C, £5"),
+        ("Ã©tÃ© 東京", "été 東京"),  # mojibake beside text it cannot come from
+        ("SÃO PAULO", "SÃO PAULO"),  # genuine: Ã before a letter
+        ("pâte, âge, Ã", "pâte, âge, Ã"),
+        ("Normal café", "Normal café"),
+        ("plain ASCII", "plain ASCII"),
+    ],
+)
+def test_double_encoded_utf8_is_decoded(text: str, expected: str) -> None:
+    assert repair_mojibake(text) == expected
+    assert plain_text(text) == expected
+    assert clean_html(f"<p>{text}</p>") == f"<p>{expected}</p>"
 
 
 def test_no_url_gives_a_stable_urn_id() -> None:

@@ -329,6 +329,15 @@ CASES = [
     ),
     # Private values in nested places.
     Case("secured_nested.md", ("Private values in nested places",)),
+    # Double-encoded UTF-8 ("CafÃ©"), written and as JSON escapes: decoded (see below).
+    Case("mojibake.md", ("Café owners say don\u2019t panic",)),
+    Case("mojibake_escapes.json", ("Café escapes in JSON",)),
+    # Addresses whose escapes are not UTF-8 (`%E9`, `%FF`) or not in NFC (`e%CC%81`), escaped
+    # and written: the id is the NFC form or a `urn:uuid:` (see below), never "not canonical".
+    Case(
+        "url_escapes_not_utf8_nfc.json",
+        ("Latin-1 escape", "Decomposed escape", "Decomposed text", "Composed text"),
+    ),
     # Addresses whose escapes a validator will not take as an Atom id as they are.
     Case(
         "url_escapes_validators_refuse",
@@ -589,6 +598,18 @@ def test_ids_are_in_the_form_validators_compare(
     assert [item["id"] for item in feed_items(again.out)][:3] == [
         nfd["id"], latin1["id"], twice["id"]
     ]  # fmt: skip
+
+
+def test_double_encoded_utf8_is_decoded_in_every_text(build: Build, records_dir: Path) -> None:
+    """Mojibake (UTF-8 read as Latin-1 or cp1252 and encoded again) shows as "CafÃ©" in every
+    reader, and the W3C validator flags it (BadCharacters); genuine text stays as it is."""
+    _, item = built("mojibake.md", build, records_dir)
+    assert item["title"] == "Café owners say don\u2019t panic"
+    assert item["summary"] == "A cup costs £5; über-popular naïve lattes sell out at 10°C."
+    assert item["tags"] == ["München", "SÃO PAULO"]  # "SÃO": a real Ã, kept
+    assert item["authors"] == [{"name": "Zürich Post", "url": "https://zuerich.example.org/"}]
+    assert item["attachments"][0]["title"] == "Köln at night"  # type: ignore[index]
+    assert "Schöne Grüße aus Köln, says the café owner." in str(item["content_html"])
 
 
 def test_duplicate_urls_are_one_entry(build: Build, records_dir: Path) -> None:

@@ -189,9 +189,14 @@ def test_random_bytes_are_reported_never_raised(raw: bytes, suffix: str) -> None
 # -- well-formed records with random unicode text: the round trip ---------------------------
 
 # Text that, once its entities are decoded, holds no markup: it must come out as it went in,
-# less the characters XML forbids and with its whitespace collapsed.
+# less the characters XML forbids and with its whitespace collapsed. (Without Â, Ã and â,
+# which may begin double-encoded UTF-8: that is decoded, and tested on its own.)
 prose = st.text(any_char, max_size=120).filter(
-    lambda t: not TAG_LIKE.search(strip_forbidden(t)) and html.unescape(t) == t
+    lambda t: (
+        not TAG_LIKE.search(strip_forbidden(t))
+        and html.unescape(t) == t
+        and not any(lead in t for lead in "\xc2\xc3\xe2")
+    )
 )
 wrappers = st.sampled_from(
     ["{}", "<b>{}</b>", "<p>{}</p>", "<span class='x'>{}</span>", "<a href='javascript:x'>{}</a>",
