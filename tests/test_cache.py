@@ -285,6 +285,35 @@ def test_cache_rows_altered_on_disk_are_found_and_the_cache_rebuilt(
     assert not assert_same_as_cold(tmp_path, cached).cache_damaged
 
 
+@pytest.mark.parametrize("kind", ["unpublished", "held", "skipped"])
+def test_a_folder_with_nothing_to_publish_keeps_its_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """Records all unpublished, dated later or skipped: every build fails ('no publishable
+    records'), but the cache is healthy and kept; it was thrown away and every record read
+    again at each build (serve and build --watch try every few seconds)."""
+    records = tmp_path / "records"
+    records.mkdir()
+    changes = {
+        "unpublished": {"published": False},
+        "held": {"publishedDateTime": "2999-01-01T00:00:00Z"},
+        "skipped": {"title": "", "excerpt": ""},
+    }[kind]
+    for number in range(3):
+        (records / f"{number}.md").write_text(record(number, **changes), encoding="utf-8")
+    (records / "dump.jsonl").write_text("not json\n", encoding="utf-8")
+    age(*records.iterdir())
+    cfg = config(tmp_path, "warm")
+    for _ in range(2):
+        with pytest.raises(BuildError, match="no publishable records"):
+            build(cfg)
+    resets: list[None] = []
+    monkeypatch.setattr(RecordCache, "reset", lambda cache: resets.append(None))
+    with pytest.raises(BuildError, match="no publishable records"):
+        build(cfg)
+    assert resets == []
+
+
 def test_unusable_cache_folder_builds_without_cache(tmp_path: Path) -> None:
     fill(tmp_path / "records")
     (tmp_path / "blocker").write_text("a file where the cache folder should be")

@@ -136,7 +136,7 @@ def build_cached(config: Config, once: Once, stats: BuildStats, options: Options
                     cache.store_outputs(rendered.digests)
                 site = _full_site(config, cache, choices, options.known) if options.site else None
             except (*DAMAGE, NothingToPublish) as exc:
-                if attempt or not _may_be_damage(exc, cache):
+                if attempt or not _may_be_damage(exc, cache, trial):
                     raise  # not the cache's contents: a fresh cache gave it too, or a build error
                 damage = (
                     "it held no publishable record where the records folder has some"
@@ -156,13 +156,16 @@ def build_cached(config: Config, once: Once, stats: BuildStats, options: Options
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _may_be_damage(error: Exception, cache: RecordCache) -> bool:
+def _may_be_damage(error: Exception, cache: RecordCache, stats: BuildStats) -> bool:
     """True when `error` may come from a damaged cache. Not a build's own errors, nor a file
     name SQLite cannot hold (the cache cannot be used at all); but a build finding nothing
-    to publish in a cache it did not just make (rows gone from an index whose pages were
-    swapped on disk) is done again from an empty cache before it fails."""
+    to publish in a cache it did not just make, though some record it counts was neither
+    skipped, unpublished nor held (rows gone from an index whose pages were swapped on disk,
+    winner flags lost), is done again from an empty cache before it fails. A folder that
+    has nothing to publish keeps its cache: each build would read every record again."""
     if isinstance(error, NothingToPublish):
-        return not cache.rebuilt
+        accounted = stats.skipped + stats.unpublished + stats.held
+        return not cache.rebuilt and stats.records > accounted
     return not isinstance(error, (FeedpubError, UnicodeEncodeError))
 
 
