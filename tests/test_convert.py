@@ -137,6 +137,8 @@ def test_an_address_whose_escapes_spell_no_text_gets_a_stable_urn_id() -> None:
         ("GrÃ¼ÃŸe, 10Â°C, Â£5", "Grüße, 10°C, £5"),
         ("Ã©tÃ© 東京", "été 東京"),  # mojibake beside text it cannot come from
         ("SÃO PAULO", "SÃO PAULO"),  # genuine: Ã before a letter
+        ("A IRMÃ DO PAPA, notÃ­cia", "A IRMÃ DO PAPA, notícia"),  # and before a space
+        ("HỌ ĐÃ LÀM ĐƯỢC Â©", "HỌ ĐÃ LÀM ĐƯỢC ©"),  # (Vietnamese), beside mojibake
         ("pâte, âge, Ã", "pâte, âge, Ã"),
         ("Normal café", "Normal café"),
         ("plain ASCII", "plain ASCII"),

@@ -140,6 +140,12 @@ _MOJIBAKE = re.compile(
 )
 
 
+# `Ã` before a space ends a word in Portuguese and Vietnamese (`IRMÃ DA`, `ĐÃ CÓ`); ftfy
+# reads it as `à` whose no-break space became a space, wherever the text holds some
+# double-encoded UTF-8. The text is repaired in pieces cut there, so that it never sees one.
+_A_TILDE_SPACE = re.compile("(?<=\xc3)(?= )")
+
+
 MAX_MOJIBAKE = 2_000
 """More double-encoded characters than this in one text are left as they are: ftfy takes
 about 10 us for each (a whole long article is a few hundred), and hostile text can hold
@@ -158,7 +164,11 @@ def repair_mojibake(text: str) -> str:
         return text
     from ftfy import fix_encoding  # (90 ms to import: only where there is something to fix)
 
-    return fix_encoding(text)
+    repaired = "".join(
+        fix_encoding(piece) if _MOJIBAKE.search(piece) else piece
+        for piece in _A_TILDE_SPACE.split(text)
+    )
+    return text if repaired == text else repaired
 
 
 def strip_forbidden(text: str) -> str:
