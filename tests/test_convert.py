@@ -150,6 +150,15 @@ def test_double_encoded_utf8_is_decoded(text: str, expected: str) -> None:
     assert clean_html(f"<p>{text}</p>") == f"<p>{expected}</p>"
 
 
+@pytest.mark.parametrize("text", ["Caf&Atilde;&copy;", "Caf&#xC3;&#xA9;", "Caf&#195;&#169;"])
+def test_double_encoded_utf8_written_as_references_is_decoded(text: str) -> None:
+    """Decoded references that spell mojibake are repaired too: plain_text gave `CafÃ©`,
+    and `Café` only when given its own output (it was not stable), clean_html `CafÃ©`."""
+    assert plain_text(text) == plain_text(plain_text(text)) == "Café"
+    assert plain_text(f"<b>{text.replace('&', '&amp;')}</b>") == "Café"
+    assert clean_html(f"<p>{text}</p>") == "<p>Café</p>"
+
+
 def test_no_url_gives_a_stable_urn_id() -> None:
     first = article(webUrl=None)
     second = article(webUrl=None)

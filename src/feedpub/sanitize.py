@@ -235,7 +235,8 @@ def _plain_text_general(text: str) -> str:
             break
         # Decoded entities can be forbidden characters (`&#x8d;`): drop them before looking
         # for tags, or `&lt;&#x8d;script&gt;` would pass as text and close up to `<script>`.
-        decoded = strip_forbidden(html.unescape(_text_only(text)))
+        # They can also spell double-encoded UTF-8 (`Caf&Atilde;&copy;`), repaired as written.
+        decoded = strip_forbidden(repair_mojibake(html.unescape(_text_only(text))))
         if decoded == text:
             break
         text = decoded
@@ -453,8 +454,8 @@ def clean_html(fragment: str, base: str = "") -> str:
         return ""
     sanitized = _sanitize(fragment, base, keep_iframes=True)
     # The sanitiser decodes character references: `&#1;` or `&#x81;` would come out as
-    # characters XML forbids, which no feed may hold.
-    reshaped = _drop_empty_shells(strip_forbidden(_iframes_as_links(sanitized)))
+    # characters XML forbids, which no feed may hold, and `Caf&Atilde;&copy;` as mojibake.
+    reshaped = _drop_empty_shells(strip_forbidden(repair_mojibake(_iframes_as_links(sanitized))))
     if reshaped != sanitized or "<iframe" in reshaped:
         # The reshaping works on text, safely only as long as nh3 escapes `<` and `>` in
         # attribute values (it does now): what it made is sanitised once more, which also
