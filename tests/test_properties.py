@@ -210,11 +210,27 @@ def cleaned(text: str) -> str:
     return " ".join(strip_forbidden(text).split())
 
 
+# What shows nothing besides spaces and format characters, as the README lists it: Unicode's
+# Default_Ignorable_Code_Point characters that are not Cf (Hangul fillers, variation
+# selectors, the tag block's unassigned code points, ...) and the braille blank.
+SHOWS_NOTHING = frozenset(
+    chr(code)
+    for first, last in (
+        (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F),
+        (0x2065, 0x2065), (0x2800, 0x2800), (0x3164, 0x3164), (0xFE00, 0xFE0F),
+        (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0xE0000, 0xE0FFF),
+    )
+    for code in range(first, last + 1)
+)  # fmt: skip
+
+
 def cleaned_field(text: str) -> str:
     """A cleaned title or excerpt: empty when nothing in it is visible."""
     text = cleaned(text)
     visible = any(
-        not char.isspace() and unicodedata.category(char) not in {"Cf", "Zs", "Zl", "Zp"}
+        not char.isspace()
+        and char not in SHOWS_NOTHING
+        and unicodedata.category(char) not in {"Cf", "Zs", "Zl", "Zp"}
         for char in text
     )
     return text if visible else ""
