@@ -655,3 +655,37 @@ def test_a_worker_killed_in_a_first_build_is_no_failure(
     cold_out, cold_reports, cold = build(config(tmp_path, "cold"), use_cache=False)
     assert (out, reports) == (cold_out, cold_reports) and stats.published == cold.published
     assert_same_as_cold(tmp_path, pooled)  # and the cache it filled is whole
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE parts SET last_number = last_number + 1000 WHERE first_number = 1",
+        "INSERT INTO parts SELECT file, start + 1, stop, first_number, last_number, digest,"
+        " records, unpublished, reports FROM parts WHERE first_number = 1",
+    ],
+)
+def test_parts_altered_on_disk_do_not_drop_the_articles_of_kept_parts(
+    tmp_path: Path, small_parts: Path, damage: str
+) -> None:
+    """A part's row whose numbers reach into the next parts' (a bit flip, another program's
+    row): the dump grows, that part is stale and its articles were dropped by its numbers,
+    those of the kept parts with them; the feeds lost them, and no damage was found."""
+    dump = small_parts / "big.jsonl"
+
+    def write(count: int) -> None:
+        lines = [json.dumps({"title": f"Dumped {n}", "webUrl": f"https://example.org/d{n}",
+                             "publishedDateTime": f"2026-03-01T{n // 60:02d}:{n % 60:02d}:00Z"})
+                 for n in range(count)]  # fmt: skip
+        dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        age(dump)
+
+    cfg = config(tmp_path, "warm")
+    write(100)
+    assert_same_as_cold(tmp_path, cfg)
+    with sqlite3.connect(cfg.cache_dir / DB_NAME) as db:
+        db.execute(damage)
+    write(110)
+    stats = assert_same_as_cold(tmp_path, cfg)
+    assert "was damaged (CacheCorrupt: parts of big.jsonl" in stats.cache_damaged
+    assert not assert_same_as_cold(tmp_path, cfg).cache_damaged

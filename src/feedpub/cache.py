@@ -255,11 +255,17 @@ class RecordCache:
             " FROM parts WHERE file = ? ORDER BY start",
             (name,),
         )
-        found = []
+        found: list[StoredPart] = []
+        end, numbered = 0, 0  # where the parts so far end: a byte offset, a line or item
         for start, stop, first, last, digest, records, unpublished, reports in rows:
             numbers = (start, stop, first, last, records, unpublished)
             if not all(type(n) is int for n in numbers) or type(digest) is not bytes:
                 raise CacheCorrupt(f"bad part of {name}")
+            if not end <= start < stop or not first == numbered + 1 <= last + 1:
+                # A stale part's articles are dropped by its numbers (`forget_parts`): they
+                # must not reach a kept part's, so the parts must follow on, each once.
+                raise CacheCorrupt(f"parts of {name} overlap or leave a gap")
+            end, numbered = stop, last
             part = DumpPart(start, stop, first, last, digest)
             found.append(StoredPart(part, records, unpublished, reports))
         return found
