@@ -261,7 +261,7 @@ class RecordCache:
             numbers = (start, stop, first, last, records, unpublished)
             if not all(type(n) is int for n in numbers) or type(digest) is not bytes:
                 raise CacheCorrupt(f"bad part of {name}")
-            if not end <= start < stop or not first == numbered + 1 <= last + 1:
+            if not end <= start < stop or first != numbered + 1 or last < numbered:
                 # A stale part's articles are dropped by its numbers (`forget_parts`): they
                 # must not reach a kept part's, so the parts must follow on, each once.
                 raise CacheCorrupt(f"parts of {name} overlap or leave a gap")

@@ -217,15 +217,16 @@ def plain_text(text: str) -> str:
     are decoded, and markup removed, until nothing changes (a few passes at most), so
     no published text holds an entity or a tag, and nothing is written doubly escaped.
     """
+    repaired = repair_mojibake(text)  # (ftfy, where it runs, runs once)
     if (
-        text.isprintable() and "<" not in text and "&" not in text and "  " not in text
-        and "\ufffd" not in text and repair_mojibake(text) is text
+        repaired is text and text.isprintable() and "<" not in text and "&" not in text
+        and "  " not in text and "\ufffd" not in text
     ):  # fmt: skip
-        # Nothing to do but trim: no markup, entity, forbidden character (all unprintable
-        # but U+FFFD), whitespace but single spaces (every other kind is unprintable) or
-        # double-encoded UTF-8.
+        # Nothing to do but trim: no double-encoded UTF-8, markup, entity, forbidden
+        # character (all unprintable but U+FFFD) or whitespace but single spaces (every
+        # other kind is unprintable).
         return text.strip(" ")
-    return _plain_text_general(text)
+    return _plain_text_general(repaired)
 
 
 def _plain_text_general(text: str) -> str:
@@ -387,7 +388,6 @@ def _normal_escape(match: re.Match[str]) -> str:
 # decoded as UTF-8, put in Unicode's NFC and encoded again. Delimiters are the characters
 # RFC 3986 reserves that the part allows, written or escaped (`%2F` is one in a query, not
 # in a path).
-_RESERVED = frozenset(":/?#[]@!$&'()*+,;=")
 _PATH_DELIMITERS = frozenset("!$&'()*+,;=:@")
 _QUERY_DELIMITERS = _PATH_DELIMITERS | {"/", "?"}
 _URL_TOKEN = re.compile(r"%[0-9A-Fa-f]{2}|.", re.DOTALL)
