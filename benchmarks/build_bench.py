@@ -366,6 +366,11 @@ def bench(records: Path, count: int, seed: int, no_cache_build: bool, rounds: in
         build("warm, 1 record edited")
         added.unlink()
         build("warm, 1 record deleted")
+        # Every file touched (a checkout, a re-export): read again, as in a first build.
+        an_hour_ago = time.time_ns() - 3600 * 10**9  # not "racy": the next build trusts it
+        for path in records.iterdir():
+            os.utime(path, ns=(an_hour_ago, an_hour_ago))
+        build("warm, every record touched")
         for name, watch, serving in (
             ("server: 1 edit, by scan", "0", "1"),
             ("server: 1 edit, by event", "1", "1"),

@@ -532,6 +532,39 @@ def test_a_bulk_rebuild_decides_between_kept_and_changed_copies(
         assert warm.duplicates > 0
 
 
+def test_a_bulk_rebuild_forgets_the_changed_and_removed_files_at_once(
+    tmp_path: Path, cached: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Most files touched, renamed or removed (a checkout, a re-export) are stored in bulk,
+    without the secondary indexes; their old rows then go in one pass a table. One file at
+    a time, each `forget` read every stored body: touching 10,000 files made the rebuild
+    take 14.9 s instead of the 2.2 s of a first build."""
+    monkeypatch.setattr(incremental, "BULK_FILES", 1)
+    forgotten: list[str] = []
+    forget = RecordCache.forget
+
+    def counting(self: RecordCache, name: str) -> list[str]:
+        forgotten.append(name)
+        return forget(self, name)
+
+    monkeypatch.setattr(RecordCache, "forget", counting)
+    records = tmp_path / "records"
+    for number, path in enumerate(sorted(records.iterdir())):
+        if number % 4 == 0:
+            path.rename(path.with_name(f"renamed-{path.name}"))
+        elif number % 4 == 1:
+            path.unlink()
+        else:
+            os.utime(path)  # touched: the same bytes, a new mtime
+    warm = assert_same_as_cold(tmp_path, cached)
+    assert forgotten == [] and warm.published > 0
+    with sqlite3.connect(cached.cache_dir / DB_NAME) as db:  # no row of a gone file is left
+        names = {row[0] for row in db.execute("SELECT name FROM files")}
+        assert names == {path.name for path in records.iterdir()}
+        for table in ("articles", "topics", "bodies", "parts"):
+            assert {row[0] for row in db.execute(f"SELECT DISTINCT file FROM {table}")} <= names
+
+
 def test_one_topic_named_twice_is_selected_in_the_cache(tmp_path: Path, cached: Config) -> None:
     records = tmp_path / "records"
     # Named twice in one article, a topic is one topic from the conversion on (it used to

@@ -15,6 +15,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -28,7 +29,9 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
+from feedpub import incremental
 from feedpub.build import run_build
+from feedpub.cache import DB_NAME
 from feedpub.cli import main
 from feedpub.config import Config
 from feedpub.publish import files as files_module
@@ -134,6 +137,74 @@ def test_a_build_killed_at_random_moments_leaves_every_feed_complete(tmp_path: P
     assert served(out) == served(tmp_path / "fresh")
     assert not [name for name in output_files(out) if name.endswith(TEMP_SUFFIX)]
     check_outputs(out)
+
+
+_FIRST_BUILD_KILLED_AFTER_TWO_STEPS = """
+import sys, time
+from pathlib import Path
+from feedpub import incremental
+from feedpub.build import run_build
+from feedpub.cache import RecordCache
+from feedpub.config import Config
+incremental.BULK_FILES, incremental.STEP_FILES = 1, 7  # a first build of 40 files, in steps
+commit_step = RecordCache.commit_step
+steps = []
+def stepping(cache):
+    commit_step(cache)
+    steps.append(cache)
+    if len(steps) == 2:
+        print("stepped", flush=True)
+        time.sleep(300)  # killed here
+RecordCache.commit_step = stepping
+root = Path(sys.argv[1])
+config = Config(records=root / "records", out=root / "out", cache_dir=root / "cache")
+run_build(config, lambda report: None)
+"""
+
+
+def test_a_first_build_killed_midway_goes_on_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kill -9 during the first build of a big folder: the files of the steps it committed
+    stay in the cache, the next build reads only the others and ends the bulk store (winner
+    flags, indexes), and it publishes what a build from scratch publishes."""
+    write_records(tmp_path / "records", version=0, count=40)
+    an_hour_ago = time.time() - 3600  # not "racy": the cache trusts their size and mtime
+    for path in (tmp_path / "records").iterdir():
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    with subprocess.Popen(
+        [sys.executable, "-c", _FIRST_BUILD_KILLED_AFTER_TWO_STEPS, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as build:
+        assert build.stdout is not None
+        assert build.stdout.readline() == "stepped\n"
+        build.kill()
+    out = tmp_path / "out"
+    assert not out.exists() or not served(out)  # nothing published yet
+    with sqlite3.connect(tmp_path / "cache" / DB_NAME) as db:
+        assert db.execute("SELECT COUNT(*) FROM files").fetchone() == (14,)
+    converted: list[int] = []
+    encode_files = incremental.encode_files
+
+    def counting(jobs: Any, *args: Any) -> Any:
+        converted.append(len(jobs.names))
+        return encode_files(jobs, *args)
+
+    monkeypatch.setattr(incremental, "encode_files", counting)
+    config = Config(records=tmp_path / "records", out=out, cache_dir=tmp_path / "cache")
+    run_build(config, lambda report: None)
+    assert converted == [40 - 14]
+    fresh = Config(records=tmp_path / "records", out=tmp_path / "fresh", cache_dir=tmp_path / "c2")
+    run_build(fresh, lambda report: None)
+    assert served(out) == served(tmp_path / "fresh")
+    with sqlite3.connect(tmp_path / "cache" / DB_NAME) as db:
+        assert db.execute("SELECT * FROM meta WHERE key = 'bulk'").fetchall() == []
+        indexes = db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'")
+        assert indexes.fetchone()[0] >= 5
+    converted.clear()
+    run_build(config, lambda report: None)
+    assert sum(converted) == 0 and served(out) == served(tmp_path / "fresh")
 
 
 @pytest.fixture(scope="module")

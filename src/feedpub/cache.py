@@ -290,11 +290,45 @@ class RecordCache:
         if self.rebuilt:
             self.db.execute("PRAGMA journal_mode=WAL")  # small transactions from now on
 
+    def commit_step(self) -> None:
+        """Commit what a long transaction wrote so far, and go on in a new one."""
+        self.db.execute("COMMIT")
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def bulk_unfinished(self) -> bool:
+        """Whether a bulk store committed some steps but was stopped before it was done (its
+        winner flags and secondary indexes are not made yet: see `begin_bulk`)."""
+        return self.db.execute("SELECT 1 FROM meta WHERE key = 'bulk'").fetchone() is not None
+
+    def begin_bulk(self) -> None:
+        """Mark a bulk store under way (inside its transaction): a build stopped after one of
+        its `commit_step`s leaves its rows, and the next build ends the bulk store."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('bulk', 'unfinished')")
+
+    def end_bulk(self) -> None:
+        """The bulk store is done (in the transaction that makes its flags and indexes)."""
+        self.db.execute("DELETE FROM meta WHERE key = 'bulk'")
+
     def forget(self, name: str) -> list[str]:
         """Drop a file's entry and articles (inside a transaction); their ids."""
         self.db.execute("DELETE FROM files WHERE name = ?", (name,))
         self.db.execute("DELETE FROM parts WHERE file = ?", (name,))
         return self._drop_articles("file = ?", (name,))
+
+    def forget_files(self, names: list[str]) -> None:
+        """Drop many files' entries, parts and articles at once (inside a transaction), in one
+        pass over each table; the winner flags and topic counts are left for
+        `update_winners(everything=True)` to redo. For a bulk store, whose secondary indexes
+        are dropped: there, each file's own `forget` would read every stored body."""
+        db = self.db
+        db.execute("CREATE TEMP TABLE forgotten(name TEXT PRIMARY KEY) WITHOUT ROWID")
+        try:
+            db.executemany("INSERT OR IGNORE INTO forgotten VALUES (?)", ((n,) for n in names))
+            db.execute("DELETE FROM files WHERE name IN (SELECT name FROM forgotten)")
+            for table in ("parts", "articles", "topics", "bodies"):
+                db.execute(f"DELETE FROM {table} WHERE file IN (SELECT name FROM forgotten)")
+        finally:
+            db.execute("DROP TABLE temp.forgotten")
 
     def forget_parts(self, name: str, parts: Iterable[DumpPart]) -> list[str]:
         """Drop a dump's entry and the articles and entries of its `parts` (inside a

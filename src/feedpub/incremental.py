@@ -46,6 +46,9 @@ from feedpub.timestamps import build_time
 
 STORE_BATCH = 500
 """Articles stored at a time (rows of a file, or of a dump's part, are held until then)."""
+STEP_FILES = 20_000
+"""A bulk store (a first build) commits after each this many files: a build stopped midway
+(Ctrl-C, kill -9, the machine going down) leaves them stored, and the next goes on from there."""
 BULK_FILES = 2_000
 TARGETED_FILES = 500
 """A scan that names at most this many changed files is compared with their entries only."""
@@ -80,7 +83,8 @@ def load_cached(
 
     started_ns, scanned, only = scan_folder(config.records) if scan is None else scan
     _check_names(scanned)  # a name SQLite cannot hold: no cache for this folder
-    if only is not None and len(only) <= TARGETED_FILES and not cache.rebuilt:
+    unfinished = cache.bulk_unfinished()  # a first build was stopped: the next ends it
+    if only is not None and len(only) <= TARGETED_FILES and not (cache.rebuilt or unfinished):
         # Only these files can have changed since the scan the cache was brought up to.
         wanted = sorted(only)
         subset = [entry for entry in _entries(scanned, wanted) if entry is not None]
@@ -100,24 +104,31 @@ def load_cached(
     fresh: dict[str, list[Report]] = {}
     ids: set[str] = set()  # whose winner may have changed
     coming = estimated_records(jobs)  # a dump weighs by its parts to read, not as one file
-    bulk = coming > BULK_FILES and coming > cache.totals()[0] // 2
+    bulk = unfinished or (coming > BULK_FILES and coming > cache.totals()[0] // 2)
     with cache.transaction():
         if bulk:  # a first build: indexes are quicker to build at the end than to keep up
+            cache.begin_bulk()
             cache.drop_indexes()
-        for name in removed:
-            ids.update(cache.forget(name))
+            # Without them, one file's `forget` reads every stored body: the removed files
+            # and the changed ones (but dumps with parts kept) go at once, one pass a table.
+            cache.forget_files(
+                removed + [n for n, _s, _m in changed if n in known and not kept.get(n)]
+            )
+        else:
+            for name in removed:
+                ids.update(cache.forget(name))
         converted = encode_files(jobs, config.limits, threshold, pool)
         total = len(changed) + sum(len(parts) - 1 for parts in jobs.parts.values())
         outcomes = iter(_with_progress(converted, total, progress))
         batches = _Batches(cache, None if bulk else ids)  # (bulk: every winner is redone,
         # its rows are stored as winners: see cache_select._BULK)
-        for name, size, mtime_ns in changed:
+        for done, (name, size, mtime_ns) in enumerate(changed, 1):
             display = f"{base}/{name}"
             still = kept.get(name, [])  # parts of a dump read before and unchanged
             if still:
                 stale = [stored.part for stored in before[name] if stored.part not in still]
                 ids.update(cache.forget_parts(name, stale))
-            elif name in known:
+            elif name in known and not bulk:
                 ids.update(cache.forget(name))
             waiting = Pending()  # in this file
             if name in jobs.parts:  # a dump read in parts
@@ -139,10 +150,14 @@ def load_cached(
             )
             if reports:
                 fresh[name] = reports
+            if bulk and done % STEP_FILES == 0:  # every file so far is whole in the cache
+                batches.flush()
+                cache.commit_step()
         batches.flush()
         update_winners(cache, ids, everything=bulk)
         if bulk:
             cache.create_indexes()
+            cache.end_bulk()
     records, unpublished = cache.totals()
     loaded = Loaded([], len(scanned), records, unpublished, len(changed), pending)
     reported = {name: text for name, text in cache.reports() if name not in fresh}
