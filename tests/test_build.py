@@ -16,6 +16,7 @@ import pytest
 
 from feedpub import rerender
 from feedpub.build import build_site
+from feedpub.cache import RecordCache
 from feedpub.errors import BuildError
 from feedpub.publish.files import (
     TEMP_SUFFIX,
@@ -367,7 +368,8 @@ def test_many_feeds_are_rendered_and_written_a_batch_at_a_time(
 ) -> None:
     """A build of thousands of topics must not hold every feed's articles and bytes in
     memory: feeds are rendered a batch at a time, and each batch's files are staged on disk
-    before the next batch's articles are read. Same files as rendering all at once."""
+    before the entries of the batch after the next are read (one batch is rendered while
+    the one before it is written). Same files as rendering all at once."""
     for index in range(12):
         write_record(
             f"r{index}.md",
@@ -383,17 +385,17 @@ def test_many_feeds_are_rendered_and_written_a_batch_at_a_time(
 
     monkeypatch.setattr(rerender, "RENDER_BATCH", 4)
     staged_before_each_batch: list[int] = []
-    fetch = rerender.fetch_articles
+    bodies = RecordCache.bodies
 
-    def counting_fetch(*args: Any) -> Any:
+    def counting_bodies(cache: RecordCache, keys: Any) -> Any:
         staged = [path for path in (tmp_path / "out").rglob(f"*{TEMP_SUFFIX}")]
         staged_before_each_batch.append(len(staged))
-        return fetch(*args)
+        return bodies(cache, keys)
 
-    monkeypatch.setattr(rerender, "fetch_articles", counting_fetch)
+    monkeypatch.setattr(RecordCache, "bodies", counting_bodies)
     batched = build()
     # Batches of 4 feeds (12 files), then the index's headlines: staged as they were made.
-    assert staged_before_each_batch == [0, 12, 24, 36, 48]
+    assert staged_before_each_batch == [0, 0, 12, 24, 48]
     assert output_files(batched.out) == whole
     assert batched.stats.written == len(whole)
 

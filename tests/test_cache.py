@@ -285,6 +285,23 @@ def test_cache_rows_altered_on_disk_are_found_and_the_cache_rebuilt(
     assert not assert_same_as_cold(tmp_path, cached).cache_damaged
 
 
+@pytest.mark.parametrize(
+    "damage",
+    ["UPDATE bodies SET data = replace(data, 'e', 'E')", "UPDATE articles SET updated = 1"],
+)
+def test_an_altered_article_is_found_where_a_pool_worker_renders_it(
+    tmp_path: Path, cached: Config, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    """Many feeds are rendered on the pool, and their entries are checked and decoded there:
+    an altered one raises there, and the parent redoes the build from an empty cache."""
+    monkeypatch.setattr(rerender, "POOL_FEEDS", 1)
+    with sqlite3.connect(cached.cache_dir / DB_NAME) as db:
+        db.execute(damage)
+    shutil.rmtree(cached.out)
+    stats = assert_same_as_cold(tmp_path, cached)
+    assert "was damaged (CacheCorrupt: article " in stats.cache_damaged
+
+
 @pytest.mark.parametrize("kind", ["unpublished", "held", "skipped"])
 def test_a_folder_with_nothing_to_publish_keeps_its_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str

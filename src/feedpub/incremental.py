@@ -344,10 +344,10 @@ def fetch_articles(
     """The full articles of `refs`, by (file, seq)."""
     wanted = {(ref.file, ref.seq): ref for ref in refs}
     bodies = cache.bodies(sorted(wanted))
-    return {key: _stored_article(bodies[key], wanted[key]) for key in wanted}
+    return {key: stored_article(bodies[key], wanted[key]) for key in wanted}
 
 
-def _stored_article(data: object, ref: ArticleRef) -> Article:
+def stored_article(data: object, ref: ArticleRef) -> Article:
     """The article stored for `ref`: CacheCorrupt unless its JSON is what `ref`'s digest
     covers and it has `ref`'s id, times and topics (a row or body altered on disk)."""
     if type(data) is not str or hashlib.sha1(data.encode("utf-8")).digest() != ref.digest:

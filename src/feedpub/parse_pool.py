@@ -344,6 +344,34 @@ def map_in_pool(
         return [function(item) for item in items]
 
 
+def submit_in_pool(
+    function: Callable[[T], R],
+    items: list[T],
+    threshold: int,
+    pool: ProcessPoolExecutor | None,
+) -> Callable[[], list[R]]:
+    """`map_in_pool` on `pool`, started now and collected by calling what it returns: the
+    caller works on while the workers do (here, without `pool` or with `threshold` items
+    or fewer, when collected)."""
+    workers = os.cpu_count() or 1
+    if pool is None or len(items) <= threshold or workers < 2:
+        return lambda: [function(item) for item in items]
+    chunksize = max(1, len(items) // (4 * workers))
+    try:
+        with _interrupts_held():
+            results = pool.map(function, items, chunksize=chunksize)  # submits every chunk
+    except BrokenProcessPool:
+        return lambda: [function(item) for item in items]
+
+    def collect() -> list[R]:
+        try:
+            return list(results)
+        except BrokenProcessPool:  # a worker died: do them all here
+            return [function(item) for item in items]
+
+    return collect
+
+
 @contextlib.contextmanager
 def pool_for(
     count: int, threshold: int, pool: ProcessPoolExecutor | None = None

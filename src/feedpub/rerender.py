@@ -11,20 +11,22 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 import feedpub
 from feedpub.cache import RecordCache
 from feedpub.codec import ArticleRef
 from feedpub.config import Config
 from feedpub.errors import BuildError
-from feedpub.incremental import fetch_articles
+from feedpub.incremental import fetch_articles, stored_article
 from feedpub.model import Article, Feed, Site
-from feedpub.parse_pool import map_in_pool, pool_for
+from feedpub.parse_pool import pool_for, submit_in_pool
 from feedpub.publish.files import OutputFolder, OutputWriter
 from feedpub.render import FEED_FORMATS, INDEX_PATH, OPML_PATH, html, opml, render_feed
 from feedpub.select import EPOCH, FeedChoice, feed_of, site_of
@@ -102,9 +104,24 @@ def _render(feed: Feed) -> dict[str, bytes]:
     return {f"{feed.info.path_stem}{suffix}": render_feed(feed, suffix) for suffix in FEED_FORMATS}
 
 
+class _Stored(NamedTuple):
+    """A feed to render from its entries as the cache stores them (JSON, checked and decoded
+    where it is rendered: on a pool's worker, not in the parent)."""
+
+    config: Config
+    choice: FeedChoice[ArticleRef]
+    bodies: list[str]
+
+
+def _render_stored(feed: _Stored) -> dict[str, bytes]:
+    refs = feed.choice.entries
+    entries = [stored_article(body, ref) for body, ref in zip(feed.bodies, refs, strict=True)]
+    return _render(feed_of(feed.config, feed.choice.info, entries, feed.choice.total))
+
+
 RENDER_BATCH = 512
-"""Feeds rendered (and their articles decoded) at a time: with an `OutputWriter` to take
-the outputs, a build of thousands of feeds holds a batch of them in memory, not all."""
+"""Feeds rendered at a time: with an `OutputWriter` to take the outputs, a build of thousands
+of feeds holds two batches of them in memory (one rendered, one being written), not all."""
 
 
 def render_changed(
@@ -149,16 +166,24 @@ def render_changed(
         site_updated = max(_updated(choice) for choice in choices)
         result.modified[OPML_PATH] = result.modified[INDEX_PATH] = site_updated
     with pool_for(len(stale), POOL_FEEDS, pool) as running:
+        # The workers render a batch while this process reads the next one's entries and
+        # writes the last one's files.
+        waiting: list[tuple[list[int], Callable[[], list[dict[str, bytes]]]]] = []
         for start in range(0, len(stale), RENDER_BATCH):
             batch = stale[start : start + RENDER_BATCH]
-            articles = fetch_articles(cache, [ref for n in batch for ref in choices[n].entries])
-            feeds = [_feed(config, choices[number], articles) for number in batch]
-            del articles
-            for number, rendered in zip(
-                batch, map_in_pool(_render, feeds, POOL_FEEDS, running), strict=True
-            ):
-                for path, data in rendered.items():
-                    keep.rendered(path, data, digests[number])
+            bodies = cache.bodies(
+                sorted({(r.file, r.seq) for n in batch for r in choices[n].entries})
+            )
+            feeds = [
+                _Stored(config, choices[n], [bodies[(r.file, r.seq)] for r in choices[n].entries])
+                for n in batch
+            ]
+            del bodies
+            waiting.append((batch, submit_in_pool(_render_stored, feeds, POOL_FEEDS, running)))
+            if len(waiting) > 1:
+                _keep_batch(keep, digests, *waiting.pop(0))
+        for batch, collect in waiting:
+            _keep_batch(keep, digests, batch, collect)
     if len(site_outputs) < 2:
         full = html.in_full([(choice.info, choice.total) for choice in choices])
         counts = [html.HEADLINES_PER_TOPIC if whole else 0 for whole in full]
@@ -172,6 +197,18 @@ def render_changed(
         for path, data in site_outputs.items():
             keep.reused(path, data, (site_digest, previous[path][1]))
     return result
+
+
+def _keep_batch(
+    keep: _Keeper,
+    digests: list[bytes],
+    batch: list[int],
+    collect: Callable[[], list[dict[str, bytes]]],
+) -> None:
+    """Pass on a batch's rendered outputs, in order."""
+    for number, rendered in zip(batch, collect(), strict=True):
+        for path, data in rendered.items():
+            keep.rendered(path, data, digests[number])
 
 
 class _Keeper:
@@ -195,13 +232,6 @@ class _Keeper:
             self.result.outputs[path] = data
         else:
             self.writer.add(path, data, self.result.modified.get(path))
-
-
-def _feed(
-    config: Config, choice: FeedChoice[ArticleRef], articles: dict[tuple[str, int], Article]
-) -> Feed:
-    entries = [articles[(ref.file, ref.seq)] for ref in choice.entries]
-    return feed_of(config, choice.info, entries, choice.total)
 
 
 def _headline_site(
