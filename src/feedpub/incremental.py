@@ -46,7 +46,7 @@ from feedpub.timestamps import build_time
 
 STORE_BATCH = 500
 """Articles stored at a time (rows of a file, or of a dump's part, are held until then)."""
-STEP_FILES = 20_000
+STEP_FILES = 10_000
 """A bulk store (a first build) commits after each this many files: a build stopped midway
 (Ctrl-C, kill -9, the machine going down) leaves them stored, and the next goes on from there."""
 BULK_FILES = 2_000
