@@ -207,6 +207,55 @@ def test_a_first_build_killed_midway_goes_on_where_it_stopped(
     assert sum(converted) == 0 and served(out) == served(tmp_path / "fresh")
 
 
+class _InterruptedAfterFirstStep(sqlite3.Connection):
+    """A cache connection on which Ctrl-C comes while a bulk store's first step commits: the
+    KeyboardInterrupt is raised once the COMMIT returns, before the next BEGIN."""
+
+    commits = 0
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        cursor = super().execute(sql, *args)
+        if sql == "COMMIT":
+            type(self).commits += 1
+            if type(self).commits == 2:  # (the first: the empty cache's schema)
+                raise KeyboardInterrupt
+        return cursor
+
+
+def test_a_first_build_interrupted_as_a_step_commits_stops_and_keeps_the_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during a step's COMMIT: the build stops, and the next one goes on from that
+    step. (The ROLLBACK after it failed, outside any transaction; its error was taken for a
+    damaged cache, which was thrown away and the build done again from the start.)"""
+    write_records(tmp_path / "records", version=0, count=40)
+    an_hour_ago = time.time() - 3600
+    for path in (tmp_path / "records").iterdir():
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    monkeypatch.setattr(incremental, "BULK_FILES", 1)
+    monkeypatch.setattr(incremental, "STEP_FILES", 7)
+    connect = sqlite3.connect
+    monkeypatch.setattr(
+        sqlite3,
+        "connect",
+        lambda *args, **options: connect(*args, **options, factory=_InterruptedAfterFirstStep),
+    )
+    config = Config(records=tmp_path / "records", out=tmp_path / "out", cache_dir=tmp_path / "c")
+    with pytest.raises(KeyboardInterrupt):
+        run_build(config, lambda report: None)
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    with sqlite3.connect(tmp_path / "c" / DB_NAME) as db:
+        assert db.execute("SELECT COUNT(*) FROM files").fetchone() == (7,)
+        assert db.execute("SELECT value FROM meta WHERE key = 'bulk'").fetchall() == [
+            ("unfinished",)
+        ]
+    stats = run_build(config, lambda report: None)
+    assert not stats.cache_damaged
+    fresh = Config(records=tmp_path / "records", out=tmp_path / "fresh", cache_dir=tmp_path / "c2")
+    run_build(fresh, lambda report: None)
+    assert served(tmp_path / "out") == served(tmp_path / "fresh")
+
+
 @pytest.fixture(scope="module")
 def small_site_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """40 records built into `out` (with the build's cache), once for the module."""

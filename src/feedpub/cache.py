@@ -284,7 +284,11 @@ class RecordCache:
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # (None to roll back when it came between a `commit_step`'s COMMIT and BEGIN: a
+            # Ctrl-C during a COMMIT is raised once it returns. ROLLBACK would fail then, and
+            # its error, taken for a damaged cache, threw the steps away and went on.)
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
         if self.rebuilt:
