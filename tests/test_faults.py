@@ -29,11 +29,12 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from feedpub import incremental
+from feedpub import incremental, rerender
 from feedpub.build import run_build
 from feedpub.cache import DB_NAME
 from feedpub.cli import main
 from feedpub.config import Config
+from feedpub.errors import BuildError
 from feedpub.publish import files as files_module
 
 from .feedcheck import TEMP_SUFFIX, XML_PARSER, check_outputs, output_files
@@ -142,7 +143,7 @@ def test_a_build_killed_at_random_moments_leaves_every_feed_complete(tmp_path: P
 _FIRST_BUILD_KILLED_AFTER_TWO_STEPS = """
 import sys, time
 from pathlib import Path
-from feedpub import incremental
+from feedpub import incremental, rerender
 from feedpub.build import run_build
 from feedpub.cache import RecordCache
 from feedpub.config import Config
@@ -382,6 +383,59 @@ def test_a_full_disk_fails_the_build_and_changes_nothing(
     result = cli("build", "--records", "records", "--out", "out", "-q")
     assert result.exit_code == 0, result.stderr
     assert served(small_site) == after_update
+
+
+def test_a_full_disk_while_a_batch_renders_drops_what_the_workers_did_not_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Feeds render on the pool a batch at a time while the last batch's files are written:
+    a write that fails there ends the build without the rest of the batch on the workers
+    (every chunk of it was rendered, and waited for, before the build could stop; after a
+    Ctrl-C too). Here the workers hold the second batch until the disk is full."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # 2 workers, 3 more chunks queued at most
+    monkeypatch.setattr(rerender, "POOL_FEEDS", 1)
+    monkeypatch.setattr(rerender, "RENDER_BATCH", 16)  # "all", t00-t14; t15-t30; t31-t39
+    records = tmp_path / "records"
+    records.mkdir()
+    for index in range(80):
+        fields = {
+            "title": f"Article {index}",
+            "publishedDateTime": f"2024-05-{1 + index % 28:02d}T00:00:00Z",
+            "webUrl": f"https://news.example.org/{index}",
+            "topics": [f"T{index % 40:02d}"],
+        }
+        (records / f"r{index:03d}.md").write_text(f"---\n{json.dumps(fields)}\n---\n")
+    parent, full, log = os.getpid(), tmp_path / "disk-full", tmp_path / "rendered"
+    render_feed, write = rerender.render_feed, os.write
+
+    def rendering(feed: Any, suffix: str) -> bytes:
+        if os.getpid() != parent and suffix == ".rss":  # on a worker, once a feed
+            if feed.info.slug >= "t15":  # the second batch: not before the disk is full
+                deadline = time.monotonic() + 60
+                while not full.exists() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            with log.open("a") as rendered:
+                rendered.write(f"{feed.info.slug}\n")
+        return render_feed(feed, suffix)
+
+    def filling(descriptor: int, data: Any) -> int:
+        if os.getpid() == parent:
+            full.touch()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return write(descriptor, data)
+
+    monkeypatch.setattr(rerender, "render_feed", rendering)
+    monkeypatch.setattr(os, "write", filling)
+    config = Config(records=records, out=tmp_path / "out", cache_dir=tmp_path / "cache")
+    with pytest.raises(BuildError, match="No space left on device"):
+        run_build(config, lambda report: None)
+    monkeypatch.undo()
+    slugs = log.read_text().split()
+    assert len([slug for slug in slugs if slug < "t15"]) == 16  # rendered on the workers
+    assert len([slug for slug in slugs if slug >= "t15"]) < 16  # not the whole second batch
+    assert not (tmp_path / "out").exists() or not served(tmp_path / "out")
+    run_build(config, lambda report: None)
+    assert len(served(tmp_path / "out")) == 2 + 3 * 41
 
 
 @pytest.mark.parametrize("has_syncfs", [True, False])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import marshal
 import multiprocessing
 import os
@@ -16,11 +17,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from feedpub.cache import StoredFile, stored_file
 from feedpub.codec import encode_article, encode_reports
@@ -344,32 +345,62 @@ def map_in_pool(
         return [function(item) for item in items]
 
 
+class Submitted(Generic[R]):
+    """Work that `submit_in_pool` started: `collect` waits for its results, `cancel` drops
+    its chunks that no worker has started (the caller no longer wants them)."""
+
+    def __init__(self, here: Callable[[], list[R]], chunks: list[Future[list[R]]]) -> None:
+        self.here = here  # the work done in this process
+        self.chunks = chunks  # on the pool's workers, in order (none: done here, when collected)
+
+    def collect(self) -> list[R]:
+        """The results, in order."""
+        if not self.chunks:
+            return self.here()
+        try:
+            return [result for chunk in self.chunks for result in chunk.result()]
+        except BrokenProcessPool:  # a worker died: do them all here
+            return self.here()
+        finally:
+            self.cancel()  # (after an error or Ctrl-C: the chunks not started yet are not wanted)
+
+    def cancel(self) -> None:
+        """Drop the chunks not started yet."""
+        for chunk in self.chunks:
+            chunk.cancel()
+
+
 def submit_in_pool(
     function: Callable[[T], R],
     items: list[T],
     threshold: int,
     pool: ProcessPoolExecutor | None,
-) -> Callable[[], list[R]]:
-    """`map_in_pool` on `pool`, started now and collected by calling what it returns: the
-    caller works on while the workers do (here, without `pool` or with `threshold` items
-    or fewer, when collected)."""
+) -> Submitted[R]:
+    """`map_in_pool` on `pool`, started now and collected later: the caller works on while
+    the workers do (here, without `pool` or with `threshold` items or fewer, when collected).
+    A caller that gives up (an error, Ctrl-C) cancels what it did not collect: the workers
+    would render it all, and the pool's owner wait for them, before the build could stop."""
     workers = os.cpu_count() or 1
+    here = functools.partial(_each, function, items)
     if pool is None or len(items) <= threshold or workers < 2:
-        return lambda: [function(item) for item in items]
-    chunksize = max(1, len(items) // (4 * workers))
+        return Submitted(here, [])
+    size = max(1, len(items) // (4 * workers))
+    chunks: list[Future[list[R]]] = []
     try:
         with _interrupts_held():
-            results = pool.map(function, items, chunksize=chunksize)  # submits every chunk
+            for start in range(0, len(items), size):
+                chunks.append(pool.submit(_each, function, items[start : start + size]))
     except BrokenProcessPool:
-        return lambda: [function(item) for item in items]
+        return Submitted(here, [])
+    except BaseException:  # a Ctrl-C held back while submitting comes as the block ends
+        Submitted(here, chunks).cancel()
+        raise
+    return Submitted(here, chunks)
 
-    def collect() -> list[R]:
-        try:
-            return list(results)
-        except BrokenProcessPool:  # a worker died: do them all here
-            return [function(item) for item in items]
 
-    return collect
+def _each(function: Callable[[T], R], items: list[T]) -> list[R]:
+    """A pool task: `function` of each item."""
+    return [function(item) for item in items]
 
 
 @contextlib.contextmanager

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +25,7 @@ from feedpub.config import Config
 from feedpub.errors import BuildError
 from feedpub.incremental import fetch_articles, stored_article
 from feedpub.model import Article, Feed, Site
-from feedpub.parse_pool import pool_for, submit_in_pool
+from feedpub.parse_pool import Submitted, pool_for, submit_in_pool
 from feedpub.publish.files import OutputFolder, OutputWriter
 from feedpub.render import FEED_FORMATS, INDEX_PATH, OPML_PATH, html, opml, render_feed
 from feedpub.select import EPOCH, FeedChoice, feed_of, site_of
@@ -168,22 +167,27 @@ def render_changed(
     with pool_for(len(stale), POOL_FEEDS, pool) as running:
         # The workers render a batch while this process reads the next one's entries and
         # writes the last one's files.
-        waiting: list[tuple[list[int], Callable[[], list[dict[str, bytes]]]]] = []
-        for start in range(0, len(stale), RENDER_BATCH):
-            batch = stale[start : start + RENDER_BATCH]
-            bodies = cache.bodies(
-                sorted({(r.file, r.seq) for n in batch for r in choices[n].entries})
-            )
-            feeds = [
-                _Stored(config, choices[n], [bodies[(r.file, r.seq)] for r in choices[n].entries])
-                for n in batch
-            ]
-            del bodies
-            waiting.append((batch, submit_in_pool(_render_stored, feeds, POOL_FEEDS, running)))
-            if len(waiting) > 1:
-                _keep_batch(keep, digests, *waiting.pop(0))
-        for batch, collect in waiting:
-            _keep_batch(keep, digests, batch, collect)
+        waiting: list[tuple[list[int], Submitted[dict[str, bytes]]]] = []
+        try:
+            for start in range(0, len(stale), RENDER_BATCH):
+                batch = stale[start : start + RENDER_BATCH]
+                keys = sorted({(r.file, r.seq) for n in batch for r in choices[n].entries})
+                bodies = cache.bodies(keys)
+                feeds = [
+                    _Stored(
+                        config, choices[n], [bodies[(r.file, r.seq)] for r in choices[n].entries]
+                    )
+                    for n in batch
+                ]
+                del bodies
+                waiting.append((batch, submit_in_pool(_render_stored, feeds, POOL_FEEDS, running)))
+                if len(waiting) > 1:
+                    _keep_batch(keep, digests, *waiting.pop(0))
+            for batch, submitted in waiting:
+                _keep_batch(keep, digests, batch, submitted)
+        finally:  # a write error, a damaged entry, Ctrl-C: the batch still rendering is dropped
+            for _batch, submitted in waiting:
+                submitted.cancel()
     if len(site_outputs) < 2:
         full = html.in_full([(choice.info, choice.total) for choice in choices])
         counts = [html.HEADLINES_PER_TOPIC if whole else 0 for whole in full]
@@ -203,10 +207,10 @@ def _keep_batch(
     keep: _Keeper,
     digests: list[bytes],
     batch: list[int],
-    collect: Callable[[], list[dict[str, bytes]]],
+    submitted: Submitted[dict[str, bytes]],
 ) -> None:
     """Pass on a batch's rendered outputs, in order."""
-    for number, rendered in zip(batch, collect(), strict=True):
+    for number, rendered in zip(batch, submitted.collect(), strict=True):
         for path, data in rendered.items():
             keep.rendered(path, data, digests[number])
 
