@@ -284,9 +284,9 @@ class RecordCache:
         try:
             yield
         except BaseException:
-            # (None to roll back when it came between a `commit_step`'s COMMIT and BEGIN: a
-            # Ctrl-C during a COMMIT is raised once it returns. ROLLBACK would fail then, and
-            # its error, taken for a damaged cache, threw the steps away and went on.)
+            # Nothing to roll back when it came between a `commit_step`'s COMMIT and BEGIN (a
+            # Ctrl-C during a COMMIT is raised once it returns): ROLLBACK would fail, and its
+            # error, taken for a damaged cache, threw the committed steps away.
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise

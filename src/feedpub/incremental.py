@@ -111,7 +111,7 @@ def load_cached(
     coming = estimated_records(jobs)  # a dump weighs by its parts to read, not as one file
     bulk = unfinished or (coming > BULK_FILES and coming > cache.totals()[0] // BULK_SHARE)
     with cache.transaction():
-        if bulk:  # a first build: indexes are quicker to build at the end than to keep up
+        if bulk:  # many files (a first build): indexes are quicker built at the end than kept up
             cache.begin_bulk()
             cache.drop_indexes()
             # Without them, one file's `forget` reads every stored body: the removed files

@@ -324,27 +324,6 @@ def _chunks(jobs: FileJobs) -> list[FileJobs]:
     return chunks
 
 
-def map_in_pool(
-    function: Callable[[T], R],
-    items: list[T],
-    threshold: int,
-    pool: ProcessPoolExecutor | None = None,
-) -> list[R]:
-    """`[function(item) for item in items]`, on every core when there are over `threshold`
-    (on `pool` if given, which the caller shuts down)."""
-    workers = os.cpu_count() or 1
-    if len(items) <= threshold or workers < 2:
-        return [function(item) for item in items]
-    chunksize = max(1, len(items) // (4 * workers))
-    try:
-        with _given_or_own(pool, workers) as running:
-            with _interrupts_held():
-                results = running.map(function, items, chunksize=chunksize)
-            return list(results)
-    except BrokenProcessPool:
-        return [function(item) for item in items]
-
-
 class Submitted(Generic[R]):
     """Work that `submit_in_pool` started: `collect` waits for its results, `cancel` drops
     its chunks that no worker has started (the caller no longer wants them)."""
@@ -376,10 +355,11 @@ def submit_in_pool(
     threshold: int,
     pool: ProcessPoolExecutor | None,
 ) -> Submitted[R]:
-    """`map_in_pool` on `pool`, started now and collected later: the caller works on while
-    the workers do (here, without `pool` or with `threshold` items or fewer, when collected).
-    A caller that gives up (an error, Ctrl-C) cancels what it did not collect: the workers
-    would render it all, and the pool's owner wait for them, before the build could stop."""
+    """`[function(item) for item in items]` on `pool`'s workers (in chunks), started now and
+    collected later: the caller works on while the workers do (here, when collected, without
+    `pool` or with `threshold` items or fewer). A caller that gives up (an error, Ctrl-C)
+    cancels what it did not collect: the workers would render it all, and the pool's owner
+    wait for them, before the build could stop."""
     workers = os.cpu_count() or 1
     here = functools.partial(_each, function, items)
     if pool is None or len(items) <= threshold or workers < 2:
@@ -407,7 +387,7 @@ def _each(function: Callable[[T], R], items: list[T]) -> list[R]:
 def pool_for(
     count: int, threshold: int, pool: ProcessPoolExecutor | None = None
 ) -> Iterator[ProcessPoolExecutor | None]:
-    """For work on `count` items done in several `map_in_pool` calls: `pool` if given, else
+    """For work on `count` items done in several `submit_in_pool` calls: `pool` if given, else
     a pool of every core when there are over `threshold` items (shut down after the
     block), else None (the work is done here)."""
     workers = os.cpu_count() or 1
