@@ -302,6 +302,60 @@ def test_an_altered_article_is_found_where_a_pool_worker_renders_it(
     assert "was damaged (CacheCorrupt: article " in stats.cache_damaged
 
 
+def test_outputs_made_from_a_damaged_cache_before_the_damage_was_found_are_not_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build hands each feed to the writer as it is rendered. A cache damaged in two
+    places (a topic row added, which no check sees, and an article's body altered) gave a
+    phantom topic feed, rendered and staged before the altered article was found in a later
+    feed: the build done again from an empty cache did not make it, yet it was published."""
+    fill(tmp_path / "records")
+    cfg = config(tmp_path, "warm", max_items=3)
+    build(cfg)
+    monkeypatch.setattr(rerender, "RENDER_BATCH", 1)  # each feed goes to the writer alone
+    with sqlite3.connect(cfg.cache_dir / DB_NAME) as db:
+        newest = db.execute(
+            "SELECT file, seq, published, id FROM articles WHERE winner = 1"
+            " ORDER BY published DESC LIMIT 1"
+        ).fetchone()
+        db.execute("INSERT INTO topics VALUES (?, ?, '0phantom', 'Phantom', ?, ?, 1)", newest)
+        db.execute("INSERT INTO topic_counts VALUES ('0phantom', 'Phantom', 1)")
+        shown = "SELECT file, seq FROM {} WHERE winner = 1 {} ORDER BY published DESC, id LIMIT 3"
+        in_all = db.execute(shown.format("articles", "")).fetchall()
+        in_topics = db.execute(shown.format("topics", "AND key = 'space'")).fetchall()
+        later = next(key for key in in_topics if key not in in_all)  # shown after the phantom
+        db.execute("UPDATE bodies SET data = replace(data, 'e', 'E') WHERE file = ? AND seq = ?",
+                   later)  # fmt: skip
+    shutil.rmtree(cfg.out)  # every feed is rendered again, in order: all, 0phantom, ...
+    warm_out, _, stats = build(cfg)
+    assert "was damaged (CacheCorrupt: article " in stats.cache_damaged
+    assert not [name for name in warm_out if "phantom" in name]
+    assert warm_out == build(config(tmp_path, "cold", max_items=3), use_cache=False)[0]
+
+
+def test_outputs_made_through_a_cache_that_then_fails_are_not_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache failing once the feeds went to the writer (a disk error as their digests
+    are stored): the build is made without the cache, and only its outputs are published."""
+    fill(tmp_path / "records")
+    cfg = config(tmp_path, "warm")
+    build(cfg)
+    with sqlite3.connect(cfg.cache_dir / DB_NAME) as db:  # a topic row no check sees
+        db.execute("INSERT INTO topics SELECT file, seq, '0phantom', 'Phantom', published, id, 1"
+                   " FROM articles WHERE winner = 1 LIMIT 1")  # fmt: skip
+        db.execute("INSERT INTO topic_counts VALUES ('0phantom', 'Phantom', 1)")
+
+    def failing(*_args: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(RecordCache, "store_outputs", failing)
+    warm_out, _, stats = build(cfg)
+    assert "cannot be used (disk I/O error)" in stats.cache_unusable
+    assert not [name for name in warm_out if "phantom" in name]
+    assert warm_out == build(config(tmp_path, "cold"), use_cache=False)[0]
+
+
 @pytest.mark.parametrize("kind", ["unpublished", "held", "skipped"])
 def test_a_folder_with_nothing_to_publish_keeps_its_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str

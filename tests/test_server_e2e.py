@@ -347,7 +347,7 @@ def test_hostile_requests_get_short_4xx_answers_never_500(start: Start) -> None:
 def test_many_concurrent_clients_get_no_errors_and_memory_stays_flat(start: Start) -> None:
     server = start(2)
     etag = server.etag()
-    duration, connections = 6.0, 64
+    duration, connections = 3.0, 64
     errors: list[str] = []
     counts = [0] * connections
 

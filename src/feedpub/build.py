@@ -164,6 +164,8 @@ def _through_cache(config: Config, once: Once, stats: BuildStats, options: Optio
         return build_cached(config, once, stats, options)
     except (OSError, UnicodeEncodeError, sqlite3.Error) as exc:
         _start_over(once, stats)  # no usable cache folder, or names SQLite cannot hold
+        if options.writer is not None:
+            options.writer.discard()
         stats.cache_unusable = (
             f"the record cache in {display_path(config.cache_dir)} cannot be used"
             f" ({_why(exc)}); this build read every record"

@@ -144,6 +144,8 @@ def build_cached(config: Config, once: Once, stats: BuildStats, options: Options
                     else f"{type(exc).__name__}: {exc}"
                 )
                 cache.reset()
+                if options.writer is not None:  # what the damaged cache gave is not published
+                    options.writer.discard()
                 continue
             for name in BuildStats.__slots__:
                 setattr(stats, name, getattr(trial, name))

@@ -174,6 +174,12 @@ class OutputWriter:
         self._targets[relative] = self._folder.target(relative)
         self._unstage(relative)
 
+    def discard(self) -> None:
+        """Forget every output given so far: the build is done again from the start (its
+        cache was found damaged, or cannot be used), and only the new try's outputs count."""
+        self._unstage()
+        self._targets.clear()
+
     def commit(self) -> WriteStats:
         """Sync and rename every staged file into place; remove outputs no longer made."""
         self._begin()
