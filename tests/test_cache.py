@@ -356,6 +356,36 @@ def test_outputs_made_through_a_cache_that_then_fails_are_not_published(
     assert warm_out == build(config(tmp_path, "cold"), use_cache=False)[0]
 
 
+def test_a_full_disk_is_not_taken_for_a_damaged_cache(
+    tmp_path: Path, cached: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's own "database or disk is full" (its file may not grow: `max_page_count`) as
+    new records are stored: the build goes on without the cache and says so; the cache is
+    kept (not thrown away as damaged), and once it may grow the next build reads only the
+    new files."""
+    connect = RecordCache._connect
+
+    def no_room(self: RecordCache, journal: str = "WAL") -> sqlite3.Connection:
+        db = connect(self, journal)
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count = {pages}")
+        return db
+
+    new = [tmp_path / "records" / f"new{number}.md" for number in range(200, 260)]
+    for number, path in enumerate(new, 200):
+        path.write_text(record(number, title=f"New {number} " + "x" * 5000))
+    age(*new)
+    with monkeypatch.context() as patched:
+        patched.setattr(RecordCache, "_connect", no_room)
+        stats = assert_same_as_cold(tmp_path, cached)
+    assert "cannot be used (database or disk is full)" in stats.cache_unusable
+    assert not stats.cache_damaged
+    counting = Counting(monkeypatch)
+    stats = assert_same_as_cold(tmp_path, cached)
+    assert not (stats.cache_damaged or stats.cache_unusable)
+    assert counting.converted == 60
+
+
 @pytest.mark.parametrize("kind", ["unpublished", "held", "skipped"])
 def test_a_folder_with_nothing_to_publish_keeps_its_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str

@@ -114,6 +114,23 @@ def stored_file(name: str, rows: list[ArticleRow], first_seq: int = 0) -> Stored
     )
 
 
+# SQLite's result codes for trouble around the cache, not in it: a full disk, an I/O error,
+# a read-only file or folder, no memory, a lock another program holds. The cache may well
+# be sound: it is kept, and the build goes on without it (see `build._through_cache`).
+_TROUBLE_AROUND = frozenset({
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_PERM,
+})  # fmt: skip
+
+
+def is_trouble_around(error: BaseException) -> bool:
+    """True for an SQLite error that says nothing of the cache's contents (`_TROUBLE_AROUND`):
+    throwing the cache away would not help, and the next build may use it again."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(error, sqlite3.Error) and code is not None and code & 0xFF in _TROUBLE_AROUND
+
+
 class RecordCache:
     """An open, locked, validated cache; use as a context manager."""
 
@@ -164,8 +181,9 @@ class RecordCache:
             self._db = self._connect()
             if self._valid():
                 return
-        except sqlite3.DatabaseError:
-            pass
+        except sqlite3.DatabaseError as error:
+            if is_trouble_around(error):
+                raise
         self.reset()
 
     def _connect(self, journal: str = "WAL") -> sqlite3.Connection:

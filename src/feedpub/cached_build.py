@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feedpub import cache_select
-from feedpub.cache import RecordCache
+from feedpub.cache import RecordCache, is_trouble_around
 from feedpub.codec import ArticleRef, CacheCorrupt
 from feedpub.config import Config
 from feedpub.errors import FeedpubError
@@ -160,7 +160,8 @@ def build_cached(config: Config, once: Once, stats: BuildStats, options: Options
 
 def _may_be_damage(error: Exception, cache: RecordCache, stats: BuildStats) -> bool:
     """True when `error` may come from a damaged cache. Not a build's own errors, nor a file
-    name SQLite cannot hold (the cache cannot be used at all); but a build finding nothing
+    name SQLite cannot hold, nor a full disk or an I/O error (the cache cannot be used
+    now, and the build goes on without it); but a build finding nothing
     to publish in a cache it did not just make, though some record it counts was neither
     skipped, unpublished nor held (rows gone from an index whose pages were swapped on disk,
     winner flags lost), is done again from an empty cache before it fails. A folder that
@@ -168,7 +169,9 @@ def _may_be_damage(error: Exception, cache: RecordCache, stats: BuildStats) -> b
     if isinstance(error, NothingToPublish):
         accounted = stats.skipped + stats.unpublished + stats.held
         return not cache.rebuilt and stats.records > accounted
-    return not isinstance(error, (FeedpubError, UnicodeEncodeError))
+    return not isinstance(error, (FeedpubError, UnicodeEncodeError)) and not is_trouble_around(
+        error
+    )
 
 
 def _full_site(
