@@ -16,10 +16,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from feedpub.cache import RecordCache
-from feedpub.codec import ArticleRef, RefDecoder
+from feedpub.codec import ArticleRef, CacheCorrupt, RefDecoder
 from feedpub.model import FeedInfo, Topic
 from feedpub.select import FeedChoice, display_name, topic_feed_info
-from feedpub.topics import assign_slugs
+from feedpub.topics import assign_slugs, topic_key
 
 BULK_IDS = 2_000
 """Recompute every id's winner in one statement when more ids than this changed."""
@@ -116,7 +116,10 @@ def choose(
     )
     info = FeedInfo(slug="all", title=title, description=description, path_stem="all")
     decode = RefDecoder(base)
-    choices = [FeedChoice(info, [decode(row) for row in everything], kept)]
+    entries = [decode(row) for row in everything]
+    _check_count("every article", entries, kept, max_items)
+    choices = [FeedChoice(info, entries, kept)]
+    keys_of = _TopicKeys()
     for topic in topics:
         rows = db.execute(
             f"SELECT {_COLUMNS} FROM topics t JOIN articles a ON a.file = t.file"
@@ -126,5 +129,32 @@ def choose(
         )
         info = topic_feed_info(topic, title, description)
         total = sum(names[topic.key].values())
-        choices.append(FeedChoice(info, [decode(row) for row in rows], total))
+        entries = [decode(row) for row in rows]
+        _check_count(f"topic {topic.key!r}", entries, total, max_items)
+        for ref in entries:
+            if topic.key not in keys_of(ref.topics):
+                raise CacheCorrupt(f"article {ref.file} #{ref.seq} is not in topic {topic.key!r}")
+        choices.append(FeedChoice(info, entries, total))
     return choices
+
+
+def _check_count(feed: str, entries: list[ArticleRef], total: int, max_items: int) -> None:
+    """A feed has its newest `max_items` of `total` articles, no fewer: a row missing
+    from an index, or a count it does not hold, is damage (detected here before any feed
+    is rendered from it)."""
+    if len(entries) != min(total, max_items):
+        raise CacheCorrupt(f"{feed} counts {total} articles but lists {len(entries)}")
+
+
+class _TopicKeys:
+    """The topic keys of an article's stored topic list, worked out once per list (the
+    `topics` rows say which feeds hold an article; its own list must agree)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def __call__(self, names: tuple[str, ...]) -> frozenset[str]:
+        keys = self._keys.get(names)
+        if keys is None:
+            keys = self._keys[names] = frozenset(topic_key(name) for name in names)
+        return keys
