@@ -257,20 +257,24 @@ def test_damaged_cache_is_rebuilt(tmp_path: Path, cached: Config, damage: str) -
     assert_same_as_cold(tmp_path, cached)
 
 
-@pytest.mark.parametrize("damage", ["name_type", "size_type", "body", "published", "winners"])
+@pytest.mark.parametrize(
+    "damage", ["name_type", "size_type", "body", "published", "winners", "losers"]
+)
 def test_cache_rows_altered_on_disk_are_found_and_the_cache_rebuilt(
     tmp_path: Path, cached: Config, damage: str
 ) -> None:
     """Rows altered as a failing disk or another program would: SQLite columns take a value
     of any type, a body that no longer matches its digest, an index entry that no longer
-    matches its body, winner flags all lost. The build is done again from an empty cache
-    (no traceback, no "no publishable records") and says so; the next build is quiet."""
+    matches its body, winner flags all lost or all set (copies of one id listed twice).
+    The build is done again from an empty cache (no traceback, no "no publishable
+    records") and says so; the next build is quiet."""
     statements = {
         "name_type": "UPDATE files SET name = 42 WHERE name = (SELECT min(name) FROM files)",
         "size_type": "UPDATE files SET size = 'big', mtime_ns = x'00'",
         "body": "UPDATE bodies SET data = replace(data, 'e', 'E')",
         "published": "UPDATE articles SET published = published + 1",
         "winners": "UPDATE articles SET winner = 0",
+        "losers": "UPDATE articles SET winner = 1",
     }
     with sqlite3.connect(cached.cache_dir / DB_NAME) as db:
         db.execute(statements[damage])

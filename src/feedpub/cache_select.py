@@ -117,7 +117,7 @@ def choose(
     info = FeedInfo(slug="all", title=title, description=description, path_stem="all")
     decode = RefDecoder(base)
     entries = [decode(row) for row in everything]
-    _check_count("every article", entries, kept, max_items)
+    _check_listing("every article", entries, kept, max_items)
     choices = [FeedChoice(info, entries, kept)]
     keys_of = _TopicKeys()
     for topic in topics:
@@ -130,7 +130,7 @@ def choose(
         info = topic_feed_info(topic, title, description)
         total = sum(names[topic.key].values())
         entries = [decode(row) for row in rows]
-        _check_count(f"topic {topic.key!r}", entries, total, max_items)
+        _check_listing(f"topic {topic.key!r}", entries, total, max_items)
         for ref in entries:
             if topic.key not in keys_of(ref.topics):
                 raise CacheCorrupt(f"article {ref.file} #{ref.seq} is not in topic {topic.key!r}")
@@ -138,12 +138,14 @@ def choose(
     return choices
 
 
-def _check_count(feed: str, entries: list[ArticleRef], total: int, max_items: int) -> None:
-    """A feed has its newest `max_items` of `total` articles, no fewer: a row missing
-    from an index, or a count it does not hold, is damage (detected here before any feed
-    is rendered from it)."""
+def _check_listing(feed: str, entries: list[ArticleRef], total: int, max_items: int) -> None:
+    """A feed has its newest `max_items` of `total` articles, no fewer, each id once: a
+    row missing from an index, a count it does not hold, or two copies of one id both
+    flagged the winner is damage (found here, before any feed is rendered from it)."""
     if len(entries) != min(total, max_items):
         raise CacheCorrupt(f"{feed} counts {total} articles but lists {len(entries)}")
+    if len({ref.id for ref in entries}) != len(entries):
+        raise CacheCorrupt(f"{feed} lists an article id twice")
 
 
 class _TopicKeys:

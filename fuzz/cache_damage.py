@@ -1,0 +1,157 @@
+"""Damage a record cache on disk, many times over, and check what the next build publishes.
+
+Each round copies a clean cache of N generated records, damages it one way (bits flipped,
+bytes overwritten, a page zeroed, two pages swapped, or a row of its index altered as
+another program would), removes the output folder and builds again through the damaged
+cache. A round is
+- `found` when the build says the cache was damaged and gives exactly the feeds of a
+  build from an empty cache,
+- `same` when it gives them with nothing to say (the damage missed what the build reads),
+- `differs` when it gives other feeds (damage no check saw; the damaged cache is kept as
+  `WORK/differs-<round>`),
+- `failed` when the build fails or prints a traceback.
+
+    python fuzz/cache_damage.py WORK_DIR [--records 2000] [--rounds 240] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from feedpub.cache import DB_NAME, PAGE_SIZE
+
+GENERATE = Path(__file__).resolve().parent.parent / "benchmarks" / "generate.py"
+
+ROW_DAMAGE = (
+    "DELETE FROM topics WHERE (file, seq, name) IN"
+    " (SELECT file, seq, name FROM topics WHERE winner = 1 ORDER BY random() LIMIT 1)",
+    "INSERT OR IGNORE INTO topics SELECT file, seq, 'zz', 'ZZ', published, id, 1"
+    " FROM articles WHERE winner = 1 ORDER BY random() LIMIT 1;"
+    " INSERT OR IGNORE INTO topic_counts VALUES ('zz', 'ZZ', 1)",
+    "UPDATE topic_counts SET count = count + 1 WHERE key ="
+    " (SELECT key FROM topic_counts ORDER BY random() LIMIT 1)",
+    "UPDATE topics SET key = 'zz' WHERE key = (SELECT key FROM topics ORDER BY random() LIMIT 1)",
+    "UPDATE articles SET winner = 1 - winner WHERE (file, seq) IN"
+    " (SELECT file, seq FROM articles ORDER BY random() LIMIT 1)",
+    "UPDATE articles SET published = published - 86400 WHERE (file, seq) IN"
+    " (SELECT file, seq FROM articles WHERE winner = 1 ORDER BY random() LIMIT 1)",
+    "DELETE FROM bodies WHERE (file, seq) IN"
+    " (SELECT file, seq FROM bodies ORDER BY random() LIMIT 1)",
+    "UPDATE outputs SET sha = zeroblob(20)",
+)
+
+
+OUTCOMES = ("found", "same", "differs", "failed")
+
+
+def build(records: Path, cache: Path, out: Path) -> tuple[int, str]:
+    """Run `feedpub build` through `cache`; its exit status and what it printed."""
+    config = cache.parent / f"{cache.name}.yaml"
+    config.write_text(f"cache_dir: {cache}\nmax_items: 20\n", encoding="utf-8")
+    command = [
+        *(sys.executable, "-c", "from feedpub.cli import main; main()"),
+        *("build", "-q", "--config", str(config)),
+        *("--records", str(records), "--out", str(out), "--base-url", "https://f.example"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    return done.returncode, done.stderr
+
+
+def digests(folder: Path) -> dict[str, str]:
+    """Each output file's SHA-256, by its path under `folder`."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def damage_bytes(database: Path, kind: str, rng: random.Random) -> None:
+    """Flip bits, overwrite bytes, zero a page or swap two pages of the file."""
+    data = bytearray(database.read_bytes())
+    pages = len(data) // PAGE_SIZE
+    if kind == "flip":
+        for _ in range(rng.randint(1, 8)):
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+    elif kind == "overwrite":
+        start = rng.randrange(len(data))
+        data[start : start + rng.randint(1, 64)] = rng.randbytes(64)[: len(data) - start]
+    elif kind == "zero_page":
+        page = rng.randrange(1, pages)
+        data[page * PAGE_SIZE : (page + 1) * PAGE_SIZE] = bytes(PAGE_SIZE)
+    else:
+        one, other = rng.sample(range(1, pages), 2)
+        first = data[one * PAGE_SIZE : (one + 1) * PAGE_SIZE]
+        data[one * PAGE_SIZE : (one + 1) * PAGE_SIZE] = data[
+            other * PAGE_SIZE : (other + 1) * PAGE_SIZE
+        ]
+        data[other * PAGE_SIZE : (other + 1) * PAGE_SIZE] = first
+    database.write_bytes(bytes(data))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("work", type=Path)
+    parser.add_argument("--records", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=240)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    work: Path = args.work
+    shutil.rmtree(work, ignore_errors=True)
+    records, clean, cache, damaged, out = (
+        work / name for name in ("records", "clean", "cache", "damaged", "out")
+    )
+    generate = [sys.executable, str(GENERATE), str(records), "--records", str(args.records)]
+    subprocess.run(generate, check=True, capture_output=True)
+    status, printed = build(records, clean, work / "reference")
+    if status:
+        sys.exit(f"the clean build failed: {printed}")
+    reference = digests(work / "reference")
+    rng = random.Random(args.seed)
+    kinds = ("flip", "overwrite", "zero_page", "swap_pages", "rows")
+    results: Counter[tuple[str, str]] = Counter()
+    for round_number in range(args.rounds):
+        kind = kinds[round_number % len(kinds)]
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.copytree(clean, cache)
+        if kind == "rows":
+            statement = rng.choice(ROW_DAMAGE)
+            kind = f"rows {ROW_DAMAGE.index(statement)}"
+            with sqlite3.connect(cache / DB_NAME) as db:
+                db.create_function("random", 0, lambda: rng.getrandbits(63))  # seeded
+                db.executescript(statement)
+        else:
+            damage_bytes(cache / DB_NAME, kind, rng)
+        shutil.rmtree(damaged, ignore_errors=True)
+        shutil.copytree(cache, damaged)
+        shutil.rmtree(out, ignore_errors=True)
+        status, printed = build(records, cache, out)
+        if status or "Traceback" in printed:
+            outcome = "failed"
+            print(f"round {round_number} ({kind}) failed: {printed[-400:]}", file=sys.stderr)
+        elif digests(out) == reference:
+            outcome = "found" if "was damaged" in printed else "same"
+        else:
+            outcome = "differs"
+            shutil.move(damaged, work / f"differs-{round_number}")  # to look into
+            print(f"round {round_number} ({kind}) differs", file=sys.stderr)
+        results[(kind, outcome)] += 1
+    for kind in sorted({kind for kind, _ in results}):
+        row = ", ".join(f"{what} {results[(kind, what)]}" for what in OUTCOMES)
+        print(f"{kind:>10}: {row}")
+    total: Counter[str] = Counter()
+    for (_, what), count in results.items():
+        total[what] += count
+    print(f"{'all':>10}: " + ", ".join(f"{what} {total[what]}" for what in OUTCOMES))
+
+
+if __name__ == "__main__":
+    main()
