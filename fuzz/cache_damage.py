@@ -26,6 +26,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import feedpub
 from feedpub.cache import DB_NAME, PAGE_SIZE
 
 GENERATE = Path(__file__).resolve().parent.parent / "benchmarks" / "generate.py"
@@ -97,6 +98,16 @@ def damage_bytes(database: Path, kind: str, rng: random.Random) -> None:
     database.write_bytes(bytes(data))
 
 
+def code_digest() -> str:
+    """A digest of feedpub's source: a cache made by other code is rebuilt without a word,
+    so an edit during a run would turn every later round into a clean build."""
+    package = Path(feedpub.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("work", type=Path)
@@ -115,6 +126,7 @@ def main() -> None:
     if status:
         sys.exit(f"the clean build failed: {printed}")
     reference = digests(work / "reference")
+    code = code_digest()
     rng = random.Random(args.seed)
     kinds = ("flip", "overwrite", "zero_page", "swap_pages", "rows")
     results: Counter[tuple[str, str]] = Counter()
@@ -151,6 +163,8 @@ def main() -> None:
     for (_, what), count in results.items():
         total[what] += count
     print(f"{'all':>10}: " + ", ".join(f"{what} {total[what]}" for what in OUTCOMES))
+    if code_digest() != code:
+        sys.exit("feedpub's source changed during the run: these figures do not count")
 
 
 if __name__ == "__main__":

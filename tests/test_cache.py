@@ -339,6 +339,23 @@ def test_topic_rows_that_disagree_with_their_articles_are_damage(
     assert warm_out == build(config(tmp_path, "cold", max_items=500), use_cache=False)[0]
 
 
+def test_a_topic_row_that_names_no_cached_article_is_damage(tmp_path: Path) -> None:
+    """A flipped bit in a topic row's file name: the row joins no article, and the feed
+    took the next article in its place (the topic has more than `max_items`), unseen."""
+    fill(tmp_path / "records")
+    cfg = config(tmp_path, "warm", max_items=3)
+    build(cfg)
+    with sqlite3.connect(cfg.cache_dir / DB_NAME) as db:
+        db.execute(
+            "UPDATE topics SET file = file || 'x' WHERE (file, seq, name) IN (SELECT file, seq,"
+            " name FROM topics WHERE key = 'space' AND winner = 1 ORDER BY published DESC LIMIT 1)"
+        )
+    shutil.rmtree(cfg.out)
+    warm_out, _, stats = build(cfg)
+    assert "lists an article the cache does not hold" in stats.cache_damaged
+    assert warm_out == build(config(tmp_path, "cold", max_items=3), use_cache=False)[0]
+
+
 def _with_phantom_feed(monkeypatch: pytest.MonkeyPatch) -> None:
     """Damage no check sees, stood in for: the first feeds chosen from the cache hold one
     more (a copy of the second feed, under another name) that a cold build does not make."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from feedpub.cache import RecordCache
 from feedpub.codec import ArticleRef, CacheCorrupt, RefDecoder
@@ -122,20 +123,28 @@ def choose(
     keys_of = _TopicKeys()
     for topic in topics:
         rows = db.execute(
-            f"SELECT {_COLUMNS} FROM topics t JOIN articles a ON a.file = t.file"
+            f"SELECT {_COLUMNS} FROM topics t LEFT JOIN articles a ON a.file = t.file"
             " AND a.seq = t.seq WHERE t.winner = 1 AND t.key = ?"
             " ORDER BY t.published DESC, t.id LIMIT ?",
             (topic.key, max_items),
         )
         info = topic_feed_info(topic, title, description)
         total = sum(names[topic.key].values())
-        entries = [decode(row) for row in rows]
+        entries = [decode(_held(row, topic.key)) for row in rows]
         _check_listing(f"topic {topic.key!r}", entries, total, max_items)
         for ref in entries:
             if topic.key not in keys_of(ref.topics):
                 raise CacheCorrupt(f"article {ref.file} #{ref.seq} is not in topic {topic.key!r}")
         choices.append(FeedChoice(info, entries, total))
     return choices
+
+
+def _held(row: tuple[Any, ...], key: str) -> tuple[Any, ...]:
+    """A topic row's article, which the cache must hold (a flipped bit in the row's file
+    name would otherwise drop the article from the feed, and the next take its place)."""
+    if row[0] is None:
+        raise CacheCorrupt(f"topic {key!r} lists an article the cache does not hold")
+    return row
 
 
 def _check_listing(feed: str, entries: list[ArticleRef], total: int, max_items: int) -> None:
