@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -122,6 +124,9 @@ def main() -> None:
     )
     generate = [sys.executable, str(GENERATE), str(records), "--records", str(args.records)]
     subprocess.run(generate, check=True, capture_output=True)
+    an_hour_ago = time.time() - 3600  # not "racy": the cache trusts their size and mtime
+    for path in records.rglob("*"):
+        os.utime(path, (an_hour_ago, an_hour_ago))
     status, printed = build(records, clean, work / "reference")
     if status:
         sys.exit(f"the clean build failed: {printed}")

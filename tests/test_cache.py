@@ -356,6 +356,28 @@ def test_a_topic_row_that_names_no_cached_article_is_damage(tmp_path: Path) -> N
     assert warm_out == build(config(tmp_path, "cold", max_items=3), use_cache=False)[0]
 
 
+def test_a_topic_row_lost_is_found_when_its_file_is_read_again(tmp_path: Path) -> None:
+    """A kept article's topic rows lost, then its file edited: forgetting the old copy
+    takes one from each topic count it finds a row for, so the lost topic's count stayed
+    one too high for good (the index page said 40 articles where there were 39; each feed
+    still listed its `max_items`)."""
+    fill(tmp_path / "records")
+    cfg = config(tmp_path, "warm", max_items=3)
+    build(cfg)
+    with sqlite3.connect(cfg.cache_dir / DB_NAME) as db:
+        (name,) = db.execute(
+            "SELECT file FROM articles WHERE winner = 1 AND topics != '[]' AND file LIKE '0%'"
+            " ORDER BY file LIMIT 1"
+        ).fetchone()
+        db.execute("DELETE FROM topics WHERE file = ?", (name,))
+    path = tmp_path / "records" / name
+    path.write_text(record(int(name[:3]), title="Edited"), encoding="utf-8")
+    age(path)
+    warm_out, _, stats = build(cfg)
+    assert "do not match its articles" in stats.cache_damaged
+    assert warm_out == build(config(tmp_path, "cold", max_items=3), use_cache=False)[0]
+
+
 def _with_phantom_feed(monkeypatch: pytest.MonkeyPatch) -> None:
     """Damage no check sees, stood in for: the first feeds chosen from the cache hold one
     more (a copy of the second feed, under another name) that a cold build does not make."""

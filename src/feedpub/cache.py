@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
-from feedpub.codec import ArticleRow, CacheCorrupt
+from feedpub.codec import ArticleRow, CacheCorrupt, decode_topics
 from feedpub.dumps import DumpPart
 
 SCHEMA_VERSION = 6
@@ -368,7 +368,12 @@ class RecordCache:
         counts too; their ids."""
         db = self.db
         ids = [row[0] for row in db.execute(f"SELECT id FROM articles WHERE {where}", keys)]
-        self.count_topics(db.execute(KEPT_TOPICS.format(where), keys).fetchall(), -1)
+        kept = db.execute(KEPT_TOPICS.format(where), keys).fetchall()
+        named = db.execute(f"SELECT topics FROM articles WHERE {where} AND winner = 1", keys)
+        if len(kept) != sum(len(set(decode_topics(text))) for (text,) in named):
+            # a topic row lost (or a file name flipped): the counts would drift for good
+            raise CacheCorrupt(f"the topic rows of {keys[0]!r} do not match its articles")
+        self.count_topics(kept, -1)
         for table in ("articles", "topics", "bodies"):
             db.execute(f"DELETE FROM {table} WHERE {where}", keys)
         return ids
