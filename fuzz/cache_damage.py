@@ -81,6 +81,10 @@ def damage_bytes(database: Path, kind: str, rng: random.Random) -> None:
     """Flip bits, overwrite bytes, zero a page or swap two pages of the file."""
     data = bytearray(database.read_bytes())
     pages = len(data) // PAGE_SIZE
+
+    def page(number: int) -> slice:
+        return slice(number * PAGE_SIZE, (number + 1) * PAGE_SIZE)
+
     if kind == "flip":
         for _ in range(rng.randint(1, 8)):
             data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
@@ -88,15 +92,10 @@ def damage_bytes(database: Path, kind: str, rng: random.Random) -> None:
         start = rng.randrange(len(data))
         data[start : start + rng.randint(1, 64)] = rng.randbytes(64)[: len(data) - start]
     elif kind == "zero_page":
-        page = rng.randrange(1, pages)
-        data[page * PAGE_SIZE : (page + 1) * PAGE_SIZE] = bytes(PAGE_SIZE)
+        data[page(rng.randrange(1, pages))] = bytes(PAGE_SIZE)
     else:
-        one, other = rng.sample(range(1, pages), 2)
-        first = data[one * PAGE_SIZE : (one + 1) * PAGE_SIZE]
-        data[one * PAGE_SIZE : (one + 1) * PAGE_SIZE] = data[
-            other * PAGE_SIZE : (other + 1) * PAGE_SIZE
-        ]
-        data[other * PAGE_SIZE : (other + 1) * PAGE_SIZE] = first
+        one, other = map(page, rng.sample(range(1, pages), 2))
+        data[one], data[other] = data[other], data[one]
     database.write_bytes(bytes(data))
 
 

@@ -327,33 +327,34 @@ def test_topic_rows_that_disagree_with_their_articles_are_damage(
     an article's row removed from a topic that has fewer than `max_items` articles, every
     row moved to another key. Each gave a feed no cold build makes (or a short one), and was
     published; now the build finds it before rendering and is done again from an empty cache."""
-    fill(tmp_path / "records")
-    cfg = config(tmp_path, "warm", max_items=500)
-    build(cfg)
-    with sqlite3.connect(cfg.cache_dir / DB_NAME) as db:
-        db.executescript(damage)
-    shutil.rmtree(cfg.out)
-    warm_out, _, stats = build(cfg)
+    stats = _rebuilt_through_damage(tmp_path, damage, max_items=500)
     assert "was damaged (CacheCorrupt: " in stats.cache_damaged
-    assert not [name for name in warm_out if "phantom" in name]
-    assert warm_out == build(config(tmp_path, "cold", max_items=500), use_cache=False)[0]
 
 
 def test_a_topic_row_that_names_no_cached_article_is_damage(tmp_path: Path) -> None:
     """A flipped bit in a topic row's file name: the row joins no article, and the feed
     took the next article in its place (the topic has more than `max_items`), unseen."""
+    damage = (
+        "UPDATE topics SET file = file || 'x' WHERE (file, seq, name) IN (SELECT file, seq,"
+        " name FROM topics WHERE key = 'space' AND winner = 1 ORDER BY published DESC LIMIT 1)"
+    )
+    stats = _rebuilt_through_damage(tmp_path, damage, max_items=3)
+    assert "lists an article the cache does not hold" in stats.cache_damaged
+
+
+def _rebuilt_through_damage(tmp_path: Path, damage: str, max_items: int) -> BuildStats:
+    """Build, alter the cache by the SQL `damage`, build every feed again through it: the
+    same outputs as a cold build (no phantom feed). Its stats."""
     fill(tmp_path / "records")
-    cfg = config(tmp_path, "warm", max_items=3)
+    cfg = config(tmp_path, "warm", max_items=max_items)
     build(cfg)
     with sqlite3.connect(cfg.cache_dir / DB_NAME) as db:
-        db.execute(
-            "UPDATE topics SET file = file || 'x' WHERE (file, seq, name) IN (SELECT file, seq,"
-            " name FROM topics WHERE key = 'space' AND winner = 1 ORDER BY published DESC LIMIT 1)"
-        )
+        db.executescript(damage)
     shutil.rmtree(cfg.out)
     warm_out, _, stats = build(cfg)
-    assert "lists an article the cache does not hold" in stats.cache_damaged
-    assert warm_out == build(config(tmp_path, "cold", max_items=3), use_cache=False)[0]
+    assert not [name for name in warm_out if "phantom" in name]
+    assert warm_out == build(config(tmp_path, "cold", max_items=max_items), use_cache=False)[0]
+    return stats
 
 
 def test_a_topic_row_lost_is_found_when_its_file_is_read_again(tmp_path: Path) -> None:

@@ -367,16 +367,17 @@ class RecordCache:
         """Drop the articles `where` selects, with their topics and bodies, from the topic
         counts too; their ids."""
         db = self.db
-        ids = [row[0] for row in db.execute(f"SELECT id FROM articles WHERE {where}", keys)]
+        articles = db.execute(f"SELECT id, topics, winner FROM articles WHERE {where}", keys)
+        rows = articles.fetchall()
         kept = db.execute(KEPT_TOPICS.format(where), keys).fetchall()
-        named = db.execute(f"SELECT topics FROM articles WHERE {where} AND winner = 1", keys)
-        if len(kept) != sum(len(set(decode_topics(text))) for (text,) in named):
+        named = sum(len(set(decode_topics(topics))) for _id, topics, won in rows if won == 1)
+        if len(kept) != named:
             # a topic row lost (or a file name flipped): the counts would drift for good
             raise CacheCorrupt(f"the topic rows of {keys[0]!r} do not match its articles")
         self.count_topics(kept, -1)
         for table in ("articles", "topics", "bodies"):
             db.execute(f"DELETE FROM {table} WHERE {where}", keys)
-        return ids
+        return [ident for ident, _topics, _won in rows]
 
     def store_parts(self, name: str, parts: list[StoredPart]) -> None:
         """Record the entries of parts of dump `name` just read (inside a transaction)."""
