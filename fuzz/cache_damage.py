@@ -49,6 +49,10 @@ ROW_DAMAGE = (
     "DELETE FROM bodies WHERE (file, seq) IN"
     " (SELECT file, seq FROM bodies ORDER BY random() LIMIT 1)",
     "UPDATE outputs SET sha = zeroblob(20)",
+    "UPDATE blocks SET digest = randomblob(16) WHERE first ="
+    " (SELECT first FROM blocks ORDER BY random() LIMIT 1)",
+    "UPDATE files SET mtime_ns = mtime_ns + 1 WHERE name ="
+    " (SELECT name FROM files ORDER BY random() LIMIT 1)",
 )
 
 

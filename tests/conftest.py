@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from feedpub import scan_blocks
 from feedpub.build import BuildStats, run_build
 from feedpub.config import Config
 from feedpub.report import Report
@@ -25,6 +26,13 @@ def _yaml_fast_path() -> None:
     """Builds in the tests read YAML as big builds do, through the fast path from the first
     document on (a process otherwise reads its first `WARM_AFTER` documents with PyYAML)."""
     warm_up()
+
+
+@pytest.fixture(autouse=True)
+def _small_scan_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record folders of a few dozen files make many blocks of the cached file list, as
+    100,000 files do with the real `BLOCK_FILES` (every cached build goes through them)."""
+    monkeypatch.setattr(scan_blocks, "BLOCK_FILES", 4)
 
 
 def wait_for(condition: Callable[[], Any], seconds: float = 15.0) -> Any:

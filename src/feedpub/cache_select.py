@@ -93,9 +93,16 @@ def counts(cache: RecordCache) -> tuple[int, int]:
 
 
 def choose(
-    cache: RecordCache, base: str, *, title: str, description: str, max_items: int
+    cache: RecordCache,
+    base: str,
+    *,
+    title: str,
+    description: str,
+    max_items: int,
+    kept: int | None = None,
 ) -> list[FeedChoice[ArticleRef]] | None:
-    """The feeds `select.choose_feeds` would choose, or None when only it can tell."""
+    """The feeds `select.choose_feeds` would choose, or None when only it can tell.
+    `kept` is the number of articles kept, when `counts` just gave it."""
     db = cache.db
     shared = "SELECT 1 FROM articles WHERE winner = 1 AND shared_keys = 1 LIMIT 1"
     if db.execute(shared).fetchone():
@@ -109,7 +116,8 @@ def choose(
     for key, spellings in names.items():
         topics.append(Topic(key=key, name=display_name(spellings), slug=slugs[key]))
     topics.sort(key=lambda t: t.slug)
-    kept = db.execute("SELECT COUNT(*) FROM articles WHERE winner = 1").fetchone()[0]
+    if kept is None:
+        kept = counts(cache)[0]
     everything = db.execute(
         f"SELECT {_COLUMNS} FROM articles a WHERE a.winner = 1"
         " ORDER BY a.published DESC, a.id LIMIT ?",

@@ -74,7 +74,9 @@ def select_cached(
     stats.published, stats.duplicates = cache_select.counts(cache)
     check_publishable(config, stats)
     texts = {"title": config.title, "description": config.description}
-    choices = cache_select.choose(cache, base, **texts, max_items=config.max_items)
+    choices = cache_select.choose(
+        cache, base, **texts, max_items=config.max_items, kept=stats.published
+    )
     if choices is None:  # only an in-memory selection can tell: load the light index
         unique, _ = deduplicate(index_refs(cache, base))
         choices = choose_feeds(unique, **texts, max_items=config.max_items)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 
+from feedpub import scan_blocks
 from feedpub.cache import RecordCache, StoredFile, StoredPart
 from feedpub.cache_select import update_winners
 from feedpub.codec import (
@@ -87,15 +88,29 @@ def load_cached(
     """
 
     started_ns, scanned, only = scan_folder(config.records) if scan is None else scan
-    _check_names(scanned)  # a name SQLite cannot hold: no cache for this folder
     unfinished = cache.bulk_unfinished()  # a first build was stopped: the next ends it
-    if only is not None and len(only) <= TARGETED_FILES and not (cache.rebuilt or unfinished):
-        # Only these files can have changed since the scan the cache was brought up to.
-        wanted = sorted(only)
+    blocks = None if unfinished else scan_blocks.usable(cache.blocks())
+    stale_blocks: list[int] = []  # the blocks of the file list where files may differ
+    targeted = only is not None and len(only) <= TARGETED_FILES
+    targeted = targeted and not (cache.rebuilt or unfinished)
+    if targeted:
+        # Only these files can have changed since the scan the cache was brought up to
+        # (which may have been a build without the cache: every name is checked).
+        _check_names(scanned)  # a name SQLite cannot hold: no cache for this folder
+        wanted = sorted(only or ())
         subset = [entry for entry in _entries(scanned, wanted) if entry is not None]
-        changed, removed, known = _differences(subset, cache.keys(wanted))
+        cached = cache.keys(wanted)
+        if blocks is not None:
+            stale_blocks = scan_blocks.blocks_containing(blocks, wanted)
+    elif blocks is not None:  # only the blocks whose digest changed are read back
+        cuts, stale_blocks = scan_blocks.compare(scanned, blocks)
+        subset = [entry for k in stale_blocks for entry in scanned[cuts[k] : cuts[k + 1]]]
+        _check_names(subset)  # (the other blocks' names are stored already)
+        cached = cache.keys_in(scan_blocks.name_ranges(blocks, stale_blocks))
     else:
-        changed, removed, known = _differences(scanned, cache.keys())
+        _check_names(scanned)
+        subset, cached = scanned, cache.keys()
+    changed, removed, known = _differences(subset, cached)
     before: dict[str, list[StoredPart]] = {}  # the cached parts of changed dumps
 
     def cached_parts(name: str) -> list[DumpPart]:
@@ -106,6 +121,7 @@ def load_cached(
     now = None if config.publish_future else build_time(started_ns)
     jobs, kept = file_jobs(str(config.records), base, sizes, config.limits, cached_parts, now)
     pending = Pending()
+    stored_racy: list[str] = []  # files stored with mtime -1: read again by the next build
     fresh: dict[str, list[Report]] = {}
     ids: set[str] = set()  # whose winner may have changed
     coming = estimated_records(jobs)  # a dump weighs by its parts to read, not as one file
@@ -113,6 +129,8 @@ def load_cached(
     with cache.transaction():
         if bulk:  # many files (a first build): indexes are quicker built at the end than kept up
             cache.begin_bulk()
+            cache.store_blocks([], [])  # stopped midway, the next build reads every entry
+            blocks = None
             cache.drop_indexes()
             # Without them, one file's `forget` reads every stored body: the removed files
             # and the changed ones (but dumps with parts kept) go at once, one pass a table.
@@ -150,6 +168,8 @@ def load_cached(
             pending.add(waiting.held, waiting.due)
             # A file holding a record that is not due yet is read again by every build.
             racy = mtime_ns >= started_ns - RACY_NS or waiting.due is not None
+            if racy:
+                stored_racy.append(name)
             batches.add_entry(
                 (name, size, -1 if racy else mtime_ns, records, unpublished, reports_text)
             )
@@ -163,6 +183,8 @@ def load_cached(
         if bulk:
             cache.create_indexes()
             cache.end_bulk()
+        written = bool(changed or removed)
+        _store_blocks(cache, blocks, stale_blocks, targeted, written, scanned, stored_racy)
     records, unpublished = cache.totals()
     loaded = Loaded([], len(scanned), records, unpublished, len(changed), pending)
     reported = {name: text for name, text in cache.reports() if name not in fresh}
@@ -294,6 +316,40 @@ def _differences(scanned: list[Key], cached: list[Key]) -> tuple[list[Key], list
         removed.append(previous[0])
         previous = next(old, None)
     return changed, removed, known
+
+
+def _store_blocks(
+    cache: RecordCache,
+    blocks: scan_blocks.Blocks | None,
+    stale: list[int],
+    targeted: bool,
+    written: bool,
+    scanned: list[Key],
+    racy: list[str],
+) -> None:
+    """Bring the blocks of the file list up to date with the entries just stored.
+
+    After a full comparison every entry is the scan's, or was just stored (`racy` ones with
+    mtime -1). A build of named files only did not read the others again, and an entry
+    stored racy by an earlier build may lie in their blocks: those are digested from the
+    entries as stored, and without blocks to update none are made.
+    """
+    if targeted:
+        if blocks is not None and written:
+            cache.store_blocks(*scan_blocks.redigested(blocks, stale, cache.keys_in))
+    elif written or blocks is None:
+        cache.store_blocks(*scan_blocks.updated(_as_stored(scanned, racy), blocks, stale))
+
+
+def _as_stored(scanned: list[Key], racy: list[str]) -> list[Key]:
+    """The sorted `scanned` as the cache now stores it: the `racy` files with mtime -1."""
+    if not racy:
+        return scanned
+    stored = list(scanned)
+    for name in racy:
+        at = bisect_left(stored, name, key=itemgetter(0))
+        stored[at] = (name, stored[at][1], -1)
+    return stored
 
 
 def _check_names(scanned: list[Key]) -> None:
