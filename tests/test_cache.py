@@ -19,6 +19,7 @@ import pytest
 from feedpub import cache_select, dumps, incremental, parse_pool, rerender
 from feedpub.build import BuildStats, build_site, run_build
 from feedpub.cache import DB_NAME, KEPT_TOPICS, PAGE_SIZE, RecordCache
+from feedpub.codec import CacheCorrupt, RefDecoder
 from feedpub.config import Config
 from feedpub.dumps import DumpPart, plan_parts
 from feedpub.errors import BuildError
@@ -912,3 +913,16 @@ def test_parts_altered_on_disk_do_not_drop_the_articles_of_kept_parts(
     stats = assert_same_as_cold(tmp_path, cfg)
     assert "was damaged (CacheCorrupt: parts of big.jsonl" in stats.cache_damaged
     assert not assert_same_as_cold(tmp_path, cfg).cache_damaged
+
+
+def test_a_row_in_several_feeds_is_decoded_once_and_a_bad_one_never_passes() -> None:
+    decode = RefDecoder("records")
+    row = ("a.md", 0, "https://e.org/1", 1_700_000_000, 1_700_000_000, "", '["AI"]', b"d" * 20)
+    first = decode(row)
+    assert decode(tuple(row)) is first and first.topics == ("AI",)
+    assert first.source == "records/a.md"
+    bad = (*row[:7], "not bytes")
+    for _ in range(2):  # a failure is not remembered as a result
+        with pytest.raises(CacheCorrupt):
+            decode(bad)
+    assert RefDecoder("records", rows_met_again=False)(row) == first

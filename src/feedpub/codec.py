@@ -190,15 +190,24 @@ def decode_reports(text: Any, display: str) -> list[Report]:
 
 class RefDecoder:
     """Turns `articles` rows (file, seq, id, published, updated, source, topics, digest) into
-    `ArticleRef`s, checking every type. Topic lists and timestamps that many rows share
-    are decoded once."""
+    `ArticleRef`s, checking every type. A row met again (an article in several feeds) and
+    topic lists and timestamps that many rows share are decoded once."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, rows_met_again: bool = True) -> None:
         self.base = base
+        self._rows: dict[tuple[Any, ...], ArticleRef] | None = {} if rows_met_again else None
         self._topics: dict[str, tuple[str, ...]] = {}
         self._moments: dict[int, datetime] = {}
 
     def __call__(self, row: tuple[Any, ...]) -> ArticleRef:
+        if self._rows is None:  # every row once: not worth keeping
+            return self._decode(row)
+        ref = self._rows.get(row)
+        if ref is None:
+            ref = self._rows[row] = self._decode(row)
+        return ref
+
+    def _decode(self, row: tuple[Any, ...]) -> ArticleRef:
         file, seq, ident, published, updated, suffix, topics, digest = row
         if not (type(file) is str and type(seq) is int and type(ident) is str):
             raise CacheCorrupt("bad article key")

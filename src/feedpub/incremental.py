@@ -395,7 +395,7 @@ def _with_progress(
 
 def index_refs(cache: RecordCache, base: str) -> list[ArticleRef]:
     """Every cached article's light entry, in file and record order (for in-memory selection)."""
-    decode = RefDecoder(base)
+    decode = RefDecoder(base, rows_met_again=False)
     return [decode(row) for row in cache.index_rows()]
 
 
