@@ -472,7 +472,11 @@ def _context() -> multiprocessing.context.BaseContext:
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["feedpub.parse_pool"])
+    # What every worker uses, loaded once in the server process (a one-shot build imports
+    # the Markdown parser and the renderers only when it needs them).
+    context.set_forkserver_preload(
+        ["feedpub.parse_pool", "markdown_it", "feedpub.render.rss", "feedpub.render.atom"]
+    )
     return context
 
 

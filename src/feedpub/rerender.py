@@ -27,7 +27,7 @@ from feedpub.incremental import fetch_articles, stored_article
 from feedpub.model import Article, Feed, Site
 from feedpub.parse_pool import Submitted, pool_for, submit_in_pool
 from feedpub.publish.files import OutputFolder, OutputWriter
-from feedpub.render import FEED_FORMATS, INDEX_PATH, OPML_PATH, html, opml, render_feed
+from feedpub.render import FEED_FORMATS, INDEX_PATH, OPML_PATH, render_feed
 from feedpub.select import EPOCH, FeedChoice, feed_of, site_of
 
 Choices = list[FeedChoice[ArticleRef]]
@@ -189,6 +189,9 @@ def render_changed(
             for _batch, submitted in waiting:
                 submitted.cancel()
     if len(site_outputs) < 2:
+        # Imported only here: a build with nothing to render does not import Jinja2 (30-40 ms).
+        from feedpub.render import html, opml
+
         full = html.in_full([(choice.info, choice.total) for choice in choices])
         counts = [html.HEADLINES_PER_TOPIC if whole else 0 for whole in full]
         wanted = [

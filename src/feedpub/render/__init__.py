@@ -6,18 +6,15 @@ share, so a feed served over HTTP is byte-identical to the file on disk.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from feedpub.model import Feed, Site
-from feedpub.render import atom, html, jsonfeed, opml, rss
 
 Renderer = Callable[[Feed], bytes]
 
-FEED_FORMATS: dict[str, Renderer] = {
-    ".rss": rss.render_rss,
-    ".atom": atom.render_atom,
-    ".json": jsonfeed.render_json_feed,
-}
+FEED_FORMATS: tuple[str, ...] = (".rss", ".atom", ".json")
+"""The suffix of each feed format, in the order a feed's files are made."""
 
 MEDIA_TYPES: dict[str, str] = {
     ".rss": "application/rss+xml; charset=utf-8",
@@ -33,15 +30,26 @@ INDEX_PATH = "index.html"
 
 def render_feed(feed: Feed, suffix: str) -> bytes:
     """One feed in one format (`.rss`, `.atom` or `.json`)."""
-    return FEED_FORMATS[suffix](feed)
+    return _renderers()[suffix](feed)
+
+
+@functools.cache
+def _renderers() -> dict[str, Renderer]:
+    """The renderer of each format, imported with the first feed rendered: a build with
+    nothing to render does not import feedgen and lxml (20-30 ms)."""
+    from feedpub.render import atom, jsonfeed, rss
+
+    return {".rss": rss.render_rss, ".atom": atom.render_atom, ".json": jsonfeed.render_json_feed}
 
 
 def render_site(site: Site) -> dict[str, bytes]:
     """Every output file of a site, keyed by its path relative to the output folder."""
+    from feedpub.render import html, opml  # (Jinja2: see rerender)
+
     outputs: dict[str, bytes] = {}
     for feed in site.feeds:
-        for suffix, renderer in FEED_FORMATS.items():
-            outputs[f"{feed.info.path_stem}{suffix}"] = renderer(feed)
+        for suffix in FEED_FORMATS:
+            outputs[f"{feed.info.path_stem}{suffix}"] = render_feed(feed, suffix)
     outputs[OPML_PATH] = opml.render_opml(site)
     outputs[INDEX_PATH] = html.render_index(site)
     return outputs
