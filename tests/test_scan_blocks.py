@@ -17,7 +17,7 @@ from feedpub.cache import DB_NAME, RecordCache
 from feedpub.config import Config
 from feedpub.incremental import _differences
 
-from .test_cache import age, assert_same_as_cold, config, fill, record
+from .test_cache import age, assert_same_as_cold, cache_of, fill, record
 
 Key = tuple[str, int, int]
 
@@ -32,13 +32,13 @@ def read_back(scanned: list[Key], blocks: scan_blocks.Blocks, stored: list[Key])
     scan against the `stored` entries in their name ranges (as `RecordCache.keys_in` reads)."""
     cuts, stale = scan_blocks.compare(scanned, blocks)
     subset = [entry for k in stale for entry in scanned[cuts[k] : cuts[k + 1]]]
-    cached = [
+    read = [
         entry
         for low, high in scan_blocks.name_ranges(blocks, stale)
         for entry in stored
         if low <= entry[0] and (high is None or entry[0] < high)
     ]
-    return _differences(subset, cached), stale
+    return _differences(subset, read), stale
 
 
 @settings(max_examples=300, deadline=None)
@@ -102,12 +102,8 @@ class ReadBack:
 
 @pytest.fixture
 def aged(tmp_path: Path) -> Config:
-    """A cache built from 48 files, and again (the racy and pending ones stored for good)."""
-    fill(tmp_path / "records")
-    (tmp_path / "records" / "dump.jsonl").unlink()  # read again: a record of it is not due
-    cfg = config(tmp_path, "warm")
-    assert_same_as_cold(tmp_path, cfg)
-    return cfg
+    """A cache of 48 files, none read again by the next build."""
+    return cache_of(tmp_path, dump=False)
 
 
 def test_a_rebuild_reads_back_only_the_entries_of_changed_blocks(
