@@ -42,6 +42,7 @@ from feedpub.parse_pool import (
 )
 from feedpub.records import RACY_NS, Scan, scan_folder
 from feedpub.report import Report
+from feedpub.scan_blocks import Key
 from feedpub.stats import Pending
 from feedpub.timestamps import build_time
 
@@ -91,8 +92,9 @@ def load_cached(
     unfinished = cache.bulk_unfinished()  # a first build was stopped: the next ends it
     blocks = None if unfinished else scan_blocks.usable(cache.blocks())
     stale_blocks: list[int] = []  # the blocks of the file list where files may differ
-    targeted = only is not None and len(only) <= TARGETED_FILES
-    targeted = targeted and not (cache.rebuilt or unfinished)
+    targeted = (
+        only is not None and len(only) <= TARGETED_FILES and not (cache.rebuilt or unfinished)
+    )
     if targeted:
         # Only these files can have changed since the scan the cache was brought up to
         # (which may have been a build without the cache: every name is checked).
@@ -270,9 +272,6 @@ def _top_level_count(folder: Path) -> int:
         return len(os.listdir(folder))
     except OSError:
         return 0
-
-
-Key = tuple[str, int, int]  # a file's name, size and mtime_ns
 
 
 def _entries(scanned: list[Key], names: list[str]) -> list[Key | None]:
