@@ -9,6 +9,7 @@ from pathlib import Path
 
 import feedparser
 import jsonschema
+import lxml.html
 import pytest
 from lxml import etree
 
@@ -386,3 +387,47 @@ def test_index_ids_are_unique_with_a_topic_named_all(
     anchors = [a.get("href") for a in page.iter("a") if a.get("href", "").startswith("#")]
     assert anchors == ["#topic-ai", "#topic-all"]
     assert all(anchor[1:] in ids for anchor in anchors)
+
+
+HOSTILE_TEXTS = [
+    "</style><script>alert(1)</script>",
+    'Tom & Jerry\'s "quotes" <b>bold</b>',
+    "a\u00a0b </title></head> <!-- -->",
+    "]]> &amp; &#x41; &lt;",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS)
+def test_the_index_page_shows_any_text_as_text(text: str) -> None:
+    """Every record and config string reaches the page as text or an attribute value,
+    exactly as given, never as markup (the page is an element tree the HTML writer escapes)."""
+    from datetime import UTC, datetime
+
+    from feedpub.model import Article, Feed, FeedInfo, Image, Provider, Site, Topic
+    from feedpub.render.html import render_index
+
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    url = "https://e.org/a?x=1&y=%222%22"  # (the model's URLs are clean: quotes are escaped)
+    article = Article(
+        id=url, url=url, title=text, summary="", content_html="", published=when,
+        updated=when, provider=Provider(text), topics=(text,), categories=(text,),
+        images=(Image(url + "&img", "image/jpeg"),),
+    )  # fmt: skip
+    topic = Topic(key="k", name=text, slug="k")
+    infos = [FeedInfo("all", text, text, "all"), FeedInfo("k", text, text, "topics/k", topic)]
+    feeds = tuple(
+        Feed(info, (article,), when, total=1, base_url="https://feeds.example.com")
+        for info in infos
+    )
+    page = render_index(Site(text, text, "https://feeds.example.com", "en", feeds))
+    root = lxml.html.document_fromstring(page)
+    assert [element.tag for element in root.iter("script")] == []
+    assert root.find("head/title").text_content() == text
+    assert root.find("head/meta[@name='description']").get("content") == text
+    titles = {link.get("title") for link in root.iter("link") if link.get("rel") == "alternate"}
+    assert titles == {f"{text} ({label})" for label in ("RSS", "Atom", "JSON Feed")}
+    assert [h2.text_content() for h2 in root.iter("h2")] == ["Everything", text]
+    headlines = [a for a in root.iter("a") if a.get("href") == url]
+    assert [a.text_content() for a in headlines] == [text, text]
+    assert {img.get("src") for img in root.iter("img")} == {url + "&img"}
+    assert root.find(".//nav/p").text_content() == f"Topics: {text}\u00a0(1)"

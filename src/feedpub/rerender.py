@@ -40,10 +40,10 @@ def renderer_fingerprint() -> bytes:
     """The code and library versions the outputs are rendered with."""
     digest = hashlib.sha256(f"feedpub {feedpub.__version__}\n".encode())
     package = Path(feedpub.__file__).parent
-    for path in sorted([*package.glob("render/*.py"), *package.glob("templates/*")]):
+    for path in sorted(package.glob("render/*.py")):
         with contextlib.suppress(OSError):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    for library in ("feedgen", "lxml", "Jinja2", "MarkupSafe"):
+    for library in ("feedgen", "lxml"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             digest.update(f"{library}={metadata.version(library)}\n".encode())
     return digest.digest()
@@ -189,7 +189,6 @@ def render_changed(
             for _batch, submitted in waiting:
                 submitted.cancel()
     if len(site_outputs) < 2:
-        # Imported only here: a build with nothing to render does not import Jinja2 (30-40 ms).
         from feedpub.render import html, opml
 
         full = html.in_full([(choice.info, choice.total) for choice in choices])

@@ -44,7 +44,7 @@ def _renderers() -> dict[str, Renderer]:
 
 def render_site(site: Site) -> dict[str, bytes]:
     """Every output file of a site, keyed by its path relative to the output folder."""
-    from feedpub.render import html, opml  # (Jinja2: see rerender)
+    from feedpub.render import html, opml
 
     outputs: dict[str, bytes] = {}
     for feed in site.feeds:
