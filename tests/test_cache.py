@@ -443,6 +443,8 @@ def test_outputs_made_through_a_cache_that_then_fails_are_not_published(
     cfg = config(tmp_path, "warm")
     build(cfg)
     _with_phantom_feed(monkeypatch)
+    added = record(41, title="Added")  # a change: the build chooses and renders the feeds
+    (tmp_path / "records" / "041.md").write_text(added, encoding="utf-8")
 
     def failing(*_args: object) -> None:
         raise sqlite3.OperationalError("disk I/O error")
@@ -963,3 +965,62 @@ def test_a_build_with_nothing_to_convert_or_render_imports_neither_parser_nor_re
     edited = record(5, title="Edited") + "A *Markdown* body.\n"
     (tmp_path / "records" / "005.md").write_text(edited, encoding="utf-8")
     assert imported() == "markdown_it feedgen lxml"  # never Jinja2: the index is an ElementTree
+
+
+def _choosing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one each time a build chooses the feeds from the cache."""
+    choose, calls = cache_select.choose, []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return choose(*args, **kwargs)
+
+    monkeypatch.setattr(cache_select, "choose", counted)
+    return calls
+
+
+def test_a_build_where_nothing_changed_keeps_every_output_without_choosing_feeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cron's usual run: the cached records did not change, nor the configuration or the
+    renderer, and every output still holds its bytes; the feeds are not chosen again."""
+    cfg = cache_of(tmp_path, dump=False)
+    before, reports, first = build(cfg)
+    chosen = _choosing(monkeypatch)
+    after, again, stats = build(cfg)
+    assert chosen == [] and after == before and again == reports
+    assert (stats.feeds, stats.published, stats.written, stats.removed) == (
+        first.feeds, first.published, 0, 0,
+    )  # fmt: skip
+    assert stats.unchanged == len(before)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["title", "max_items", "output deleted", "output altered", "renderer", "state altered"],
+)
+def test_outputs_are_chosen_and_rendered_again_when_anything_they_follow_from_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """Whatever the outputs follow from besides the cached records (the configuration, the
+    renderer, the output files themselves, or the stored state, when altered) makes the
+    next build choose the feeds again, and its outputs are those of a cold build."""
+    cfg = cache_of(tmp_path, dump=False)
+    build(cfg)
+    settings: dict[str, Any] = {}
+    if change in ("title", "max_items"):
+        settings = {"title": "Another title"} if change == "title" else {"max_items": 2}
+    elif change == "output deleted":
+        (cfg.out / "all.atom").unlink()
+    elif change == "output altered":
+        (cfg.out / "index.html").write_bytes(b"<p>defaced</p>")
+    elif change == "renderer":
+        monkeypatch.setattr(rerender, "renderer_fingerprint", lambda: b"another renderer")
+    else:
+        with sqlite3.connect(cfg.cache_dir / DB_NAME) as db:
+            db.execute("UPDATE meta SET value = 'x' || value WHERE key = 'rendered'")
+    chosen = _choosing(monkeypatch)
+    warm = config(tmp_path, "warm", **settings)
+    warm_out, _, _ = build(warm)
+    assert chosen == [1]
+    assert warm_out == build(config(tmp_path, "cold", **settings), use_cache=False)[0]

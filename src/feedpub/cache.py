@@ -319,6 +319,17 @@ class RecordCache:
         rows = self.db.execute("SELECT path, digest, sha FROM outputs")
         return {path: (digest, sha) for path, digest, sha in rows}
 
+    def rendered_state(self) -> str | None:
+        """What the outputs were last rendered from (see `store_outputs`), unless the cached
+        records changed since."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'rendered'").fetchone()
+        return row[0] if row is not None and type(row[0]) is str else None
+
+    def forget_rendered(self) -> None:
+        """The cached records change (inside the transaction that changes them): the outputs
+        no longer follow from them."""
+        self.db.execute("DELETE FROM meta WHERE key = 'rendered'")
+
     # -- writing ------------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -458,11 +469,13 @@ class RecordCache:
             [(key, name, change) for key, name in pairs],
         )
 
-    def store_outputs(self, outputs: dict[str, tuple[bytes, bytes]]) -> None:
-        """Replace the output digests."""
+    def store_outputs(self, outputs: dict[str, tuple[bytes, bytes]], state: str) -> None:
+        """Replace the output digests: every output of a build rendered (or found unchanged)
+        from the cached records as they are now, under `state` (see `rendered_state`)."""
         with self.transaction():
             self.db.execute("DELETE FROM outputs")
             self.db.executemany(
                 "INSERT INTO outputs VALUES (?, ?, ?)",
                 [(path, digest, sha) for path, (digest, sha) in outputs.items()],
             )
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('rendered', ?)", (state,))

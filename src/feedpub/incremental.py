@@ -71,6 +71,7 @@ class Loaded:
     unpublished: int
     converted: int
     pending: Pending  # records held for a later publication time (see `convert_record`)
+    written: bool  # whether the cached records changed (else the feeds are as last chosen)
 
 
 def load_cached(
@@ -128,7 +129,10 @@ def load_cached(
     ids: set[str] = set()  # whose winner may have changed
     coming = estimated_records(jobs)  # a dump weighs by its parts to read, not as one file
     bulk = unfinished or (coming > BULK_FILES and coming > cache.totals()[0] // BULK_SHARE)
+    written = bool(changed or removed or bulk)
     with cache.transaction():
+        if written:
+            cache.forget_rendered()
         if bulk:  # many files (a first build): indexes are quicker built at the end than kept up
             cache.begin_bulk()
             cache.store_blocks([], [])  # stopped midway, the next build reads every entry
@@ -185,10 +189,9 @@ def load_cached(
         if bulk:
             cache.create_indexes()
             cache.end_bulk()
-        written = bool(changed or removed)
         _store_blocks(cache, blocks, stale_blocks, targeted, written, scanned, stored_racy)
     records, unpublished = cache.totals()
-    loaded = Loaded([], len(scanned), records, unpublished, len(changed), pending)
+    loaded = Loaded([], len(scanned), records, unpublished, len(changed), pending, written)
     reported = {name: text for name, text in cache.reports() if name not in fresh}
     for name in sorted(reported.keys() | fresh.keys()):
         text = reported.get(name)

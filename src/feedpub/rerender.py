@@ -87,6 +87,35 @@ def _site_digest(config: Config, choices: Choices, feed_digests: list[bytes]) ->
     return digest.digest()
 
 
+def render_state(config: Config, feeds: int) -> str:
+    """What a build's outputs are rendered from besides the cached records: the renderer
+    code and libraries and the whole configuration; then the number of feeds."""
+    digest = hashlib.sha256(renderer_fingerprint())
+    digest.update(repr(config).encode("utf-8", "surrogatepass"))
+    return f"{digest.hexdigest()} {feeds}"
+
+
+def outputs_standing(config: Config, cache: RecordCache) -> tuple[list[str], int] | None:
+    """The outputs of the last render and its number of feeds, when a build would make
+    them again byte for byte: the cached records have not changed since (`cache` says so
+    only then), the configuration and renderer are the same, and every output file still
+    holds the bytes written. Else None: choose and render as usual."""
+    state = cache.rendered_state()
+    _key, _, feeds = (state or "").partition(" ")
+    if not (feeds.isascii() and feeds.isdigit()) or state != render_state(config, int(feeds)):
+        return None
+    out = OutputFolder(config.out)
+    paths = []
+    for path, (_digest, sha) in cache.outputs().items():
+        try:
+            if hashlib.sha256(out.target(path).read_bytes()).digest() != sha:
+                return None
+        except (OSError, BuildError):
+            return None
+        paths.append(path)
+    return (paths, int(feeds)) if paths else None
+
+
 def _reuse(
     out: OutputFolder, path: str, previous: tuple[bytes, bytes] | None, digest: bytes
 ) -> bytes | None:
