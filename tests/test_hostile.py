@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -969,3 +970,53 @@ def test_cli_fails_when_only_hostile_records_are_given(tmp_path: Path) -> None:
         "feedpub: error: no publishable records in records; nothing written"
     )
     assert not (tmp_path / "out" / "all.rss").exists()
+
+
+@pytest.mark.parametrize("number", ["0x" + "f" * 4000, "0b" + "1" * 15000])
+def test_a_huge_yaml_integer_in_a_text_field_is_reported_never_fatal(
+    number: str, build: Build, records_dir: Path
+) -> None:
+    """YAML 1.1 reads `0x...` and `0b...` of any length as an int, which Python refuses to
+    write in decimal past 4,300 digits: each text field reports it, the others publish."""
+    head = "---\npublishedDateTime: 2024-04-01T00:00:00Z\n"
+    (records_dir / "title.md").write_text(f"{head}title: {number}\nwebUrl: https://e.org/1\n---\n")
+    for field in ("excerpt", "topics", "tags"):
+        value = f"[{number}]" if field != "excerpt" else number
+        text = f"{head}title: In {field}\nwebUrl: https://e.org/{field}\n{field}: {value}\n---\n"
+        (records_dir / f"{field}.md").write_text(text)
+    (records_dir / "anchor.md").write_text(ANCHOR)
+    run = build()
+    reasons = sorted((Path(r.source).name, r.field, r.reason) for r in run.reports)
+    assert reasons == [
+        ("excerpt.md", "excerpt", "must be text, not a huge integer; ignored"),
+        ("tags.md", "tags[0]", "must be a string, not a huge integer; ignored"),
+        ("title.md", "title", "must be text, not a huge integer"),
+        ("topics.md", "topics[0]", "must be a string, not a huge integer; ignored"),
+    ]
+    titles = [item["title"] for item in feed_items(run.out)]
+    assert len(titles) == 4 and {"In excerpt", "In tags", "In topics"} <= set(titles)
+    check_outputs(run.out, markers=[MARKER], strict=True)
+
+
+def test_a_record_that_fails_to_convert_unforeseen_is_skipped_alone(
+    build: Build, records_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error no check foresaw, in one record's conversion, is that record's report:
+    the build goes on and publishes the others."""
+    from feedpub import convert
+
+    text = convert._Converter.text
+
+    def failing(self: Any, key: str, limit: int) -> str:
+        if key == "title" and self.data.get("title") == "Boom":
+            raise ValueError("unforeseen")
+        return text(self, key, limit)
+
+    monkeypatch.setattr(convert._Converter, "text", failing)
+    (records_dir / "boom.md").write_text(record(title="Boom", webUrl="https://e.org/boom"))
+    (records_dir / "anchor.md").write_text(ANCHOR)
+    run = build()
+    [report] = run.reports
+    assert report.source.endswith("/boom.md") and report.field == "record"
+    assert report.reason == "cannot be converted (ValueError: unforeseen); skipped"
+    assert len(feed_items(run.out)) == 1

@@ -78,7 +78,16 @@ def _not_text(value: object) -> str | None:
         return type(value).__name__
     if type(value) is float and not math.isfinite(value):
         return str(value)
+    if type(value) is int and value.bit_length() > MAX_TEXT_INT_BITS:
+        return "a huge integer"
     return None
+
+
+MAX_TEXT_INT_BITS = 4_000
+"""An integer standing for text has at most about 1,200 digits. YAML reads `0x` followed
+by any number of hex digits (and `0b`, `0o`-like and base-60 forms) as an int of any size,
+which Python refuses to write in decimal past 4,300 digits: such a value is reported, not
+converted."""
 
 
 @dataclass(slots=True)
@@ -406,6 +415,11 @@ def convert_record(record: RawRecord, limits: Limits, now: datetime | None = Non
         article = converter.convert()
     except _Skip as skip:
         converter.reports.append(Report(record.source, skip.field, skip.reason))
+        return Conversion(reports=converter.reports)
+    except Exception as exc:  # a value no check foresaw: this record only
+        # One record feedpub cannot convert must not stop the build nor the others.
+        reason = f"cannot be converted ({type(exc).__name__}: {exc!s:.120}); skipped"
+        converter.reports.append(Report(record.source, "record", reason))
         return Conversion(reports=converter.reports)
     if now is not None and article.published > now:
         return Conversion(reports=converter.reports, held=True, due=article.published)
