@@ -105,15 +105,10 @@ def outputs_standing(config: Config, cache: RecordCache) -> tuple[list[str], int
     if not (feeds.isascii() and feeds.isdigit()) or state != render_state(config, int(feeds)):
         return None
     out = OutputFolder(config.out)
-    paths = []
-    for path, (_digest, sha) in cache.outputs().items():
-        try:
-            if hashlib.sha256(out.target(path).read_bytes()).digest() != sha:
-                return None
-        except (OSError, BuildError):
-            return None
-        paths.append(path)
-    return (paths, int(feeds)) if paths else None
+    outputs = cache.outputs()
+    if not outputs or any(_holding(out, path, sha) is None for path, (_d, sha) in outputs.items()):
+        return None
+    return list(outputs), int(feeds)
 
 
 def _reuse(
@@ -121,11 +116,16 @@ def _reuse(
 ) -> bytes | None:
     if previous is None or previous[0] != digest:
         return None
+    return _holding(out, path, previous[1])
+
+
+def _holding(out: OutputFolder, path: str, sha: bytes) -> bytes | None:
+    """The bytes of output `path` when the file holds those whose SHA-256 is `sha`."""
     try:
         data = out.target(path).read_bytes()
     except (OSError, BuildError):
         return None
-    return data if hashlib.sha256(data).digest() == previous[1] else None
+    return data if hashlib.sha256(data).digest() == sha else None
 
 
 def _render(feed: Feed) -> dict[str, bytes]:

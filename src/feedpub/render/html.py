@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
 from feedpub.model import Article, Feed, FeedInfo, Site
+from feedpub.render import FEED_FORMATS, MEDIA_TYPES, OPML_PATH
 
 HEADLINES_PER_TOPIC = 3
 FEATURED_TOPICS = 100
@@ -22,9 +23,8 @@ only, so that a site of 20,000 topics has a page of 5.5 MB, not 33 MB with 60,00
 autodiscovery links for a reader to offer; every feed is in the OPML list."""
 
 NO_BREAK = "\u00a0"
-FORMATS = ((".rss", "RSS", "application/rss+xml"),
-           (".atom", "Atom", "application/atom+xml"),
-           (".json", "JSON Feed", "application/feed+json"))  # fmt: skip
+LABELS = {".rss": "RSS", ".atom": "Atom", ".json": "JSON Feed"}
+"""How each feed format is named on the page (its suffix in `FEED_FORMATS`)."""
 STYLE = """
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
 section { border-top: 1px solid #ddd; padding: 1rem 0; }
@@ -60,7 +60,7 @@ def render_index(site: Site) -> bytes:
     _block(body, "h1").text = site.title
     intro = _block(body, "p")
     intro.text = f"{site.description}. Subscribe to one topic, to everything, or import "
-    ET.SubElement(intro, "a", href=f"{site.base_url}/feeds.opml").text = "all feeds (OPML)"
+    ET.SubElement(intro, "a", href=f"{site.base_url}/{OPML_PATH}").text = "all feeds (OPML)"
     intro[-1].tail = "."
     _topic_links(ET.SubElement(_block(body, "nav"), "p"), shown, others)
     for feed in shown:
@@ -84,12 +84,12 @@ def _head(head: ET.Element, site: Site, shown: list[Feed]) -> None:
     _block(head, "title").text = site.title
     _block(head, "meta", name="description", content=site.description)
     for feed in shown:
-        for suffix, label, media_type in FORMATS:
-            title = f"{feed.info.title} ({label})"
-            _block(head, "link", rel="alternate", type=media_type, title=title,
+        for suffix in FEED_FORMATS:
+            title = f"{feed.info.title} ({LABELS[suffix]})"
+            _block(head, "link", rel="alternate", type=_media_type(suffix), title=title,
                    href=feed.url_for(suffix))  # fmt: skip
-    _block(head, "link", rel="outline", type="text/x-opml", title="All feeds (OPML)",
-           href=f"{site.base_url}/feeds.opml")  # fmt: skip
+    _block(head, "link", rel="outline", type=_media_type(".opml"), title="All feeds (OPML)",
+           href=f"{site.base_url}/{OPML_PATH}")  # fmt: skip
     _block(head, "style").text = STYLE
 
 
@@ -126,9 +126,9 @@ def _section(body: ET.Element, feed: Feed) -> None:
 
 
 def _format_links(parent: ET.Element, feed: Feed, between: str = "") -> None:
-    for suffix, label, _media_type in FORMATS:
+    for suffix in FEED_FORMATS:
         link = ET.SubElement(parent, "a", href=feed.url_for(suffix))
-        link.text, link.tail = label, between
+        link.text, link.tail = LABELS[suffix], between
     parent[-1].tail = None
 
 
@@ -158,6 +158,11 @@ def _more_topics(body: ET.Element, others: list[Feed]) -> None:
         item = _block(listing, "li")
         item.text = f"{_name(feed)}{NO_BREAK}({feed.total}): "
         _format_links(item, feed, between=" ")
+
+
+def _media_type(suffix: str) -> str:
+    """The media type an autodiscovery link names (as served, without the charset)."""
+    return MEDIA_TYPES[suffix].partition(";")[0]
 
 
 def _name(feed: Feed) -> str:
