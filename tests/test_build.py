@@ -14,8 +14,8 @@ from typing import Any
 import feedparser
 import pytest
 
-from feedpub import rerender
-from feedpub.build import build_site
+from feedpub import dumps, rerender
+from feedpub.build import build_site, run_build
 from feedpub.cache import RecordCache
 from feedpub.errors import BuildError
 from feedpub.publish.files import (
@@ -27,6 +27,7 @@ from feedpub.publish.files import (
 )
 from feedpub.render import html as html_module
 from feedpub.render import render_site
+from feedpub.report import Report
 from feedpub.stats import BuildStats
 
 from .conftest import SAMPLE_RECORDS, BuildRun, base_record, config_for, output_files
@@ -331,6 +332,69 @@ def test_a_dump_replaced_by_a_symbolic_link_loop_is_reported(
             f"{records_dir}/dump.json: file: cannot read: Too many levels of symbolic links"
         ]
         assert run.stats.published == 1 and run.stats.skipped == 1
+
+
+@pytest.mark.parametrize(
+    "how", [{"use_cache": False}, {"use_cache": True}, {"use_cache": True, "pool_threshold": 0}]
+)
+def test_a_record_linked_from_outside_the_records_folder_is_reported_not_read(
+    tmp_path: Path, write_record: Write, records_dir: Path, how: dict[str, Any]
+) -> None:
+    """A record set from elsewhere (a cloned repository, an unpacked archive) may hold
+    `a.md -> ~/.ssh/...`: such a link is named and skipped; links inside are followed."""
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "secret.md").write_text(
+        "---\n" + json.dumps(base_record(title="Secret", webUrl="https://e.org/s")) + "\n---\n"
+    )
+    write_record("a.md", base_record(title="Plain", webUrl="https://e.org/a"))
+    write_record("sub/b.md", base_record(title="Linked", webUrl="https://e.org/b"))
+    (records_dir / "leak.md").symlink_to(private / "secret.md")
+    (records_dir / "sub" / "up.md").symlink_to("../../private/secret.md")
+    (records_dir / "sub" / "around.md").symlink_to("../../records/a.md")  # out, and back in
+    (records_dir / "inside.md").symlink_to("sub/b.md")
+    config = config_for(tmp_path, records_dir)
+    for _ in range(2):  # the second build has them from the cache
+        reports: list[Report] = []
+        stats = run_build(config, reports.append, **how)
+        assert [str(report) for report in reports] == [
+            f"{records_dir}/{name}: file: a symbolic link out of the records folder; skipped"
+            for name in ("leak.md", "sub/up.md")
+        ]
+        assert (stats.published, stats.duplicates, stats.skipped) == (2, 2, 2)
+    titles = [entry.title for entry in feedparser.parse(config.out / "all.atom").entries]
+    assert sorted(titles) == ["Linked", "Plain"]
+    assert not any(b"Secret" in data for data in output_files(config.out).values())
+
+
+def test_a_big_dump_linked_from_outside_the_records_folder_is_not_read_in_parts(
+    tmp_path: Path, records_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dumps, "PART_BYTES", 500)
+    private = tmp_path / "private"
+    private.mkdir()
+    lines = [json.dumps(base_record(webUrl=f"https://e.org/{n}")) for n in range(20)]
+    (private / "dump.jsonl").write_text("\n".join(lines) + "\n")
+    (records_dir / "dump.jsonl").symlink_to(private / "dump.jsonl")
+    (records_dir / "a.md").write_text("---\n" + json.dumps(base_record()) + "\n---\n")
+    reports: list[Report] = []
+    stats = run_build(config_for(tmp_path, records_dir), reports.append, pool_threshold=0)
+    assert [str(report) for report in reports] == [
+        f"{records_dir}/dump.jsonl: file: a symbolic link out of the records folder; skipped"
+    ]
+    assert stats.published == 1
+
+
+def test_links_inside_a_records_folder_reached_through_a_link_are_followed(
+    tmp_path: Path, write_record: Write, records_dir: Path
+) -> None:
+    write_record("a.md", base_record(title="Plain", webUrl="https://e.org/a"))
+    (records_dir / "again.md").symlink_to(records_dir / "a.md")
+    (tmp_path / "current").symlink_to(records_dir, target_is_directory=True)
+    reports: list[Report] = []
+    stats = run_build(config_for(tmp_path, tmp_path / "current"), reports.append)
+    assert reports == []
+    assert (stats.published, stats.duplicates) == (1, 1)
 
 
 def test_hostile_topic_names_stay_inside_topics(

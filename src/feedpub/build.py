@@ -59,7 +59,7 @@ def load_articles(
     now = None if config.publish_future else build_time(started_ns)
     articles: list[Article] = []
     for file in _with_progress(files, progress):
-        outcome = convert_path(file.path, f"{base}/{file.name}", config.limits, now)
+        outcome = convert_path(file.path, f"{base}/{file.name}", config.limits, now, folder)
         _account(outcome, stats, sink)
         articles.extend(outcome.articles)
     return articles

@@ -23,6 +23,7 @@ from feedpub.records import (
     RECORD_JSON,
     FileResult,
     append_item,
+    leads_out_of,
     read_json_lines_bytes,
 )
 from feedpub.report import Report
@@ -58,12 +59,19 @@ def is_split_dump(name: str, size: int, limits: Limits) -> bool:
 
 
 def planned_parts(
-    path: str | os.PathLike[str], size: int, limits: Limits, digests: bool = False
+    path: str | os.PathLike[str],
+    size: int,
+    limits: Limits,
+    digests: bool = False,
+    root: str | os.PathLike[str] | None = None,
 ) -> list[DumpPart]:
     """The parts to read file `path` (of `size` bytes) in; none for a file read whole: not a
-    big dump, unreadable, or not read alike in parts and whole (see `plan_parts`)."""
+    big dump, unreadable, a symbolic link out of folder `root` (the file's own if None), or
+    not read alike in parts and whole (see `plan_parts`)."""
     if not is_split_dump(os.fspath(path), size, limits):
         return []
+    if leads_out_of(os.path.dirname(path) if root is None else root, path):
+        return []  # read whole, which reports it
     try:
         return plan_parts(path, digests=digests)
     except OSError:  # read whole, which reports it

@@ -90,7 +90,8 @@ def file_jobs(
         if not is_split_dump(name, size, limits):
             continue
         before = compare(name) if compare is not None else []
-        planned = planned_parts(os.path.join(folder, name), size, limits, bool(before))
+        path = os.path.join(folder, name)
+        planned = planned_parts(path, size, limits, bool(before), root=folder)
         if not planned:  # read whole
             continue
         same = set(before).intersection(planned)
@@ -114,17 +115,21 @@ class EncodedOutcome(NamedTuple):
 
 
 def convert_file(
-    path: str | os.PathLike[str], display: str, limits: Limits, now: datetime | None = None
+    path: str | os.PathLike[str],
+    display: str,
+    limits: Limits,
+    now: datetime | None = None,
+    root: str | os.PathLike[str] | None = None,
 ) -> FileOutcome:
     """Read and convert every record of one file (a big dump part by part); records dated
-    after `now` are held."""
+    after `now` are held. `root` is the records folder (see `read_record_file`)."""
     try:
         size = os.stat(path).st_size
     except OSError:
         size = 0  # read whole, which reports why it cannot be read
-    parts = planned_parts(path, size, limits)
+    parts = planned_parts(path, size, limits, root=root)
     if not parts:
-        return _convert(read_record_file(path, display, limits), limits, now)
+        return _convert(read_record_file(path, display, limits, root), limits, now)
     outcome = FileOutcome()
     for part in parts:
         converted = _convert(read_dump_part(path, display, part)[0], limits, now)
@@ -153,10 +158,16 @@ def _convert(result: FileResult, limits: Limits, now: datetime | None) -> FileOu
 
 
 def encode_file(
-    path: str, name: str, display: str, limits: Limits, now: datetime | None = None
+    path: str,
+    name: str,
+    display: str,
+    limits: Limits,
+    now: datetime | None = None,
+    root: str | None = None,
 ) -> EncodedOutcome:
-    """Convert one file and encode its articles for the cache (under `name`)."""
-    outcome = convert_file(path, display, limits, now)
+    """Convert one file of records folder `root` and encode its articles for the cache
+    (under `name`)."""
+    outcome = convert_file(path, display, limits, now, root)
     rows = [encode_article(article, display) for article in outcome.articles]
     return EncodedOutcome(
         stored_file(name, rows),
@@ -200,7 +211,7 @@ def _encode_each(jobs: FileJobs, limits: Limits) -> Iterator[EncodedOutcome]:
         path, display = os.path.join(folder, name), f"{base}/{name}"
         parts = jobs.parts.get(name)
         if parts is None:
-            yield encode_file(path, name, display, limits, jobs.now)
+            yield encode_file(path, name, display, limits, jobs.now, folder)
         else:
             for part in parts:
                 yield encode_part(path, name, display, part, limits, jobs.now)
