@@ -11,13 +11,21 @@ cache. A round is
   `WORK/differs-<round>`),
 - `failed` when the build fails or prints a traceback.
 
+With `--outputs kept` each round starts from the clean build's output folder instead of an
+empty one, so a build that finds no record changed may keep its outputs without choosing
+the feeds (see README, "Nothing changed, nothing chosen"); with `--outputs edited` the
+same, and the record of the newest entry is edited too (its title), and the feeds must be
+those of a build of the edited records from an empty cache; `--outputs all` takes turns.
+
     python fuzz/cache_damage.py WORK_DIR [--records 2000] [--rounds 240] [--seed 1]
+                                         [--outputs fresh|kept|edited|all]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -103,6 +111,32 @@ def damage_bytes(database: Path, kind: str, rng: random.Random) -> None:
     database.write_bytes(bytes(data))
 
 
+class Edit:
+    """The title of the record file of the `all` feed's newest entry, changed and put back
+    (bytes and mtime) around a round, so the build reads exactly one changed file."""
+
+    def __init__(self, records: Path, out: Path) -> None:
+        newest = json.loads((out / "all.json").read_text(encoding="utf-8"))["items"][0]
+        self.path = next(
+            path for path in sorted(records.iterdir()) if newest["url"] in path.read_text()
+        )
+        self.before = self.path.read_bytes()
+        self.mtime_ns = self.path.stat().st_mtime_ns
+        title = newest["title"]
+        self.after = self.before.replace(title.encode(), f"{title} (edited)".encode(), 1)
+        assert self.after != self.before, f"{self.path}: no title {title!r} to edit"
+
+    def apply(self) -> None:
+        """Write the edited record (one second newer: not "racy", and a changed size)."""
+        self.path.write_bytes(self.after)
+        os.utime(self.path, ns=(self.mtime_ns + 10**9, self.mtime_ns + 10**9))
+
+    def undo(self) -> None:
+        """Put back the record as it was, its mtime too."""
+        self.path.write_bytes(self.before)
+        os.utime(self.path, ns=(self.mtime_ns, self.mtime_ns))
+
+
 def code_digest() -> str:
     """A digest of feedpub's source: a cache made by other code is rebuilt without a word,
     so an edit during a run would turn every later round into a clean build."""
@@ -119,6 +153,11 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=240)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--outputs", choices=("fresh", "kept", "edited", "all"), default="fresh",
+        help="each round builds into an empty output folder (fresh), into the clean build's"
+        " outputs (kept), or into them with one record edited (edited); all: each in turn",
+    )  # fmt: skip
     args = parser.parse_args()
     work: Path = args.work
     shutil.rmtree(work, ignore_errors=True)
@@ -130,16 +169,29 @@ def main() -> None:
     an_hour_ago = time.time() - 3600  # not "racy": the cache trusts their size and mtime
     for path in records.rglob("*"):
         os.utime(path, (an_hour_ago, an_hour_ago))
-    status, printed = build(records, clean, work / "reference")
+    # Built into `out` through `cache`, the folders of every round: their paths are part of
+    # the configuration the cache's outputs were rendered for, so a round can keep them.
+    status, printed = build(records, cache, out)
     if status:
         sys.exit(f"the clean build failed: {printed}")
-    reference = digests(work / "reference")
+    shutil.copytree(cache, clean)
+    shutil.copytree(out, work / "reference")
+    references = {"fresh": digests(out), "kept": digests(out)}
+    edit = Edit(records, out)
+    edit.apply()
+    status, printed = build(records, work / "clean-edited", work / "reference-edited")
+    edit.undo()
+    if status:
+        sys.exit(f"the clean build of the edited records failed: {printed}")
+    references["edited"] = digests(work / "reference-edited")
     code = code_digest()
     rng = random.Random(args.seed)
     kinds = ("flip", "overwrite", "zero_page", "swap_pages", "rows")
+    modes = ("fresh", "kept", "edited") if args.outputs == "all" else (args.outputs,)
     results: Counter[tuple[str, str]] = Counter()
     for round_number in range(args.rounds):
         kind = kinds[round_number % len(kinds)]
+        mode = modes[round_number // len(kinds) % len(modes)]  # each kind in each mode
         shutil.rmtree(cache, ignore_errors=True)
         shutil.copytree(clean, cache)
         if kind == "rows":
@@ -153,11 +205,20 @@ def main() -> None:
         shutil.rmtree(damaged, ignore_errors=True)
         shutil.copytree(cache, damaged)
         shutil.rmtree(out, ignore_errors=True)
-        status, printed = build(records, cache, out)
+        if mode != "fresh":
+            shutil.copytree(work / "reference", out)
+            kind = f"{kind} {mode}"
+        if mode == "edited":
+            edit.apply()
+        try:
+            status, printed = build(records, cache, out)
+        finally:
+            if mode == "edited":
+                edit.undo()
         if status or "Traceback" in printed:
             outcome = "failed"
             print(f"round {round_number} ({kind}) failed: {printed[-400:]}", file=sys.stderr)
-        elif digests(out) == reference:
+        elif digests(out) == references[mode]:
             outcome = "found" if "was damaged" in printed else "same"
         else:
             outcome = "differs"
@@ -166,11 +227,11 @@ def main() -> None:
         results[(kind, outcome)] += 1
     for kind in sorted({kind for kind, _ in results}):
         row = ", ".join(f"{what} {results[(kind, what)]}" for what in OUTCOMES)
-        print(f"{kind:>10}: {row}")
+        print(f"{kind:>17}: {row}")
     total: Counter[str] = Counter()
     for (_, what), count in results.items():
         total[what] += count
-    print(f"{'all':>10}: " + ", ".join(f"{what} {total[what]}" for what in OUTCOMES))
+    print(f"{'all':>17}: " + ", ".join(f"{what} {total[what]}" for what in OUTCOMES))
     if code_digest() != code:
         sys.exit("feedpub's source changed during the run: these figures do not count")
 
