@@ -10,6 +10,7 @@ forbids `<script`, `javascript:`, `vbscript:`, `data:` and `onerror` in the raw 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import unicodedata
@@ -92,11 +93,33 @@ def is_safe_url(url: str) -> bool:
     return (
         parts.scheme in ("http", "https")
         and bool(HOST_NAME.match(parts.netloc))
+        and is_readable_host(parts.hostname or "")
         and parts.port != {"http": 80, "https": 443}[parts.scheme]
         and parts.path.startswith("/")
         and not re.search(r"/\.\.?(?:/|\Z)", parts.path)
         and all(e == e.upper() and chr(int(e[1:], 16)) not in UNRESERVED for e in escapes)
     )
+
+
+def is_readable_host(host: str) -> bool:
+    """True when readers that follow the WHATWG URL standard read `host` as written: a host
+    ending in a number is an IPv4 address to them (`0x7f.1` is 127.0.0.1), so it must be a
+    dotted quad; each `xn--` label must be valid punycode. (A site's own address may be a
+    local one: that articles' addresses are not is checked in test_hostile.)"""
+    last = host.rsplit(".", 1)[-1]
+    if re.fullmatch(r"[0-9]+|0x[0-9a-f]*", last):
+        try:
+            return bool(ipaddress.IPv4Address(host))
+        except ValueError:
+            return False
+    try:
+        return all(
+            label.encode().decode("idna").encode("idna") == label.encode()
+            for label in host.split(".")
+            if label.startswith("xn--")
+        )
+    except UnicodeError:
+        return False
 
 
 def check_url(url: str, where: str) -> None:

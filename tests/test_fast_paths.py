@@ -38,7 +38,8 @@ def test_plain_text_fast_path_is_the_general_result(text: str) -> None:
 URL_PARTS = st.sampled_from(
     ["http", "https", "HTTP", "ftp", "javascript", "://", ":", "/", "//", "?", "#", "@", "%",
      "%2F", "%zz", "%4", ".", "-", "a", "Z9", "example.com", "[::1]", ":80", ":99999", " ",
-     "\t", "\n", "é", "東", "\x00", "\x85", "'", '"', "<", "~", "_", "!$&()*+,;=", "\ufffe"]
+     "\t", "\n", "é", "東", "\x00", "\x85", "'", '"', "<", "~", "_", "!$&()*+,;=", "\ufffe",
+     "0x7f", "1.2.3", "127.0.0.1", "8.8.8.8", "xn--", "xn--zz", "xn--bcher-kva", "&amp;", "\ufeff"]
 )  # fmt: skip
 url_like = st.lists(URL_PARTS, max_size=12).map("".join) | st.from_regex(
     r"\Ahttps?://[a-z0-9.\-]{0,12}(/[!-~]{0,20})?\Z"

@@ -285,6 +285,14 @@ CASES = [
         ("Hosts that are not names, addresses not in normal form",),
         tuple(f"images[{index}].url: {NO_IMAGE}" for index in range(6)),
     ),
+    Case(
+        "url_hosts_readers_rewrite.md",
+        ("Hosts that browsers read as other addresses",),
+        (
+            "webUrl: not an absolute http(s) URL; ignored",
+            *(f"images[{index}].url: {NO_IMAGE}" for index in range(7)),
+        ),
+    ),
     # Files: empty, binary, not UTF-8, BOM, CRLF, not records at all.
     Case("empty.md", reports=skipped("file: empty file")),
     Case("whitespace_only.txt", reports=skipped("file: empty file")),
@@ -567,6 +575,26 @@ def test_urls_are_published_in_normal_form_on_dns_hosts(build: Build, records_di
     content = str(item["content_html"])
     assert "[" not in content and "loopback" in content
     assert '<a href="https://example.org/b/%2Fc" rel="noopener noreferrer">odd</a>' in content
+
+
+def test_hosts_readers_would_read_as_other_addresses_are_refused(
+    build: Build, records_dir: Path
+) -> None:
+    """JavaScript readers and browsers (the WHATWG URL standard) read a host ending in a
+    number as an IPv4 address: `0x7f.1` is 127.0.0.1, `1.2.3` is 1.2.0.3, `999.1.1.1`
+    fails; they refuse bad punycode. Loopback and private addresses are never published."""
+    _, item = built("url_hosts_readers_rewrite.md", build, records_dir)
+    assert item["url"] == "https://news.example.org/story?utm=1&page=2"  # webUrl refused
+    attachments = [a["url"] for a in item["attachments"]]  # type: ignore[attr-defined]
+    assert attachments == [
+        "https://93.184.216.34/public.png",
+        "https://xn--bcher-kva.example/ok.png",
+    ]
+    content = str(item["content_html"])
+    assert "0x7f" not in content and "192.168" not in content
+    assert 'href="https://example.org/q?a=1&amp;b=2"' in content
+    assert item["title"] == "Hosts that browsers read as other addresses"
+    assert item["summary"] == "A byte-order mark left in text"
 
 
 def test_no_url_gives_a_stable_urn_id(build: Build, records_dir: Path, tmp_path: Path) -> None:

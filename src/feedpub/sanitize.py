@@ -8,7 +8,9 @@ exactly once; HTML fields go through an allowlist sanitiser (nh3, the Rust
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
+import string
 import unicodedata
 from functools import partial
 from urllib.parse import quote, urljoin, urlsplit
@@ -22,9 +24,12 @@ import nh3
 # reader shows after it (titles in a list: "Trojan Source", CVE-2021-42574). The marks
 # (U+200E, U+200F, U+061C), which open nothing, stay. U+FFFD goes too: it only says that
 # something was lost to a wrong decoding (as `&#0;` and `&#xD800;` decode), shows as a
-# box, and the W3C validator flags it as it flags C1 controls (BadCharacters).
+# box, and the W3C validator flags it as it flags C1 controls (BadCharacters). And so does
+# U+FEFF, a byte-order mark left inside text: invisible, yet some readers trim it and
+# others keep it, so one title would be two different strings.
 _FORBIDDEN_CHARS = re.compile(
-    "[^\t\n\r\x20-\x7e\xa0-\u2029\u202f-\u2065\u206a-\ud7ff\ue000-\ufffc\U00010000-\U0010ffff]"
+    "[^\t\n\r\x20-\x7e\xa0-\u2029\u202f-\u2065\u206a-\ud7ff\ue000-\ufefe\uff00-\ufffc"
+    "\U00010000-\U0010ffff]"
 )
 _WHITESPACE = re.compile(r"\s+")
 _TAG_LIKE = re.compile(r"<[A-Za-z!/?]")
@@ -60,12 +65,12 @@ _HOST = re.compile(rf"^{_HOST_NAME}$")
 # `site_url`; and so may the address a server listens on (`is_host_name`).
 _LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 _SITE_HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
-# An http(s) URL in the form `safe_url` publishes (lower-case host as above, no port, a
-# path with no `.` or `..` segment, and only characters RFC 3986 allows in a path and
-# query, no `%` escape to normalise): it would be published unchanged, so it is accepted
-# without further checks.
+# An http(s) URL in the form `safe_url` publishes (lower-case host as above whose last
+# label starts with a letter and none with `xn--`, no port, a path with no `.` or `..`
+# segment, and only characters RFC 3986 allows in a path and query, no `%` escape to
+# normalise): it would be published unchanged, so it is accepted without further checks.
 _PLAIN_HTTP_URL = re.compile(
-    rf"https?://{_HOST_NAME}(?![^?]*/\.\.?(?:[/?]|\Z))"
+    r"https?://(?![^/]*xn--)(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*(?![^?]*/\.\.?(?:[/?]|\Z))"
     r"/[A-Za-z0-9\-._~:/?@!$&'()*+,;=]*\Z"
 )
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -274,7 +279,7 @@ def safe_url(url: object, base: str = "") -> str:
     """
     if not isinstance(url, str):
         return ""
-    if not base and _PLAIN_HTTP_URL.match(url):
+    if not base and _PLAIN_HTTP_URL.match(url) and "&amp;" not in url:
         return url  # the common case, decided without splitting: see _PLAIN_HTTP_URL
     return _safe_url_general(url, base)
 
@@ -295,6 +300,8 @@ def is_host_name(name: str) -> bool:
 
 def _safe_url_general(url: str, base: str, hosts: re.Pattern[str] = _HOST) -> str:
     url = strip_forbidden(url).strip().replace("\t", "").replace("\n", "").replace("\r", "")
+    while "&amp;" in url:  # escaped for HTML in the source (`?a=1&amp;b=2`): readers differ
+        url = url.replace("&amp;", "&")
     if not url:
         return ""
     if base:
@@ -340,6 +347,8 @@ def _encode_url(url: str, scheme: str, netloc: str, hosts: re.Pattern[str] = _HO
     host = host.lower()
     if not hosts.match(host) or (port and not port.isdigit()):
         return ""
+    if not _readable_host(host, local=hosts is not _HOST):
+        return ""
     port = str(int(port)) if port else ""
     if port == _DEFAULT_PORTS[scheme]:
         port = ""
@@ -352,6 +361,33 @@ def _encode_url(url: str, scheme: str, netloc: str, hosts: re.Pattern[str] = _HO
         f"{question_mark}{_encode_part(query, _URI_QUERY_SAFE)}"
         f"{hash_mark}{_encode_part(fragment, _URI_QUERY_SAFE)}"
     )
+
+
+def _readable_host(host: str, local: bool) -> bool:
+    """True when every reader reads `host` (a lower-case name `_HOST` or `_SITE_HOST` took)
+    as it is written, and, unless `local`, it is not a loopback or private address.
+
+    A host whose last label is a number (`1.2.3`, `0x7f.1`, `999.1.1.1`) is an IPv4
+    address to browsers and JavaScript readers (the WHATWG URL standard): they rewrite the
+    short forms (`0x7f.1` is 127.0.0.1) and refuse the invalid ones, so only the dotted
+    quad is kept. An `xn--` label must be valid punycode (`xn--zz` is refused by them)."""
+    last = host.rpartition(".")[2]
+    if last.isdigit() or (last[:2] == "0x" and all(c in string.hexdigits for c in last[2:])):
+        try:
+            address = ipaddress.IPv4Address(host)  # four decimal octets, no leading zeros
+        except ValueError:
+            return False
+        return local or address.is_global
+    if "xn--" not in host:
+        return True
+    for label in host.split("."):
+        if label.startswith("xn--"):
+            try:
+                if label.encode("ascii").decode("idna").encode("idna") != label.encode():
+                    return False
+            except UnicodeError:
+                return False
+    return True
 
 
 def _encode_part(part: str, safe: str) -> str:
