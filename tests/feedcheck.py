@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
 import feedparser
+import idna
 import jsonschema
 import lxml.html
 from lxml import etree
@@ -112,14 +113,18 @@ def is_readable_host(host: str) -> bool:
             return bool(ipaddress.IPv4Address(host))
         except ValueError:
             return False
+    return all(is_readable_punycode(label) for label in host.split(".") if label.startswith("xn--"))
+
+
+def is_readable_punycode(label: str) -> bool:
+    """True for an `xn--` label spelling text that UTS 46 leaves as it is (as browsers
+    require), encoded back to the same label."""
     try:
-        return all(
-            label.encode().decode("idna").encode("idna") == label.encode()
-            for label in host.split(".")
-            if label.startswith("xn--")
-        )
-    except UnicodeError:
+        spelled = label[4:].encode("ascii").decode("punycode")
+        unchanged = idna.uts46_remap(spelled, std3_rules=False, transitional=False) == spelled
+    except (idna.IDNAError, UnicodeError):
         return False
+    return unchanged and "xn--" + spelled.encode("punycode").decode("ascii") == label
 
 
 def check_url(url: str, where: str) -> None:

@@ -290,7 +290,7 @@ CASES = [
         ("Hosts that browsers read as other addresses",),
         (
             "webUrl: not an absolute http(s) URL; ignored",
-            *(f"images[{index}].url: {NO_IMAGE}" for index in range(7)),
+            *(f"images[{index}].url: {NO_IMAGE}" for index in range(8)),
         ),
     ),
     # Files: empty, binary, not UTF-8, BOM, CRLF, not records at all.
@@ -582,13 +582,17 @@ def test_hosts_readers_would_read_as_other_addresses_are_refused(
 ) -> None:
     """JavaScript readers and browsers (the WHATWG URL standard) read a host ending in a
     number as an IPv4 address: `0x7f.1` is 127.0.0.1, `1.2.3` is 1.2.0.3, `999.1.1.1`
-    fails; they refuse bad punycode. Loopback and private addresses are never published."""
+    fails; they refuse bad punycode. Loopback and private addresses are never published.
+    International names are encoded as browsers encode them (IDNA 2008, UTS 46): `faß` is
+    `xn--fa-hia`, where Python's own codec (IDNA 2003) gives `fass`, another domain."""
     _, item = built("url_hosts_readers_rewrite.md", build, records_dir)
     assert item["url"] == "https://news.example.org/story?utm=1&page=2"  # webUrl refused
     attachments = [a["url"] for a in item["attachments"]]  # type: ignore[attr-defined]
     assert attachments == [
         "https://93.184.216.34/public.png",
         "https://xn--bcher-kva.example/ok.png",
+        "https://xn--fa-hia.example/ok.png",
+        "https://xn--ls8h.example/ok.png",
     ]
     content = str(item["content_html"])
     assert "0x7f" not in content and "192.168" not in content

@@ -340,9 +340,8 @@ def _encode_url(url: str, scheme: str, netloc: str, hosts: re.Pattern[str] = _HO
     scheme = scheme.lower()
     host, _, port = netloc.partition(":")
     if not host.isascii():
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
+        host = _ascii_host(host)
+        if not host:
             return ""
     host = host.lower()
     if not hosts.match(host) or (port and not port.isdigit()):
@@ -380,14 +379,67 @@ def _readable_host(host: str, local: bool) -> bool:
         return local or address.is_global
     if "xn--" not in host:
         return True
-    for label in host.split("."):
-        if label.startswith("xn--"):
-            try:
-                if label.encode("ascii").decode("idna").encode("idna") != label.encode():
-                    return False
-            except UnicodeError:
-                return False
-    return True
+    return all(_is_punycode(label) for label in host.split(".") if label.startswith("xn--"))
+
+
+def _ascii_host(host: str) -> str:
+    """An international host name in the ASCII form browsers give it (UTS 46 mapping,
+    non-transitional, then punycode: the WHATWG URL standard), or "" when they would refuse
+    it or might read it otherwise. The `idna` package does it (IDNA 2008; Python's own
+    codec is IDNA 2003, to which `faß.de` is `fass.de`, another domain than
+    `xn--fa-hia.de`); what IDNA 2008 refuses but browsers take (an emoji: `💩.la`) is
+    mapped by UTS 46 alone and written in punycode, when it is plain enough to be sure
+    of (see `_plainly_valid`)."""
+    import idna  # (only for hosts that are not ASCII)
+
+    try:
+        return str(idna.encode(host, uts46=True, transitional=False).decode("ascii"))
+    except idna.InvalidCodepoint:
+        pass
+    except (idna.IDNAError, UnicodeError):  # a bidirectional or joiner rule, a length...
+        return ""
+    try:
+        mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
+    except (idna.IDNAError, UnicodeError):
+        return ""
+    labels = mapped.split(".")
+    if not all(_plainly_valid(label) for label in labels):
+        return ""
+    return ".".join(
+        label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+        for label in labels
+    )
+
+
+def _plainly_valid(label: str) -> bool:
+    """True for a label (mapped by UTS 46) that browsers take as it is: not empty, in NFC,
+    no right-to-left, unassigned or joiner character (their rules are not checked here),
+    not starting with a combining mark or a hyphen."""
+    return (
+        bool(label)
+        and label[0] != "-"
+        and not unicodedata.category(label[0]).startswith("M")
+        and unicodedata.is_normalized("NFC", label)
+        and not any(
+            unicodedata.bidirectional(char) in ("R", "AL", "AN")
+            or unicodedata.category(char) in ("Cn", "Cf")
+            for char in label
+        )
+    )
+
+
+def _is_punycode(label: str) -> bool:
+    """True for an `xn--` label that browsers read: it spells text that needs no mapping,
+    and that text is encoded back to the same label (see `_ascii_host`)."""
+    import idna
+
+    try:
+        spelled = label[4:].encode("ascii").decode("punycode")
+        if idna.uts46_remap(spelled, std3_rules=False, transitional=False) != spelled:
+            return False
+    except (idna.IDNAError, UnicodeError):
+        return False
+    return not spelled.isascii() and _ascii_host(spelled) == label
 
 
 def _encode_part(part: str, safe: str) -> str:
