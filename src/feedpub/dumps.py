@@ -70,7 +70,7 @@ def planned_parts(
     not read alike in parts and whole (see `plan_parts`)."""
     if not is_split_dump(os.fspath(path), size, limits):
         return []
-    if leads_out_of(os.path.dirname(path) if root is None else root, path):
+    if leads_out_of(path, root):
         return []  # read whole, which reports it
     try:
         return plan_parts(path, digests=digests)

@@ -90,8 +90,7 @@ def file_jobs(
         if not is_split_dump(name, size, limits):
             continue
         before = compare(name) if compare is not None else []
-        path = os.path.join(folder, name)
-        planned = planned_parts(path, size, limits, bool(before), root=folder)
+        planned = planned_parts(os.path.join(folder, name), size, limits, bool(before), folder)
         if not planned:  # read whole
             continue
         same = set(before).intersection(planned)

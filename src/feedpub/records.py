@@ -292,12 +292,14 @@ class LinkLeadsOut(OSError):
     reason = "a symbolic link out of the records folder; skipped"
 
 
-def leads_out_of(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> bool:
-    """True when `path` is a symbolic link whose target lies outside folder `root` (a
-    record set from elsewhere, say a cloned repository, may hold `a.md -> ~/.ssh/id_rsa`)."""
+def leads_out_of(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> bool:
+    """True when `path` is a symbolic link whose target lies outside folder `root` (the
+    link's own folder if None): a record set from elsewhere, say a cloned repository, may
+    hold `a.md -> ~/.ssh/id_rsa`."""
     if not os.path.islink(path):
         return False
-    home, target = os.path.realpath(root), os.path.realpath(path)
+    home = os.path.realpath(os.path.dirname(path) if root is None else root)
+    target = os.path.realpath(path)
     try:
         return os.path.commonpath((home, target)) != home
     except ValueError:  # another drive (Windows)
@@ -313,7 +315,7 @@ def _open_record(name: str, root: str | os.PathLike[str] | None) -> int:
     except OSError:
         if not os.path.islink(name):
             raise
-    if leads_out_of(os.path.dirname(name) if root is None else root, name):
+    if leads_out_of(name, root):
         raise LinkLeadsOut(name)
     return os.open(os.path.realpath(name), _OPEN_FLAGS)  # a loop still fails here
 
