@@ -10,7 +10,7 @@ from datetime import datetime
 
 from feedpub.cached_build import Built, KnownArticles, Once, Options, build_cached
 from feedpub.config import Config, Limits
-from feedpub.model import Article, Site
+from feedpub.model import Article, Site, Withdrawal
 from feedpub.parse_pool import POOL_THRESHOLD, FileOutcome
 from feedpub.parse_pool import convert_file as convert_path
 from feedpub.publish.files import OutputWriter
@@ -48,8 +48,9 @@ def convert_file(file: RecordFile, display: str, limits: Limits) -> FileOutcome:
 
 def load_articles(
     config: Config, sink: ReportSink, stats: BuildStats, progress: bool = False
-) -> list[Article]:
-    """Every publishable article of the records folder, in memory (no cache)."""
+) -> list[Article | Withdrawal]:
+    """Every publishable article of the records folder, in memory (no cache), and the
+    withdrawals of the unpublished ones (see `Withdrawal`)."""
     folder = config.records
     check_records_folder(folder)
     started_ns = time.time_ns()
@@ -57,11 +58,12 @@ def load_articles(
     stats.files = len(files)
     base = display_path(folder)
     now = None if config.publish_future else build_time(started_ns)
-    articles: list[Article] = []
+    articles: list[Article | Withdrawal] = []
     for file in _with_progress(files, progress):
         outcome = convert_path(file.path, f"{base}/{file.name}", config.limits, now, folder)
         _account(outcome, stats, sink)
-        articles.extend(outcome.articles)
+        articles += outcome.articles
+        articles += outcome.withdrawals
     return articles
 
 
@@ -105,7 +107,8 @@ def build_site(
         if built is not None and built.site is not None:
             return built.site
     articles = load_articles(config, once, stats, progress)
-    unique, stats.duplicates = deduplicate(articles)
+    kept, stats.duplicates = deduplicate(articles)
+    unique = [article for article in kept if isinstance(article, Article)]  # (all of them)
     stats.published = len(unique)
     check_publishable(config, stats)
     site = select_site(

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from feedpub.codec import ArticleRow, CacheCorrupt, decode_topics
 from feedpub.dumps import DumpPart
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 APPLICATION_ID = 0x46445042  # "FDPB"
 DB_NAME = "records.sqlite"
 LOCK_NAME = "lock"
@@ -40,7 +40,8 @@ CREATE TABLE files(
 CREATE TABLE articles(
     file TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, published INTEGER NOT NULL,
     updated INTEGER NOT NULL, source TEXT NOT NULL, topics TEXT NOT NULL, digest BLOB NOT NULL,
-    winner INTEGER NOT NULL DEFAULT 0, shared_keys INTEGER NOT NULL, PRIMARY KEY(file, seq)
+    winner INTEGER NOT NULL DEFAULT 0, shared_keys INTEGER NOT NULL, withdrawn INTEGER NOT NULL,
+    PRIMARY KEY(file, seq)
 ) WITHOUT ROWID;
 CREATE TABLE topics(
     file TEXT NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL,
@@ -105,16 +106,13 @@ def stored_file(name: str, rows: list[ArticleRow], first_seq: int = 0) -> Stored
     their position from `first_seq` on."""
     return StoredFile(
         name,
-        [
-            (name, seq, r.id, r.published, r.updated, r.source, r.topics, r.digest, r.shared_keys)
-            for seq, r in enumerate(rows, first_seq)
-        ],
+        [(name, seq, *r[:6], r.shared_keys, r.withdrawn) for seq, r in enumerate(rows, first_seq)],
         [
             (name, seq, key, topic, r.published, r.id)
             for seq, r in enumerate(rows, first_seq)
             for key, topic in r.keyed_topics
         ],
-        [(name, seq, r.data) for seq, r in enumerate(rows, first_seq)],
+        [(name, seq, r.data) for seq, r in enumerate(rows, first_seq) if not r.withdrawn],
     )
 
 
@@ -275,10 +273,11 @@ class RecordCache:
         return list(self.db.execute("SELECT name, reports FROM files WHERE reports IS NOT NULL"))
 
     def index_rows(self) -> Iterator[tuple[Any, ...]]:
-        """(file, seq, id, published, updated, source, topics, digest) in file and record order."""
+        """(file, seq, id, published, updated, source, topics, digest, withdrawn) in file and
+        record order."""
         yield from self.db.execute(
-            "SELECT file, seq, id, published, updated, source, topics, digest FROM articles"
-            " ORDER BY file, seq"
+            "SELECT file, seq, id, published, updated, source, topics, digest, withdrawn"
+            " FROM articles ORDER BY file, seq"
         )
 
     def bodies(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
@@ -439,7 +438,8 @@ class RecordCache:
         flag = int(winners)
         db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)", entries)
         db.executemany(
-            f"INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, {flag}, ?)",
+            "INSERT INTO articles VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+            f" {flag} * (1 + ?10), ?9, ?10)",  # a withdrawal that wins: 2 (see cache_select)
             chain.from_iterable(file.articles for file in files),
         )
         db.executemany(

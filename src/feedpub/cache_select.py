@@ -26,20 +26,18 @@ BULK_IDS = 2_000
 """Recompute every id's winner in one statement when more ids than this changed."""
 
 # Python compares whole sources (`<records>/<file><suffix>`); `file || source` orders alike.
-_BEST = (
-    "SELECT file, seq FROM articles WHERE id = ?"
-    " ORDER BY updated DESC, published DESC, file || source DESC LIMIT 1"
-)
+_RECENCY = "updated DESC, published DESC, withdrawn DESC, file || source DESC"
+_BEST = f"SELECT file, seq, withdrawn FROM articles WHERE id = ? ORDER BY {_RECENCY} LIMIT 1"
 _BULK = (
     # Every copy is first taken for its id's winner, then every copy but the best of each
     # id that has several is not: most ids have one copy, and a first build stores its rows
     # as winners already (`RecordCache.store`), so few rows are written here (0.28 s at 100k
     # articles instead of 0.72 s for ranking and flagging every row).
-    "UPDATE articles SET winner = 1 WHERE winner = 0",
-    """UPDATE articles SET winner = 0 WHERE (file, seq) IN (
+    "UPDATE articles SET winner = 1 + withdrawn WHERE winner = 0",
+    f"""UPDATE articles SET winner = 0 WHERE (file, seq) IN (
         SELECT file, seq FROM (
             SELECT file, seq, ROW_NUMBER() OVER (
-                PARTITION BY id ORDER BY updated DESC, published DESC, file || source DESC
+                PARTITION BY id ORDER BY {_RECENCY}
             ) AS rank FROM articles
             WHERE id IN (SELECT id FROM articles GROUP BY id HAVING COUNT(*) > 1)
         ) WHERE rank > 1
@@ -51,14 +49,16 @@ _BULK = (
     "INSERT INTO topic_counts SELECT key, name, COUNT(*) FROM topics WHERE winner = 1"
     " GROUP BY key, name",
 )
-WINNING_COPY = "SELECT file, seq FROM articles WHERE id = ? AND +winner = 1"
+WINNING_COPY = "SELECT file, seq, withdrawn FROM articles WHERE id = ? AND +winner > 0"
 """By the id index: without the `+`, SQLite chose the index that leads with `winner`
 (articles_feed) and walked every winner, 10 ms an id at 100k articles."""
 _COLUMNS = "a.file, a.seq, a.id, a.published, a.updated, a.source, a.topics, a.digest"
 
 
 def update_winners(cache: RecordCache, ids: Iterable[str], everything: bool = False) -> None:
-    """Make the winner flags right again for `ids` (inside the transaction that changed them).
+    """Make the winner flags right again for `ids` (inside the transaction that changed them):
+    1 for the copy of an id that is published, 2 for a withdrawal that wins (no copy of its
+    id is), 0 for the others.
 
     With `everything` (or many ids) every flag is recomputed in one pass, which needs no
     secondary index: a first build runs it before building them.
@@ -74,21 +74,22 @@ def update_winners(cache: RecordCache, ids: Iterable[str], everything: bool = Fa
         best = db.execute(_BEST, (ident,)).fetchall()
         if current == best:
             continue
-        for flag, keys in ((0, current), (1, best)):
-            for key in keys:
+        for won, rows in ((False, current), (True, best)):
+            for file, seq, withdrawn in rows:
+                key, flag = (file, seq), (1 + withdrawn if won else 0)
                 db.execute(
                     "UPDATE articles SET winner = ? WHERE file = ? AND seq = ?", (flag, *key)
                 )
                 db.execute("UPDATE topics SET winner = ? WHERE file = ? AND seq = ?", (flag, *key))
                 pairs = db.execute("SELECT key, name FROM topics WHERE file = ? AND seq = ?", key)
-                cache.count_topics(pairs.fetchall(), 1 if flag else -1)
+                cache.count_topics(pairs.fetchall(), 1 if won else -1)
 
 
 def counts(cache: RecordCache) -> tuple[int, int]:
-    """(articles kept, copies merged away)."""
+    """(articles kept, published copies merged away or withdrawn)."""
     db = cache.db
     kept = db.execute("SELECT COUNT(*) FROM articles WHERE winner = 1").fetchone()[0]
-    total = db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    total = db.execute("SELECT COUNT(*) FROM articles WHERE withdrawn = 0").fetchone()[0]
     return kept, total - kept
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
-from feedpub.model import Article, Image, Provider, Related
+from feedpub.model import Article, Image, Provider, Related, Withdrawal
 from feedpub.report import Report
 from feedpub.topics import topic_key
 
@@ -40,6 +40,7 @@ class ArticleRow(NamedTuple):
     data: str
     keyed_topics: tuple[tuple[str, str], ...]  # (topic key, name) of each topic
     shared_keys: int  # 1 when two topic names are one topic (or one name comes twice)
+    withdrawn: int = 0  # 1 for a `Withdrawal` (no topics, no body)
 
 
 @dataclass(slots=True)
@@ -54,6 +55,7 @@ class ArticleRef:
     file: str
     seq: int
     digest: bytes
+    withdrawn: bool = False
 
 
 def _suffix(source: str, display: str) -> str:
@@ -117,6 +119,22 @@ def encode_article(article: Article, display: str) -> ArticleRow:
         data=data,
         keyed_topics=keyed,
         shared_keys=int(len(keys) < len(keyed) or len(set(keyed)) < len(keyed)),
+    )
+
+
+def encode_withdrawal(withdrawal: Withdrawal, display: str) -> ArticleRow:
+    """The stored form of `withdrawal`: an index entry with no topics and no body."""
+    return ArticleRow(
+        id=withdrawal.id,
+        published=_stamp(withdrawal.published),
+        updated=_stamp(withdrawal.updated),
+        source=_suffix(withdrawal.source, display),
+        topics="[]",
+        digest=b"",
+        data="",
+        keyed_topics=(),
+        shared_keys=0,
+        withdrawn=1,
     )
 
 
@@ -189,9 +207,10 @@ def decode_reports(text: Any, display: str) -> list[Report]:
 
 
 class RefDecoder:
-    """Turns `articles` rows (file, seq, id, published, updated, source, topics, digest) into
-    `ArticleRef`s, checking every type. A row met again (an article in several feeds) and
-    topic lists and timestamps that many rows share are decoded once."""
+    """Turns `articles` rows (file, seq, id, published, updated, source, topics, digest and,
+    from `RecordCache.index_rows`, withdrawn) into `ArticleRef`s, checking every type. A row
+    met again (an article in several feeds) and topic lists and timestamps that many rows
+    share are decoded once."""
 
     def __init__(self, base: str, rows_met_again: bool = True) -> None:
         self.base = base
@@ -208,11 +227,17 @@ class RefDecoder:
         return ref
 
     def _decode(self, row: tuple[Any, ...]) -> ArticleRef:
-        file, seq, ident, published, updated, suffix, topics, digest = row
+        file, seq, ident, published, updated, suffix, topics, digest, *flag = row
         if not (type(file) is str and type(seq) is int and type(ident) is str):
             raise CacheCorrupt("bad article key")
         if type(digest) is not bytes:
             raise CacheCorrupt("bad digest")
+        withdrawn = False
+        if flag:  # an index row (`RecordCache.index_rows`)
+            (value,) = flag
+            if type(value) is not int or value not in (0, 1):
+                raise CacheCorrupt("bad withdrawn flag")
+            withdrawn = value == 1
         return ArticleRef(
             id=ident,
             published=self._moment(published),
@@ -222,6 +247,7 @@ class RefDecoder:
             file=file,
             seq=seq,
             digest=digest,
+            withdrawn=withdrawn,
         )
 
     def _topic_list(self, text: Any) -> tuple[str, ...]:

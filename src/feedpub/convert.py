@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from feedpub.config import Limits
-from feedpub.model import Article, Image, Provider, Related
+from feedpub.model import Article, Image, Provider, Related, Withdrawal
 from feedpub.records import RawRecord
 from feedpub.report import Report
 from feedpub.sanitize import (
@@ -97,6 +97,7 @@ class Conversion:
     article: Article | None = None
     reports: list[Report] = field(default_factory=list)
     unpublished: bool = False
+    withdrawal: Withdrawal | None = None  # an unpublished record's id (see `Withdrawal`)
     held: bool = False  # dated later than the build: published once that time has come
     due: datetime | None = None  # when converting it again would give another result
 
@@ -127,13 +128,7 @@ class _Converter:
     def convert(self) -> Article:
         published_at, updated_at = self.dates()
         url = self.url()
-        title = self.title()
-        summary = self.text("excerpt", self.limits.max_text_chars)
-        if not title:
-            if not summary:
-                raise _Skip("title", "missing or empty, and no excerpt to stand in")
-            title = _shorten(summary, 100)
-            self.warn("title", "missing or empty; the start of the excerpt stands in")
+        title, summary = self.title_and_summary()
         article_id = _url_id(url) if url else self.fallback_id(title, published_at)
         provider = self.provider()
         topics = self.topics()
@@ -197,6 +192,26 @@ class _Converter:
                 return url
             self.warn(key, "not an absolute http(s) URL; ignored")
         return ""
+
+    def withdrawal(self) -> Withdrawal:
+        """The id and times `convert` gives the record, for an unpublished one."""
+        published_at, updated_at = self.dates()
+        url = self.url()
+        if url:
+            return Withdrawal(_url_id(url), published_at, updated_at, self.record.source)
+        title, _summary = self.title_and_summary()
+        article_id = self.fallback_id(title, published_at)
+        return Withdrawal(article_id, published_at, updated_at, self.record.source)
+
+    def title_and_summary(self) -> tuple[str, str]:
+        title = self.title()
+        summary = self.text("excerpt", self.limits.max_text_chars)
+        if not title:
+            if not summary:
+                raise _Skip("title", "missing or empty, and no excerpt to stand in")
+            title = _shorten(summary, 100)
+            self.warn("title", "missing or empty; the start of the excerpt stands in")
+        return title, summary
 
     def fallback_id(self, title: str, published_at: datetime) -> str:
         self.warn("webUrl", "no usable URL; the id is derived from title and publication time")
@@ -402,14 +417,15 @@ def convert_record(record: RawRecord, limits: Limits, now: datetime | None = Non
     """
     published = record.data.get("published", True)
     if published is False:
-        return Conversion(unpublished=True)
+        return Conversion(unpublished=True, withdrawal=_withdrawal(record, limits))
     if published is not True:
         report = Report(
             record.source,
             "published",
             f"must be true or false, got {_describe(published)}; not published",
         )
-        return Conversion(reports=[report], unpublished=True)
+        withdrawal = _withdrawal(record, limits)
+        return Conversion(reports=[report], unpublished=True, withdrawal=withdrawal)
     converter = _Converter(record, limits, now)
     try:
         article = converter.convert()
@@ -424,6 +440,15 @@ def convert_record(record: RawRecord, limits: Limits, now: datetime | None = Non
     if now is not None and article.published > now:
         return Conversion(reports=converter.reports, held=True, due=article.published)
     return Conversion(article=article, reports=converter.reports, due=converter.due)
+
+
+def _withdrawal(record: RawRecord, limits: Limits) -> Withdrawal | None:
+    """The id an unpublished record takes down (None when it has none: nothing to report
+    of a record that is not published). Its own times count, whatever the build's."""
+    try:
+        return _Converter(record, limits).withdrawal()
+    except Exception:  # unusable fields: it claims no id
+        return None
 
 
 def image_mime_type(url: str) -> str:

@@ -78,6 +78,31 @@ class Article:
         """True when the id is the article's own address (an RSS permalink)."""
         return self.id == self.url and bool(self.url)
 
+    @property
+    def withdrawn(self) -> bool:
+        """False: an article is published (see `Withdrawal`)."""
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """An unpublished record's claim on its article's id: when it is the newest copy of the
+    id, no copy is published (an article taken down stays down, even where an older export
+    of it is still in the records)."""
+
+    __reduce__ = _by_fields
+
+    id: str
+    published: datetime
+    updated: datetime
+    source: str
+    topics: tuple[str, ...] = ()
+
+    @property
+    def withdrawn(self) -> bool:
+        """True: see the class."""
+        return True
+
 
 @dataclass(frozen=True, slots=True)
 class Topic:

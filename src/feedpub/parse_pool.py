@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from feedpub.cache import StoredFile, stored_file
-from feedpub.codec import encode_article, encode_reports
+from feedpub.codec import ArticleRow, encode_article, encode_reports, encode_withdrawal
 from feedpub.config import Limits
 from feedpub.convert import convert_record
 from feedpub.dumps import (
@@ -34,7 +34,7 @@ from feedpub.dumps import (
     planned_parts,
     read_dump_part,
 )
-from feedpub.model import Article
+from feedpub.model import Article, Withdrawal
 from feedpub.records import FileResult, read_record_file
 from feedpub.report import Report
 from feedpub.stats import Pending
@@ -56,6 +56,13 @@ class FileOutcome:
     records: int = 0
     unpublished: int = 0
     pending: Pending = field(default_factory=Pending)  # see `convert_record`
+    withdrawals: list[Withdrawal] = field(default_factory=list)  # of unpublished records
+
+    def rows(self, display: str) -> list[ArticleRow]:
+        """The articles, then the withdrawals, as the cache stores them."""
+        rows = [encode_article(article, display) for article in self.articles]
+        rows += [encode_withdrawal(withdrawal, display) for withdrawal in self.withdrawals]
+        return rows
 
 
 class FileJobs(NamedTuple):
@@ -133,6 +140,7 @@ def convert_file(
     for part in parts:
         converted = _convert(read_dump_part(path, display, part)[0], limits, now)
         outcome.articles += converted.articles
+        outcome.withdrawals += converted.withdrawals
         outcome.reports = merge_part_reports(outcome.reports, converted.reports, display)
         outcome.records += converted.records
         outcome.unpublished += converted.unpublished
@@ -153,6 +161,8 @@ def _convert(result: FileResult, limits: Limits, now: datetime | None) -> FileOu
         outcome.pending.add(conversion.held, None if due is None else due.timestamp())
         if conversion.article is not None:
             outcome.articles.append(conversion.article)
+        if conversion.withdrawal is not None:
+            outcome.withdrawals.append(conversion.withdrawal)
     return outcome
 
 
@@ -167,7 +177,7 @@ def encode_file(
     """Convert one file of records folder `root` and encode its articles for the cache
     (under `name`)."""
     outcome = convert_file(path, display, limits, now, root)
-    rows = [encode_article(article, display) for article in outcome.articles]
+    rows = outcome.rows(display)
     return EncodedOutcome(
         stored_file(name, rows),
         outcome.reports,
@@ -191,7 +201,7 @@ def encode_part(
     first line or item on: a part has no more articles than those, so no two parts' keys meet."""
     result, digest = read_dump_part(path, display, part)
     outcome = _convert(result, limits, now)
-    rows = [encode_article(article, display) for article in outcome.articles]
+    rows = outcome.rows(display)
     return EncodedOutcome(
         stored_file(name, rows, first_seq=part.first - 1),
         outcome.reports,

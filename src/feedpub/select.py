@@ -33,6 +33,8 @@ class Entry(Protocol):
     def source(self) -> str: ...
     @property
     def topics(self) -> tuple[str, ...]: ...
+    @property
+    def withdrawn(self) -> bool: ...
 
 
 E = TypeVar("E", bound=Entry)
@@ -43,24 +45,24 @@ def newest_first(article: Entry) -> tuple[float, str]:
     return (-article.published.timestamp(), article.id)
 
 
-def _recency(article: Entry) -> tuple[datetime, datetime, str]:
-    """Which of two copies of one article wins: the most recently updated."""
-    return (article.updated, article.published, article.source)
+def _recency(article: Entry) -> tuple[datetime, datetime, bool, str]:
+    """Which of two copies of one article wins: the most recently updated (a withdrawal
+    before a published copy of the same times)."""
+    return (article.updated, article.published, article.withdrawn, article.source)
 
 
 def deduplicate(articles: Iterable[E]) -> tuple[list[E], int]:
-    """One article per id (the most recently updated copy) and how many copies were merged."""
+    """One article per id (the most recently updated copy, unless that is a withdrawal:
+    then none) and how many published copies were merged away or withdrawn."""
     winners: dict[str, E] = {}
-    merged = 0
+    copies = 0
     for article in articles:
+        copies += not article.withdrawn
         current = winners.get(article.id)
-        if current is None:
+        if current is None or _recency(article) > _recency(current):
             winners[article.id] = article
-            continue
-        merged += 1
-        if _recency(article) > _recency(current):
-            winners[article.id] = article
-    return list(winners.values()), merged
+    kept = [article for article in winners.values() if not article.withdrawn]
+    return kept, copies - len(kept)
 
 
 def display_name(counts: Mapping[str, int]) -> str:
