@@ -28,6 +28,7 @@ from feedpub.codec import ArticleRow, encode_article, encode_reports, encode_wit
 from feedpub.config import Limits
 from feedpub.convert import convert_record
 from feedpub.dumps import (
+    DUMP_SUFFIXES,
     DumpPart,
     is_split_dump,
     merge_part_reports,
@@ -129,11 +130,13 @@ def convert_file(
 ) -> FileOutcome:
     """Read and convert every record of one file (a big dump part by part); records dated
     after `now` are held. `root` is the records folder (see `read_record_file`)."""
-    try:
-        size = os.stat(path).st_size
-    except OSError:
-        size = 0  # read whole, which reports why it cannot be read
-    parts = planned_parts(path, size, limits, root=root)
+    parts: list[DumpPart] = []
+    if os.path.splitext(path)[1].lower() in DUMP_SUFFIXES:  # (a `stat` less for the others)
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            size = 0  # read whole, which reports why it cannot be read
+        parts = planned_parts(path, size, limits, root=root)
     if not parts:
         return _convert(read_record_file(path, display, limits, root), limits, now)
     outcome = FileOutcome()
