@@ -234,14 +234,15 @@ def _scan_open_folder(
     helper = StatHelper.start(descriptor)  # (before listing: it starts while we list)
     try:
         try:
-            names = [name for name in sorted(os.listdir(descriptor)) if not is_skipped_name(name)]
+            names = [name for name in os.listdir(descriptor) if not is_skipped_name(name)]
         except OSError:
             names = []
         theirs: list[str] = []
-        if helper is not None:
+        if helper is not None:  # (any split will do: `scan_stats` sorts what is found)
             cut = len(names) - int(len(names) * HELPER_SHARE)
             if helper.send(names[cut:]):
                 names, theirs = names[:cut], names[cut:]
+        names.sort()  # (each part is sorted where it is stat'ed: inode order, see above)
         _stat_names(descriptor, place, names, found, stack)
         if helper is None or not theirs:
             return

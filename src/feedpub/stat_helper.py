@@ -75,7 +75,7 @@ class StatHelper:
         return True
 
     def answer(self) -> tuple[list[Found], list[str]] | None:
-        """The regular files the helper found among the names sent (in their order) and the
+        """The regular files the helper found among the names sent (in name order) and the
         other names, or None when it could not say (the caller then looks at every name)."""
         stream = self._process.stdout
         try:
@@ -113,7 +113,7 @@ def stat_each(descriptor: int, names: list[str]) -> tuple[list[Found], list[str]
     files: list[Found] = []
     others: list[str] = []
     keep, stat, is_file = files.append, os.stat, stat_module.S_ISREG
-    for name in names:
+    for name in sorted(names):  # name order: usually the inodes' order on disk
         try:
             found = stat(name, dir_fd=descriptor)
         except OSError:
