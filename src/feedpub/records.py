@@ -200,8 +200,8 @@ def scan_stats(folder: Path) -> list[tuple[str, int, int]]:
     Each folder is listed through an open descriptor (one at a time), so the kernel
     resolves only a file's own name when it is stat'ed (about 10% quicker on 100k
     files), and its files are stat'ed in name order, which is usually the order they
-    were made in and so the order of their inodes on disk (about 13% quicker again). A
-    big folder's last names are stat'ed meanwhile by a helper process (`StatHelper`).
+    were made in and so the order of their inodes on disk (about 13% quicker again). Part
+    of a big folder's names are stat'ed meanwhile by a helper process (`StatHelper`).
     """
     found: list[tuple[str, int, int]] = []
     stack = [_Place(str(folder), "", os.O_RDONLY | os.O_DIRECTORY)]  # it may be a link
