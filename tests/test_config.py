@@ -125,7 +125,10 @@ def test_base_url_trailing_slash_is_dropped() -> None:
         ("https://a_b.org", "not an address feeds can carry"),
         ("https://example.org:0", "not an address feeds can carry"),
         ("https://:80", "not an address feeds can carry"),
-        ("https://example.org\\evil.org", "not an address feeds can carry"),
+        (
+            "https://example.org\\evil.org",
+            "write it as 'https://example.org/evil.org'",
+        ),  # as browsers
         ("http://LocalHost:80/", "write it as 'http://localhost'"),
         ("https://example.org/cafe\u0301", "write it as 'https://example.org/caf%C3%A9'"),
         ("https://example.org/cafe%CC%81", "write it as 'https://example.org/caf%C3%A9'"),

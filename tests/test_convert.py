@@ -225,6 +225,37 @@ def test_entities_are_decoded_until_none_remain() -> None:
     assert a.title == "AT&T R&D a < b"
 
 
+def test_escaped_ampersands_are_decoded_however_deep() -> None:
+    deep = "&amp;" + "amp;" * 40
+    a = article(title=f"AT{deep}T {deep}lt;script{deep}gt;alert(1){deep}lt;/script{deep}gt; ok")
+    assert a.title == "AT&T ok"
+
+
+W = "\u2060"  # WORD JOINER: shows nothing; after a `<`, no tag can begin there
+
+
+@pytest.mark.parametrize(
+    ("written", "published"),
+    [
+        ("Why std::vector<int> beats arrays", f"Why std::vector<{W}int> beats arrays"),
+        ("the <intent> of the API", f"the <{W}intent> of the API"),
+        ("List<String> of names", f"List<{W}String> of names"),
+        ("Press <Ctrl>+C", f"Press <{W}Ctrl>+C"),
+        ("Map<K, V> and </K>", f"Map<{W}K, V> and <{W}/K>"),
+        ("&lt;int&gt; written as entities", f"<{W}int> written as entities"),
+        ("a < b and c > d, <3", "a < b and c > d, <3"),
+        # Markup still goes: known elements, any tag with an attribute value, comments.
+        ("<b>bold</b> <svg onload=x>s</svg> <foo onclick=alert(1)>f</foo>", "bold s f"),
+        ("<img src=x onerror=alert(1)>a<!-- c -->b <Image src=x>", "ab"),
+    ],
+)
+def test_text_that_only_looks_like_a_tag_is_kept(written: str, published: str) -> None:
+    """nh3 read `vector<int> beats arrays` as an unknown element and dropped all of it
+    (`List<String> of names` lost `<String>`): the title was published as `Why std::vector`."""
+    a = article(title=written, excerpt=written, topics=[written])
+    assert a.title == a.summary == a.topics[0] == published
+
+
 def test_topics_as_a_string_become_one_topic() -> None:
     result = convert(topics="Climate")
     assert result.article is not None and result.article.topics == ("Climate",)
@@ -433,6 +464,39 @@ def test_user_info_is_dropped_from_relative_links_too() -> None:
     a = article("[x](//user:pass@other.example.org/p)")
     assert 'href="https://other.example.org/p"' in a.content_html
     assert "user" not in a.content_html
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [  # what browsers and Node's URL read (the WHATWG URL standard): a `\\` is a `/`
+        (
+            "https://trusted.example\\@evil.example/story",
+            "https://trusted.example/@evil.example/story",
+        ),
+        ("https://ex.org\\evil/", "https://ex.org/evil/"),
+        ("https:\\\\ex.org\\a\\b", "https://ex.org/a/b"),
+        ("HTTPS://Ex.org\\..\\x", "https://ex.org/x"),
+        ("https://user:pw@ex.org\\x", "https://ex.org/x"),
+        ("http://a.example\\\\b.example/", "http://a.example//b.example/"),
+        ("https://ex.org/a\\b?q=\\x#f\\g", "https://ex.org/a/b?q=%5Cx#f%5Cg"),  # kept after `?`
+    ],
+)
+def test_a_backslash_before_the_query_is_a_slash_as_browsers_read_it(
+    url: str, expected: str
+) -> None:
+    """Python's `urlsplit` took `trusted.example\\` for user info and published the link on
+    evil.example, where a reader's browser opens trusted.example."""
+    body = f'<p><a href="{url.replace("story", "more")}">more</a></p>'  # HTML: as written
+    a = article(body, webUrl=url, images=[{"url": url}])
+    assert a.url == a.id == a.images[0].url == expected
+    assert f'href="{expected.replace("story", "more")}"' in a.content_html
+
+
+def test_a_relative_link_with_backslashes_is_read_as_browsers_read_it() -> None:
+    body = '<p><a href="\\\\other.example.org/p">a</a> <a href="x\\y">b</a></p>'
+    a = article(body, webUrl="https://ex.org/dir/page")
+    assert 'href="https://other.example.org/p"' in a.content_html
+    assert 'href="https://ex.org/dir/x/y"' in a.content_html
 
 
 @pytest.mark.parametrize(

@@ -476,6 +476,52 @@ def test_a_request_head_sent_a_byte_at_a_time_is_cut_off(start: Start) -> None:
     assert "Traceback" not in server.log(), server.log()
 
 
+@pytest.mark.parametrize(
+    "framing", [b"Content-Length: 100000\r\n", b"Transfer-Encoding: chunked\r\n"]
+)
+def test_a_request_body_sent_a_byte_at_a_time_does_not_hold_a_thread(
+    start: Start, framing: bytes
+) -> None:
+    """A client that sends a body after its request a byte at a time: the answer came at
+    once, and then gunicorn read the body to keep the connection for another request, a
+    read at a time with no bound but the per-read timeout, so such clients held every
+    thread for as long as they kept sending. The connection is now closed after the answer."""
+    server = start(1, server_settings="  request_timeout_seconds: 1\n")
+    trickling = []
+    for _ in range(THREADS * 2):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(b"GET /all.rss HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n")
+        trickling.append(sock)
+    stop = threading.Event()
+
+    def drip() -> None:
+        while not stop.wait(0.2):  # a byte every 0.2 s: no read ever waits 1 s
+            for sock in trickling:
+                with contextlib.suppress(OSError):
+                    sock.send(b"1\r\na\r\n" if b"chunked" in framing else b"a")
+
+    dripper = threading.Thread(target=drip, daemon=True)
+    dripper.start()
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        status, _, body = server.request("/all.rss")
+        assert status == 200 and b"Story 1" in body
+        assert time.monotonic() - started < 1, time.monotonic() - started
+        for sock in trickling:  # each had its answer, then the connection was closed
+            answer = b""
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200") and b"Connection: close" in answer
+    finally:
+        stop.set()
+        dripper.join()
+        for sock in trickling:
+            sock.close()
+    assert "Traceback" not in server.log(), server.log()
+
+
 def test_a_client_reading_a_big_feed_steadily_is_not_cut_off(start: Start, tmp_path: Path) -> None:
     """The request timeout is for a stall: a client that reads a feed of megabytes slower
     than the timeout, but without ever pausing that long, gets all of it."""

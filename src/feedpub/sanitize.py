@@ -35,6 +35,34 @@ _WHITESPACE = re.compile(r"\s+")
 _TAG_LIKE = re.compile(r"<[A-Za-z!/?]")
 # `<` runs that open something tag-like: dropping the whole run cannot create a new one.
 _TAG_OPENERS = re.compile(r"<+(?=[A-Za-z!/?])")
+# A `<`, and the name and attributes of the tag it would open (up to its `>`, if any).
+_LESS_THAN = re.compile(r"<(/?)([A-Za-z][^\s/>]*)?([^<>]*)")
+# Every element name an HTML parser knows, obsolete ones too (`<image>` is an `<img>`): in
+# plain text, `<b>`, `</p>` or `<svg ...>` is markup. Another name with no attribute value
+# (`vector<int>`, `List<String>`, `<Ctrl>+C`, `Map<K, V>`) is text, and keeps its `<`, with
+# a WORD JOINER (U+2060, which shows nothing) after it: then no HTML parser, validator or
+# reader that reads titles as HTML takes it for a tag, and every reader shows it as written.
+_HTML_ELEMENTS = frozenset(
+    {
+        "a", "abbr", "acronym", "address", "applet", "area", "article", "aside",
+        "audio", "b", "base", "basefont", "bdi", "bdo", "bgsound", "big", "blink",
+        "blockquote", "body", "br", "button", "canvas", "caption", "center", "cite",
+        "code", "col", "colgroup", "data", "datalist", "dd", "del", "details", "dfn",
+        "dialog", "dir", "div", "dl", "dt", "em", "embed", "fieldset", "figcaption",
+        "figure", "font", "footer", "form", "frame", "frameset", "h1", "h2", "h3", "h4",
+        "h5", "h6", "head", "header", "hgroup", "hr", "html", "i", "iframe", "image",
+        "img", "input", "ins", "isindex", "kbd", "keygen", "label", "legend", "li",
+        "link", "listing", "main", "map", "mark", "marquee", "math", "menu", "menuitem",
+        "meta", "meter", "multicol", "nav", "nextid", "nobr", "noembed", "noframes",
+        "noscript", "object", "ol", "optgroup", "option", "output", "p", "param",
+        "picture", "plaintext", "portal", "pre", "progress", "q", "rb", "rp", "rt",
+        "rtc", "ruby", "s", "samp", "script", "search", "section", "select", "slot",
+        "small", "source", "spacer", "span", "strike", "strong", "style", "sub",
+        "summary", "sup", "svg", "table", "tbody", "td", "template", "textarea",
+        "tfoot", "th", "thead", "time", "title", "tr", "track", "tt", "u", "ul", "var",
+        "video", "wbr", "xmp"
+    }
+)  # fmt: skip
 # Elements whose content the HTML parser reads as raw text: that text is markup, never prose,
 # and unwrapped it would come out as live tags (`<title><title><script>` peels one layer a pass).
 _RAW_TEXT_TAGS = frozenset(
@@ -213,6 +241,53 @@ def _text_only(fragment: str) -> str:
 
 
 MAX_DECODE_PASSES = 4
+_ESCAPED_AMPERSANDS = re.compile(r"&(?:amp;)+")  # `&amp;amp;amp;` is one `&`, however deep
+
+
+def _opens_markup(match: re.Match[str]) -> bool:
+    """Whether the `<` of a `_LESS_THAN` match opens markup (see `_HTML_ELEMENTS`): `<!`,
+    `<?`, `</` not before a name, a known element's tag, or a tag with an attribute value
+    (which could be an event handler, whatever the element)."""
+    name, rest = match.group(2), match.group(3)
+    if name is None:
+        return match.string.startswith(("<!", "<?", "</"), match.start())
+    return name.lower() in _HTML_ELEMENTS or "=" in rest
+
+
+def _escape_text_less_thans(text: str) -> str:
+    """`text` with each `<` that opens no markup written `&lt;`, and followed by a WORD
+    JOINER where a tag's name would follow (see `_HTML_ELEMENTS`), so that the HTML parser
+    keeps it as text: it read `vector<int> beats arrays` as an unknown element holding the
+    rest, and dropped it all. The end tag of an element opened as markup is markup too."""
+    tags = list(_LESS_THAN.finditer(text))
+    opened = {
+        m.group(2).lower() for m in tags if m.group(2) and not m.group(1) and _opens_markup(m)
+    }
+    return _LESS_THAN.sub(lambda match: _escaped_unless_markup(match, opened), text)
+
+
+def _escaped_unless_markup(match: re.Match[str], opened: set[str]) -> str:
+    name = match.group(2)
+    if _opens_markup(match) or (match.group(1) and name and name.lower() in opened):
+        return match.group()
+    joiner = WORD_JOINER if match.group(2) is not None else ""
+    return f"&lt;{joiner}{match.group()[1:]}"
+
+
+WORD_JOINER = "\u2060"
+
+
+def _drop_markup_openers(text: str) -> str:
+    """`text` with each run of `<` that opens markup dropped, and a WORD JOINER after each
+    other one that a letter, `!`, `/` or `?` follows (`_TAG_OPENERS`)."""
+    return _TAG_OPENERS.sub(
+        lambda m: "" if _opens_markup_at(text, m.end() - 1) else m.group() + WORD_JOINER, text
+    )
+
+
+def _opens_markup_at(text: str, at: int) -> bool:
+    match = _LESS_THAN.match(text, at)
+    return match is None or _opens_markup(match)
 
 
 def plain_text(text: str) -> str:
@@ -236,18 +311,20 @@ def plain_text(text: str) -> str:
 
 def _plain_text_general(text: str) -> str:
     text = strip_forbidden(repair_mojibake(text))  # (before C1 controls go: they may be its)
+    text = _ESCAPED_AMPERSANDS.sub("&", text)
     for _ in range(MAX_DECODE_PASSES):
         if "<" not in text and "&" not in text:
             break
         # Decoded entities can be forbidden characters (`&#x8d;`): drop them before looking
         # for tags, or `&lt;&#x8d;script&gt;` would pass as text and close up to `<script>`.
         # They can also spell double-encoded UTF-8 (`Caf&Atilde;&copy;`), repaired as written.
-        decoded = strip_forbidden(repair_mojibake(html.unescape(_text_only(text))))
+        parsed = _text_only(_escape_text_less_thans(text)) if "<" in text else text
+        decoded = strip_forbidden(repair_mojibake(html.unescape(parsed)))
         if decoded == text:
             break
         text = decoded
-    # Whatever still looks like a tag loses its `<`: plain text never holds markup.
-    text = _TAG_OPENERS.sub("", text)
+    # Whatever still opens markup loses its `<`: plain text never holds markup.
+    text = _drop_markup_openers(text)
     return _WHITESPACE.sub(" ", text).strip()
 
 
@@ -304,6 +381,7 @@ def _safe_url_general(url: str, base: str, hosts: re.Pattern[str] = _HOST) -> st
         url = url.replace("&amp;", "&")
     if not url:
         return ""
+    url = _backslashes_as_slashes(url)
     if base:
         try:
             url = urljoin(base, url)
@@ -325,6 +403,25 @@ def _safe_url_general(url: str, base: str, hosts: re.Pattern[str] = _HOST) -> st
         netloc = netloc.rpartition("@")[2]
         url = f"{url[: len(parts.scheme) + 3]}{netloc}{url[len(head) :]}"
     return _encode_url(url, parts.scheme, netloc, hosts)
+
+
+_SCHEME_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _backslashes_as_slashes(url: str) -> str:
+    """`url` with each `\\` before its query or fragment made a `/`, as browsers read an
+    http(s) address or one relative to it (the WHATWG URL standard): to them
+    `https://a.example\\@b.example/` is on a.example, where Python's `urlsplit` reads
+    `a.example\\` as user info and b.example as the host. Other schemes are left as they
+    are (and are refused)."""
+    if "\\" not in url:
+        return url
+    ends = [at for at in (url.find("?"), url.find("#")) if at >= 0]
+    end = min(ends) if ends else len(url)
+    scheme = _SCHEME_PREFIX.match(url)
+    if scheme and scheme.group()[:-1].lower() not in SAFE_SCHEMES:
+        return url
+    return url[:end].replace("\\", "/") + url[end:]
 
 
 def _encode_url(url: str, scheme: str, netloc: str, hosts: re.Pattern[str] = _HOST) -> str:

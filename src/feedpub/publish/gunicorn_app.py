@@ -138,7 +138,21 @@ class TimedThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def handle_request(self, req: Any, conn: TimedConnection) -> Any:
         conn.head_read()
+        if _sends_a_body(req):
+            # No request to this server needs a body, and the app never reads one. After
+            # the response gunicorn would read it to reuse the connection, a read at a time
+            # with no bound but the per-read timeout: a client sending a byte every few
+            # seconds held the thread for hours. Closing instead drains only what has come.
+            req.must_close = True
         return super().handle_request(req, conn)
+
+
+def _sends_a_body(req: Any) -> bool:
+    """True when a request comes with a body (chunked, or a length that is not 0)."""
+    for name, value in req.headers:
+        if name == "TRANSFER-ENCODING" or (name == "CONTENT-LENGTH" and value.strip("0 \t")):
+            return True
+    return False
 
 
 class ServerLog(Logger):  # type: ignore[misc]
