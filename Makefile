@@ -12,13 +12,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-build: $(STAMP)
+# feedpub's own modules compiled to bytecode once: an editable install leaves that to the
+# first import, which writes none where PYTHONDONTWRITEBYTECODE is set, and then every
+# `feedpub` command compiled them again (40-70 ms of a rebuild that takes 0.5 s).
+SOURCES  := $(wildcard src/feedpub/*.py src/feedpub/*/*.py)
+BYTECODE := $(VENV)/.bytecode
+
+$(BYTECODE): $(STAMP) $(SOURCES)
+	$(BIN)/python -m compileall -q src/feedpub
+	touch $(BYTECODE)
+
+build: $(BYTECODE)
 	$(BIN)/feedpub build
 
 run: build
 	$(BIN)/feedpub serve
 
-watch: $(STAMP)
+watch: $(BYTECODE)
 	$(BIN)/feedpub build --watch
 
 lint: $(STAMP)
@@ -28,13 +38,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck $(BYTECODE)
 	$(BIN)/python -m pytest
 
 golden: $(STAMP)
 	$(BIN)/python tests/make_golden.py
 
-bench: $(STAMP)
+bench: $(BYTECODE)
 	$(BIN)/python benchmarks/build_bench.py
 
 clean:

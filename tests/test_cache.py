@@ -863,7 +863,7 @@ def test_a_pool_that_cannot_start_early_is_no_failure(
         def submit(self, *args: Any, **kwargs: Any) -> Any:
             raise concurrent.futures.process.BrokenProcessPool("a worker died")
 
-    monkeypatch.setattr(parse_pool, "ProcessPoolExecutor", Broken)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Broken)  # (made lazily)
     assert parse_pool.start_pool() is None
 
 

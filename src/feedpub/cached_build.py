@@ -7,9 +7,9 @@ reports already passed on by the first try are not repeated.
 from __future__ import annotations
 
 import sqlite3
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from feedpub import cache_select
 from feedpub.cache import RecordCache, is_trouble_around
@@ -33,6 +33,9 @@ from feedpub.stats import (
     display_path,
     pass_on,
 )
+
+if TYPE_CHECKING:  # (imported only where a pool is made)
+    from concurrent.futures import ProcessPoolExecutor
 
 Choices = list[FeedChoice[ArticleRef]]
 KnownArticles = dict[tuple[str, int, bytes, str], Article]

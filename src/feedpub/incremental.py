@@ -13,10 +13,10 @@ import os
 import sys
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feedpub import scan_blocks
 from feedpub.cache import RecordCache, StoredFile, StoredPart
@@ -43,8 +43,12 @@ from feedpub.parse_pool import (
 from feedpub.records import RACY_NS, Scan, scan_folder
 from feedpub.report import Report
 from feedpub.scan_blocks import Key
+from feedpub.stat_helper import split_name
 from feedpub.stats import Pending
 from feedpub.timestamps import build_time
+
+if TYPE_CHECKING:  # (imported only where a pool is made)
+    from concurrent.futures import ProcessPoolExecutor
 
 STORE_BATCH = 500
 """Articles stored at a time (rows of a file, or of a dump's part, are held until then)."""
@@ -89,9 +93,11 @@ def load_cached(
     `pool` converts the files when there are many (see `early_pool`), else a pool of its own.
     """
 
-    started_ns, scanned, only = scan_folder(config.records) if scan is None else scan
     unfinished = cache.bulk_unfinished()  # a first build was stopped: the next ends it
     blocks = None if unfinished else scan_blocks.usable(cache.blocks())
+    if scan is None:  # (the blocks tell how the names spread: see `split_name`)
+        scan = scan_folder(config.records, split_name(blocks.firsts) if blocks else None)
+    started_ns, scanned, only = scan
     stale_blocks: list[int] = []  # the blocks of the file list where files may differ
     targeted = (
         only is not None and len(only) <= TARGETED_FILES and not (cache.rebuilt or unfinished)

@@ -7,21 +7,18 @@ parent process only stores them and never holds every article at once.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import marshal
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor, Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from feedpub.cache import StoredFile, stored_file
 from feedpub.codec import ArticleRow, encode_article, encode_reports, encode_withdrawal
@@ -38,6 +35,10 @@ from feedpub.dumps import (
 from feedpub.model import Article, Withdrawal
 from feedpub.records import FileResult, read_record_file
 from feedpub.report import Report
+
+if TYPE_CHECKING:  # (imported when a pool is made: a rebuild of a few files needs none)
+    import multiprocessing.context
+    from concurrent.futures import ProcessPoolExecutor
 from feedpub.stats import Pending
 from feedpub.yaml_loader import WARM_AFTER, warm_up
 
@@ -280,7 +281,7 @@ def start_pool() -> ProcessPoolExecutor | None:
         with _interrupts_held():
             started = pool.submit(int)  # a pool forks its workers at the first task
         started.result()
-    except (BrokenProcessPool, OSError):  # no workers now: `encode_files` starts its own
+    except (BrokenExecutor, OSError):  # no workers now: `encode_files` starts its own
         pool.shutdown(wait=False, cancel_futures=True)
         return None
     return pool
@@ -311,7 +312,7 @@ def encode_files(
             for packed in results:
                 done += 1
                 yield from map(_from_plain, marshal.loads(packed))
-    except BrokenProcessPool:
+    except BrokenExecutor:
         # A worker died (killed, or out of memory): finish the remaining files here.
         for chunk in chunks[done:]:
             yield from _encode_each(chunk, limits)
@@ -361,7 +362,7 @@ class Submitted(Generic[R]):
             return self.here()
         try:
             return [result for chunk in self.chunks for result in chunk.result()]
-        except BrokenProcessPool:  # a worker died: do them all here
+        except BrokenExecutor:  # a worker died: do them all here
             return self.here()
         finally:
             self.cancel()  # (after an error or Ctrl-C: the chunks not started yet are not wanted)
@@ -393,7 +394,7 @@ def submit_in_pool(
         with _interrupts_held():
             for start in range(0, len(items), size):
                 chunks.append(pool.submit(_each, function, items[start : start + size]))
-    except BrokenProcessPool:
+    except BrokenExecutor:
         return Submitted(here, [])
     except BaseException:  # a Ctrl-C held back while submitting comes as the block ends
         Submitted(here, chunks).cancel()
@@ -431,6 +432,8 @@ def _given_or_own(
 def _pool(workers: int) -> ProcessPoolExecutor:
     """A pool whose workers ignore Ctrl-C and die with the process that made them (see
     `_start_worker`)."""
+    from concurrent.futures import ProcessPoolExecutor
+
     context = _context()
     parent = os.getpid() if context.get_start_method() == "fork" else None
     return ProcessPoolExecutor(
@@ -472,6 +475,8 @@ def _start_worker(parent: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see `_interrupts_held`
+    import ctypes
+
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
     except (OSError, AttributeError):
@@ -492,6 +497,8 @@ def _exit_when_orphaned(parent: int) -> None:
 
 def _context() -> multiprocessing.context.BaseContext:
     """fork is quickest; a process with threads forks a clean server process instead."""
+    import multiprocessing
+
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")

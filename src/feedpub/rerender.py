@@ -11,12 +11,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import feedpub
 from feedpub.cache import RecordCache
@@ -29,6 +28,9 @@ from feedpub.parse_pool import Submitted, pool_for, submit_in_pool
 from feedpub.publish.files import OutputFolder, OutputWriter
 from feedpub.render import FEED_FORMATS, INDEX_PATH, OPML_PATH, render_feed
 from feedpub.select import EPOCH, FeedChoice, feed_of, site_of
+
+if TYPE_CHECKING:  # (imported only where a pool is made)
+    from concurrent.futures import ProcessPoolExecutor
 
 Choices = list[FeedChoice[ArticleRef]]
 POOL_FEEDS = 24
