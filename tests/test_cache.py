@@ -947,7 +947,7 @@ root = Path(sys.argv[1])
 config = Config(records=root / "records", out=root / "warm" / "out",
                 cache_dir=root / "warm" / "cache", base_url="https://feeds.example.com")
 run_build(config, lambda report: None)
-print(" ".join(m for m in ("markdown_it", "feedgen", "lxml", "jinja2") if m in sys.modules))
+print(" ".join(m for m in ("cmarkgfm", "feedgen", "lxml", "jinja2") if m in sys.modules))
 """
 
 
@@ -964,7 +964,7 @@ def test_a_build_with_nothing_to_convert_or_render_imports_neither_parser_nor_re
     assert imported() == ""
     edited = record(5, title="Edited") + "A *Markdown* body.\n"
     (tmp_path / "records" / "005.md").write_text(edited, encoding="utf-8")
-    assert imported() == "markdown_it feedgen lxml"  # never Jinja2: the index is an ElementTree
+    assert imported() == "cmarkgfm feedgen lxml"  # never Jinja2: the index is an ElementTree
 
 
 def _choosing(monkeypatch: pytest.MonkeyPatch) -> list[int]:

@@ -489,12 +489,25 @@ def test_sigterm_during_a_long_rebuild_waits_for_it(
 ) -> None:
     run = start_on_one_record(records_dir, start)
     staging = records_dir / ".staging"  # hidden: not read until moved in
-    # Its body takes markdown-it and the renderers about 4 s (2 s on a quick machine).
-    put(staging, "slow.md", "Slow", body="*a* " * 100_000)
-    os.rename(staging / "slow.md", records_dir / "slow.md")
-    time.sleep(1.0)  # the rebuild is under way (it starts within 0.2 s)
+    staging.mkdir()
+    # A dump of 60,000 records: reading them takes 2-3 s (Markdown bodies no longer can).
+    lines = (
+        json.dumps(
+            base_record(
+                title=f"Slow {number}",
+                webUrl=f"https://example.org/slow/{number}",
+                publishedDateTime="2026-02-01T00:00:00Z",
+            )
+        )
+        for number in range(60_000)
+    )
+    (staging / "slow.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.rename(staging / "slow.jsonl", records_dir / "slow.jsonl")
+    time.sleep(0.6)  # the rebuild is under way (it starts within 0.2 s)
     assert run.stop(signal.SIGTERM) == 0
-    assert len(titles(run.out)) == 2, "exited before the build under way was written"
+    shown = titles(run.out)
+    assert len(shown) == 50, "exited before the build under way was written"
+    assert all(title.startswith("Slow ") for title in shown)
 
 
 def test_a_failed_write_is_not_logged_as_every_feed_unchanged(

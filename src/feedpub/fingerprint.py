@@ -25,7 +25,7 @@ CONVERSION_MODULES = (
     "model.py", "codec.py", "parse_pool.py", "select.py", "cache_select.py", "incremental.py",
     "dumps.py",
 )  # fmt: skip
-LIBRARIES = ("PyYAML", "yaml-rs", "nh3", "idna", "markdown-it-py", "python-slugify", "ftfy")
+LIBRARIES = ("PyYAML", "yaml-rs", "nh3", "idna", "cmarkgfm", "python-slugify", "ftfy")
 
 
 def _version(name: str) -> str:

@@ -505,7 +505,7 @@ def _context() -> multiprocessing.context.BaseContext:
     # What every worker uses, loaded once in the server process (a one-shot build imports
     # the Markdown parser and the renderers only when it needs them).
     context.set_forkserver_preload(
-        ["feedpub.parse_pool", "markdown_it", "feedpub.render.rss", "feedpub.render.atom"]
+        ["feedpub.parse_pool", "cmarkgfm.cmark", "feedpub.render.rss", "feedpub.render.atom"]
     )
     return context
 
