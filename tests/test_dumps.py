@@ -229,6 +229,27 @@ def test_a_json_dump_that_is_not_plain_is_read_whole(tmp_path: Path, content: by
     assert read(path).reports  # and a whole read says what is wrong
 
 
+@pytest.mark.parametrize(
+    "odd", ['{"title": "T1", "heat": ' + "9" * 5_000 + "}", "[" * 3_000 + "]" * 3_000]
+)
+def test_a_big_json_dump_with_an_item_too_long_or_deep_is_read_whole_but_that_item(
+    tmp_path: Path, odd: str
+) -> None:
+    """Python cannot read an integer of over 4,300 digits nor nesting 3,000 deep: such a
+    dump is not cut in parts, and a whole read leaves out at most that item."""
+    items = [f'{{"title": "T{n}"}}' for n in range(5)]
+    items[1] = odd
+    path = tmp_path / "dump.json"
+    path.write_text("[" + ", ".join(items) + "]")
+    assert plan_parts(path, 60) == []
+    whole = read(path)
+    titles = [record.data["title"] for record in whole.records]
+    assert titles == (["T0", "T1", "T2", "T3", "T4"] if "heat" in odd else ["T0", "T2", "T3", "T4"])
+    assert [report.source for report in whole.reports] == (
+        [] if "heat" in odd else ["dump.json[1]"]
+    )
+
+
 def test_a_json_dump_changed_after_it_was_planned_fails_the_build(tmp_path: Path) -> None:
     """Its parts would be read from two versions (it was reported, and the part's records
     left out of that build's feeds)."""

@@ -182,6 +182,85 @@ def test_invalid_json_is_reported(tmp_path: Path) -> None:
     assert "not valid JSON" in read(path).reports[0].reason
 
 
+HUGE = "9" * 5_000  # over Python's 4,300 digits for an int read from text
+DEEP = "[" * 3_000 + "]" * 3_000  # deeper than the JSON reader's recursion goes
+
+
+@pytest.mark.parametrize(
+    ("shape", "middle"),
+    [
+        ("list", '{"title": "b", "heat": ' + HUGE + "}"),
+        ("list", '{"title": "b", "extra": ' + DEEP + "}"),
+        ("list", DEEP),
+        ("news", '{"title": "b", "images": [{"width": -' + HUGE + "}]}"),
+        ("news", '{"title": "b", "extra": {"x": ' + DEEP + "}}"),
+        ("value", '{"title": "b", "extra": ' + DEEP + ', "quality": ' + HUGE + "}"),
+    ],
+)
+def test_one_item_too_long_or_deep_for_python_costs_only_itself(
+    tmp_path: Path, shape: str, middle: str
+) -> None:
+    items = '[{"title": "a"}, ' + middle + ', {"title": "c"}]'
+    text = items if shape == "list" else f'{{"page": {HUGE}, "{shape}": {items}, "x": {DEEP}}}'
+    path = tmp_path / "dump.json"
+    path.write_text(text, encoding="utf-8")
+    result = read(path)
+    titles = [record.data["title"] for record in result.records]
+    sources = [record.source for record in result.records]
+    if "heat" in middle or "width" in middle:  # read: the field is reported when converted
+        assert titles == ["a", "b", "c"] and result.reports == []
+    else:
+        assert titles == ["a", "c"]
+        assert sources == ["dump.json[0]", "dump.json[2]"]
+        [report] = result.reports
+        assert (report.source, report.field, report.skipped) == ("dump.json[1]", "record", True)
+        assert report.reason.startswith("nested too deep to read")
+
+
+def test_a_huge_json_integer_is_read_as_a_stand_in_the_converter_reports() -> None:
+    text = '{"title": ' + HUGE + ', "published": -' + HUGE + "}"
+    [record] = records_module.read_record_bytes(text.encode(), ".json", "d.json").records
+    title, published = record.data["title"], record.data["published"]
+    assert isinstance(title, records_module.HugeInteger) and title.digits == 5_000
+    assert isinstance(published, records_module.HugeInteger)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"title": "a"}, ' + DEEP + ', {"title": }]',  # deep, and not JSON further on
+        '[{"title": "a"}, ' + DEEP + ' {"title": "c"}]',  # no comma
+        '[{"title": "a"}, ' + DEEP + ", ",  # cut short
+        '[{"title": "a"}, ' + DEEP[:-1] + "]",  # never closed
+        '[{"title": "a"}, ' + DEEP + "] trailing",
+        '[{"title": "a", "heat": ' + HUGE + "}, {nope}]",
+    ],
+)
+def test_a_dump_that_is_not_json_is_still_refused_whole(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "dump.json"
+    path.write_text(text, encoding="utf-8")
+    result = read(path)
+    assert result.records == []
+    [report] = result.reports
+    assert (report.source, report.field) == ("dump.json", "file")
+    assert report.reason.startswith("not valid JSON")
+
+
+def test_json_lines_too_long_or_deep_for_python_cost_only_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "wire.jsonl"
+    lines = [
+        '{"title": "a"}',
+        '{"title": "b", "x": ' + DEEP + "}",
+        '{"title": "c", "heat": ' + HUGE + "}",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = read(path)
+    assert [r.data["title"] for r in result.records] == ["a", "c"]
+    [report] = result.reports
+    assert (report.source, report.field) == ("wire.jsonl:2", "line")
+    assert report.reason.startswith("nested too deep to read")
+
+
 def test_scan_is_recursive_sorted_and_skips_hidden_and_backup_files(tmp_path: Path) -> None:
     names = ["b.md", "a/c.md", "a/.hidden.md", ".git/config", "z.json", "b.md~", "#b.md#"]
     names += ["a/.c.md.swp", "old~/d.md", "#tmp#/e.md", "a~b.md", "f#.md"]

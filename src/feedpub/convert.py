@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from feedpub.config import Limits
 from feedpub.model import Article, Image, Provider, Related, Withdrawal
-from feedpub.records import RawRecord
+from feedpub.records import HugeInteger, RawRecord
 from feedpub.report import Report
 from feedpub.sanitize import (
     clean_html,
@@ -75,7 +75,7 @@ def _not_text(value: object) -> str | None:
     (JSON's non-standard `NaN` and `Infinity`, YAML's `.nan` and `.inf`), which would publish
     as "nan" or "inf"."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return type(value).__name__
+        return _kind(value)
     if type(value) is float and not math.isfinite(value):
         return str(value)
     if type(value) is int and value.bit_length() > MAX_TEXT_INT_BITS:
@@ -244,7 +244,7 @@ class _Converter:
         if raw is None:
             return None
         if not isinstance(raw, dict):
-            self.warn("provider", f"must be a mapping, not {type(raw).__name__}; ignored")
+            self.warn("provider", f"must be a mapping, not {_kind(raw)}; ignored")
             return None
         name = raw.get("name")
         # Cut before cleaning: cleaning a megabyte of nested markup costs seconds.
@@ -268,7 +268,7 @@ class _Converter:
             self.warn("topics", "a single string, read as one topic")
             raw = [raw]
         if not isinstance(raw, list):
-            self.warn("topics", f"must be a list of strings, not {type(raw).__name__}; ignored")
+            self.warn("topics", f"must be a list of strings, not {_kind(raw)}; ignored")
             return ()
         limit = self.limits.max_topics
         if len(raw) > limit:
@@ -285,7 +285,7 @@ class _Converter:
                 self.warn("tags", f"{len(raw)} tags; only the first {limit} are kept")
             tags = self._names("tags", raw[:limit])
         elif raw is not None:
-            self.warn("tags", f"must be a list of strings, not {type(raw).__name__}; ignored")
+            self.warn("tags", f"must be a list of strings, not {_kind(raw)}; ignored")
         if not tags:
             return topics  # already unique names: _unique_names would give them back as they are
         return _unique_names([*topics, *tags])
@@ -313,14 +313,14 @@ class _Converter:
         if raw is None:
             return ()
         if not isinstance(raw, list):
-            self.warn("images", f"must be a list, not {type(raw).__name__}; ignored")
+            self.warn("images", f"must be a list, not {_kind(raw)}; ignored")
             return ()
         images: list[Image] = []
         seen: set[str] = set()
         for index, item in enumerate(raw[: self.limits.max_images]):
             where = f"images[{index}]"
             if not isinstance(item, dict):
-                self.warn(where, f"must be a mapping, not {type(item).__name__}; ignored")
+                self.warn(where, f"must be a mapping, not {_kind(item)}; ignored")
                 continue
             url = safe_url(item.get("url"))
             if not url:
@@ -517,6 +517,12 @@ def _unique_names(names: list[str]) -> tuple[str, ...]:
     return tuple(unique)
 
 
+def _kind(value: object) -> str:
+    """What `value` is, for a report: its type's name, or "a huge integer" for a JSON
+    integer too long to read (`HugeInteger`)."""
+    return "a huge integer" if type(value) is HugeInteger else type(value).__name__
+
+
 def _describe(value: Any) -> str:
     """A short description of a value for a report, never walking a container.
 
@@ -528,7 +534,8 @@ def _describe(value: Any) -> str:
         return repr(value)
     if isinstance(value, int):
         return repr(value) if abs(value) < 10**40 else "a huge integer"
-    return f"a {type(value).__name__}"
+    kind = _kind(value)
+    return kind if type(value) is HugeInteger else f"a {kind}"
 
 
 def _positive_int(value: Any) -> int | None:

@@ -67,6 +67,33 @@ RECORD_JSON = json.JSONDecoder(object_pairs_hook=_object)
 """Decodes JSON records and dumps (one decoder, reused: building one per call costs more
 than the check, which adds 1.5-3 us to a record's ~13)."""
 
+
+class HugeInteger:
+    """What a JSON integer longer than Python reads from text (4,300 digits: see
+    `sys.get_int_max_str_digits`) stands for: the field that holds one is reported when
+    converted, where the `ValueError` the number raised made its whole dump unreadable."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"HugeInteger(digits={self.digits})"
+
+
+def _integer(text: str) -> int | HugeInteger:
+    try:
+        return int(text)
+    except ValueError:  # too many digits: JSON's grammar allows no other failure here
+        return HugeInteger(len(text.lstrip("-")))
+
+
+LENIENT_JSON = json.JSONDecoder(object_pairs_hook=_object, parse_int=_integer)
+"""`RECORD_JSON`, with a `HugeInteger` for an integer too long to read. Only for a document
+`RECORD_JSON` refused: a Python call for every integer would slow the usual dump down."""
+TOO_DEEP = "nested too deep to read (the JSON reader stops at about 1,000 levels); skipped"
+
 _DELIMITER = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 
@@ -532,19 +559,18 @@ def _load_yaml(header: str, display: str, result: FileResult) -> dict[str, Any] 
 
 
 def _read_json(text: str, display: str, result: FileResult) -> None:
+    items: Any
     try:
-        data = RECORD_JSON.decode(text)
-    except (ValueError, RecursionError) as exc:  # ValueError: also ints over 4300 digits
+        items = _dump_items(RECORD_JSON.decode(text))
+    except json.JSONDecodeError as exc:
         result.reports.append(Report(display, "file", f"not valid JSON: {exc}"))
         return
-    items: Any = data
-    if isinstance(data, dict):
-        for key in ("news", "value"):
-            if isinstance(data.get(key), list):
-                items = data[key]
-                break
-        else:
-            items = [data] if "title" in data else None
+    except (ValueError, RecursionError):  # an integer too long, or nesting too deep
+        try:
+            items = _items_one_by_one(text)
+        except json.JSONDecodeError as exc:
+            result.reports.append(Report(display, "file", f"not valid JSON: {exc}"))
+            return
     if not isinstance(items, list):
         result.reports.append(
             Report(
@@ -553,7 +579,137 @@ def _read_json(text: str, display: str, result: FileResult) -> None:
         )
         return
     for index, item in enumerate(items):
-        append_item(item, f"{display}[{index}]", result)
+        if item is _TOO_DEEP:
+            result.reports.append(Report(f"{display}[{index}]", "record", TOO_DEEP))
+        else:
+            append_item(item, f"{display}[{index}]", result)
+
+
+def _dump_items(data: Any) -> list[Any] | None:
+    """The items of a JSON dump: the document's list, or its object's under "news", else
+    "value", or the object itself as one record if it has a title (None: no records)."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        for key in DUMP_LIST_KEYS:
+            if isinstance(data.get(key), list):
+                return data[key]  # type: ignore[no-any-return]
+        return [data] if "title" in data else None
+    return None
+
+
+DUMP_LIST_KEYS = ("news", "value")
+"""The keys a JSON dump's object may hold its list under, in the order they are tried."""
+_TOO_DEEP = object()  # an item `_items_one_by_one` could not read for its depth
+_SPACE = re.compile(r"[ \t\n\r]*")
+_STRUCTURE = re.compile(r'["\[\]{}]')
+_STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+def _items_one_by_one(text: str) -> list[Any] | None:
+    """`_dump_items` of JSON `text` that `RECORD_JSON` could not read whole, read with
+    `LENIENT_JSON`: whole if its integers were the trouble, else value by value, where an
+    item nested too deep is `_TOO_DEEP`, so that it alone is left out. Raises
+    `JSONDecodeError` where `text` is not JSON (an item too deep is not looked into: nested
+    so, it is left out whatever it holds)."""
+    start = _skip_space(text, 0)
+    try:
+        value, end = LENIENT_JSON.raw_decode(text, start)
+        items = _dump_items(value)
+    except RecursionError:
+        items, end = _deep_document_items(text, start)
+    if _SPACE.match(text, end).end() != len(text):  # type: ignore[union-attr]
+        raise json.JSONDecodeError("Extra data", text, end)
+    return items
+
+
+def _deep_document_items(text: str, start: int) -> tuple[list[Any] | None, int]:
+    """`_dump_items` of the JSON document at `start`, read value by value, and its end."""
+    if text.startswith("[", start):
+        return _list_one_by_one(text, start)
+    if not text.startswith("{", start):
+        raise json.JSONDecodeError("Expecting value", text, start)
+    lists: dict[str, list[Any]] = {}
+    others: dict[str, Any] = {}
+    position = _skip_space(text, start + 1)
+    if text.startswith("}", position):
+        return None, position + 1
+    while True:
+        if not text.startswith('"', position):
+            raise json.JSONDecodeError("Expecting property name", text, position)
+        key, position = LENIENT_JSON.raw_decode(text, position)
+        position = _skip_space(text, position)
+        if not text.startswith(":", position):
+            raise json.JSONDecodeError("Expecting ':' delimiter", text, position)
+        position = _skip_space(text, position + 1)
+        if key in DUMP_LIST_KEYS and text.startswith("[", position):
+            lists[key], position = _list_one_by_one(text, position)
+            others.pop(key, None)
+        else:
+            others[key], position = _value_or_too_deep(text, position)
+            lists.pop(key, None)  # the last value of a key counts, as in a whole read
+        position = _skip_space(text, position)
+        if text.startswith("}", position):
+            break
+        if not text.startswith(",", position):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
+        position = _skip_space(text, position + 1)
+    for key in DUMP_LIST_KEYS:
+        if key in lists:
+            return lists[key], position + 1
+    return ([_TOO_DEEP] if "title" in others else None), position + 1  # one deep record
+
+
+def _list_one_by_one(text: str, start: int) -> tuple[list[Any], int]:
+    """The items of the JSON list at `start`, each read on its own, and where it ends."""
+    items: list[Any] = []
+    position = _skip_space(text, start + 1)
+    if text.startswith("]", position):
+        return items, position + 1
+    while True:
+        item, position = _value_or_too_deep(text, position)
+        items.append(item)
+        position = _skip_space(text, position)
+        if text.startswith("]", position):
+            return items, position + 1
+        if not text.startswith(",", position):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
+        position = _skip_space(text, position + 1)
+
+
+def _value_or_too_deep(text: str, start: int) -> tuple[Any, int]:
+    """The JSON value at `start` and where it ends; `_TOO_DEEP` for one nested too deep to
+    read, found to end where its brackets close (its strings skipped whole)."""
+    try:
+        return LENIENT_JSON.raw_decode(text, start)
+    except RecursionError:
+        pass
+    depth, position = 0, start
+    while True:
+        found = _STRUCTURE.search(text, position)
+        if found is None:
+            raise json.JSONDecodeError("Unterminated value", text, start)
+        position = found.end()
+        mark = found.group()
+        if mark == '"':
+            rest = _STRING_REST.match(text, position)
+            if rest is None:
+                raise json.JSONDecodeError("Unterminated string", text, found.start())
+            position = rest.end()
+        elif mark in "[{":
+            depth += 1
+        else:
+            depth -= 1
+            if depth <= 0:
+                return _TOO_DEEP, position
+
+
+def _skip_space(text: str, position: int) -> int:
+    """Where the white space from `position` on ends; raises at the end of `text`."""
+    end = _SPACE.match(text, position).end()  # type: ignore[union-attr]
+    if end == len(text):
+        raise json.JSONDecodeError("Expecting value", text, end)
+    return end
 
 
 def read_json_lines_bytes(
@@ -600,9 +756,18 @@ def read_json_line(line: str, source: str, result: FileResult) -> None:
         return
     try:
         item = RECORD_JSON.decode(line)
-    except (ValueError, RecursionError) as exc:  # ValueError: also ints over 4300 digits
+    except json.JSONDecodeError as exc:
         result.reports.append(Report(source, "line", f"not valid JSON: {exc}"))
         return
+    except (ValueError, RecursionError):  # an integer too long, or nesting too deep
+        try:
+            item = LENIENT_JSON.decode(line)
+        except json.JSONDecodeError as exc:
+            result.reports.append(Report(source, "line", f"not valid JSON: {exc}"))
+            return
+        except RecursionError:
+            result.reports.append(Report(source, "line", TOO_DEEP))
+            return
     append_item(item, source, result)
 
 
