@@ -9,7 +9,7 @@ import math
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -88,6 +88,13 @@ MAX_TEXT_INT_BITS = 4_000
 by any number of hex digits (and `0b`, `0o`-like and base-60 forms) as an int of any size,
 which Python refuses to write in decimal past 4,300 digits: such a value is reported, not
 converted."""
+
+
+UNKNOWN_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+"""The times of an unpublished record whose publication time is missing, unreadable or
+before 1990: it takes its article down whatever the other copies' times (which copy is
+newer cannot be told; as at equal times, the article stays down), until its date is fixed."""
+_NO_ID = "this unpublished record takes nothing down: without a URL, its id comes from"
 
 
 @dataclass(slots=True)
@@ -194,13 +201,31 @@ class _Converter:
         return ""
 
     def withdrawal(self) -> Withdrawal:
-        """The id and times `convert` gives the record, for an unpublished one."""
-        published_at, updated_at = self.dates()
+        """The id and times `convert` gives the record, for an unpublished one; raises
+        `_Skip` when it has no id. Without a readable publication time it is newer than
+        every copy (see `UNKNOWN_TIME`), and says so."""
+        unknown: _Skip | None = None
+        try:
+            published_at, updated_at = self.dates()
+        except _Skip as skip:
+            unknown, published_at, updated_at = skip, UNKNOWN_TIME, UNKNOWN_TIME
         url = self.url()
         if url:
-            return Withdrawal(_url_id(url), published_at, updated_at, self.record.source)
-        title, _summary = self.title_and_summary()
-        article_id = self.fallback_id(title, published_at)
+            article_id = _url_id(url)
+        elif unknown is not None:
+            raise _Skip(unknown.field, f"{unknown.reason}; {_NO_ID} its publication time")
+        else:
+            try:
+                title, _summary = self.title_and_summary()
+            except _Skip as skip:
+                raise _Skip(skip.field, f"{skip.reason}; {_NO_ID} its title") from None
+            article_id = self.fallback_id(title, published_at)
+        if unknown is not None:
+            self.warn(
+                unknown.field,
+                f"{unknown.reason}; this unpublished record takes down every copy of"
+                f" {article_id[:200]}, however new: its time cannot be compared with theirs",
+            )
         return Withdrawal(article_id, published_at, updated_at, self.record.source)
 
     def title_and_summary(self) -> tuple[str, str]:
@@ -416,16 +441,13 @@ def convert_record(record: RawRecord, limits: Limits, now: datetime | None = Non
     report, and `due` says when it is published.
     """
     published = record.data.get("published", True)
-    if published is False:
-        return Conversion(unpublished=True, withdrawal=_withdrawal(record, limits))
     if published is not True:
-        report = Report(
-            record.source,
-            "published",
-            f"must be true or false, got {_describe(published)}; not published",
-        )
-        withdrawal = _withdrawal(record, limits)
-        return Conversion(reports=[report], unpublished=True, withdrawal=withdrawal)
+        reports: list[Report] = []
+        if published is not False:
+            reason = f"must be true or false, got {_describe(published)}; not published"
+            reports.append(Report(record.source, "published", reason))
+        withdrawal = _withdrawal(record, limits, reports)
+        return Conversion(reports=reports, unpublished=True, withdrawal=withdrawal)
     converter = _Converter(record, limits, now)
     try:
         article = converter.convert()
@@ -442,13 +464,24 @@ def convert_record(record: RawRecord, limits: Limits, now: datetime | None = Non
     return Conversion(article=article, reports=converter.reports, due=converter.due)
 
 
-def _withdrawal(record: RawRecord, limits: Limits) -> Withdrawal | None:
-    """The id an unpublished record takes down (None when it has none: nothing to report
-    of a record that is not published). Its own times count, whatever the build's."""
+def _withdrawal(record: RawRecord, limits: Limits, reports: list[Report]) -> Withdrawal | None:
+    """The id an unpublished record takes down (None when it has none), with `reports` on
+    what decides it. Its own times count, whatever the build's."""
+    converter = _Converter(record, limits)
     try:
-        return _Converter(record, limits).withdrawal()
-    except Exception:  # unusable fields: it claims no id
-        return None
+        withdrawal = converter.withdrawal()
+    except _Skip as skip:
+        withdrawal = None
+        converter.reports.append(Report(record.source, skip.field, skip.reason))
+    except Exception as exc:  # a value no check foresaw: this record only
+        withdrawal = None
+        reason = (
+            f"cannot be read ({type(exc).__name__}: {exc!s:.120});"
+            " this unpublished record takes nothing down"
+        )
+        converter.reports.append(Report(record.source, "record", reason))
+    reports += converter.reports
+    return withdrawal
 
 
 def image_mime_type(url: str) -> str:
