@@ -32,12 +32,14 @@ quoted one rules the retyping out). Every other document is checked token by tok
    types them, when that text was never also written quoted, and exactly as many
    texts are found as tokens (an escaped double-quoted text can equal one).
 
-"PyYAML" here is PyYAML's safe loader with one change, made in `SafeLoader` below and
+"PyYAML" here is PyYAML's safe loader with two changes, made in `SafeLoader` below and
 so seen by both paths: a timestamp with a leap second (`23:59:60Z`, valid RFC 3339),
 which PyYAML refuses ("second must be in 0..59", failing the whole document), reads
-as second 59. And a second one, in `SafeLoader` only: a mapping that gives a key twice
-is an error ("found duplicate key"), as YAML requires and yaml-rs already has it, where
-PyYAML kept the last value silently.
+as second 59; a timestamp that names no moment (`2024-02-30`, `25:00`, an offset
+`+00:60`), which PyYAML refuses the same way or, for an offset, reads as `+01:00`, is
+text (the field holding it then says what is wrong). And another one, in `SafeLoader`
+only: a mapping that gives a key twice is an error ("found duplicate key"), as YAML
+requires and yaml-rs already has it, where PyYAML kept the last value silently.
 
 Any error of the fast parser also goes to PyYAML, which then gives the errors reported.
 """
@@ -142,16 +144,23 @@ _COMMON_STAMPS = re.compile(rf": ++({_ISO_TOKEN})(?=\n|\Z)")
 
 
 def _construct_timestamp(constructor: Any, node: ScalarNode) -> Any:
-    """PyYAML's timestamp, except that a leap second (`:60`) reads as `:59`."""
+    """PyYAML's timestamp, except that a leap second (`:60`) reads as `:59`, and that one
+    naming no moment (`2024-02-30`, `25:00`, an offset `+00:60`) is text: PyYAML refused
+    the whole document for it, naming no field, or read `+00:60` as `+01:00`."""
+    text = constructor.construct_scalar(node)
+    match = constructor.timestamp_regexp.match(text)
+    if match and match["tz_minute"] and match["tz_minute"] >= "60":
+        return text
     try:
         return constructor.construct_yaml_timestamp(node)
     except ValueError:
-        text = constructor.construct_scalar(node)
-        match = constructor.timestamp_regexp.match(text)
         if not match or match["second"] != "60":
-            raise
-        text = f"{text[: match.start('second')]}59{text[match.end('second') :]}"
-        return constructor.construct_yaml_timestamp(ScalarNode(node.tag, text))
+            return text
+    leap = f"{text[: match.start('second')]}59{text[match.end('second') :]}"
+    try:
+        return constructor.construct_yaml_timestamp(ScalarNode(node.tag, leap))
+    except ValueError:
+        return text
 
 
 class _UniqueKeys:
@@ -375,7 +384,7 @@ def _typing(token: str) -> str:
 
 
 def _timestamp(token: str) -> Any:
-    if _ISO_STAMP.match(token):
+    if _ISO_STAMP.match(token) and (token[-1] == "Z" or token[-2:] < "60"):
         try:
             return datetime.fromisoformat(token)
         except ValueError:
