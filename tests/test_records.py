@@ -85,6 +85,27 @@ def test_unusable_files_are_reported_not_read(tmp_path: Path, content: bytes, re
     assert result.reports[-1].source == "bad.md"
 
 
+def test_json_front_matter_with_a_surrogate_pair_escape_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_text('---\n{"title": "Grin \\ud83d\\ude00", "topics": ["\\ud83d\\ude00"]}\n---\n')
+    result = read(path)
+    assert result.reports == []
+    assert result.records[0].data == {"title": "Grin \U0001f600", "topics": ["\U0001f600"]}
+
+
+def test_a_lone_surrogate_escape_in_front_matter_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_text('---\n{"webUrl": "https://e.org/",\n "title": "Grin \\ud83d"}\n---\n')
+    result = read(path)
+    assert result.records == []
+    [report] = result.reports
+    assert (report.source, report.field) == ("a.md", "front matter")
+    assert report.reason == (
+        "not valid YAML: found a lone surrogate escape '\\ud83d': half of a UTF-16 pair,"
+        " not a character at line 3"
+    )
+
+
 def test_yaml_error_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.md"
     path.write_text("---\ntitle: ok\nexcerpt: 'open\nmore: [\n---\n", encoding="utf-8")

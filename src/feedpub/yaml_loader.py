@@ -207,11 +207,41 @@ def _check_unique_keys(node: MappingNode) -> None:
         seen.add((key.tag, key.value))
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\(?:u[dD][89a-fA-F]|U0000[dD][89a-fA-F])")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = re.compile(
+    "[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]"
+)
+
+
+class _SurrogatePairLoader(_UniqueKeys, yaml.SafeLoader):
+    """`SafeLoader` in pure Python, reading the escapes of a UTF-16 surrogate pair in a
+    double-quoted text (`"\\ud83d\\ude00"`, JSON's way to write a character past U+FFFF)
+    as that one character, which libyaml refuses ("found invalid Unicode character escape
+    code") and yaml-rs reads; a lone surrogate escape is no character, and an error."""
+
+    def construct_scalar(self, node: Any) -> Any:
+        value = super().construct_scalar(node)
+        if node.style != '"' or not _SURROGATE.search(value):
+            return value
+        lone = _LONE_SURROGATE.search(value)
+        if lone is not None:
+            escape = f"\\u{ord(lone.group()):04x}"
+            raise ConstructorError(
+                None,
+                None,
+                f"found a lone surrogate escape '{escape}': half of a UTF-16 pair, not a character",
+                node.start_mark,
+            )
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+
+
 class _Constructor(SafeConstructor):
     """The constructor `pyyaml_plain` types tokens with: the one `SafeLoader` uses."""
 
 
 SafeLoader.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
+_SurrogatePairLoader.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
 _Constructor.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
 
 _resolver = Resolver()
@@ -242,7 +272,8 @@ def warm_up() -> None:
 
 
 def load_yaml(text: str) -> Any:
-    """What `yaml.load(text, Loader=CSafeLoader)` returns (and raises)."""
+    """What `yaml.load(text, Loader=CSafeLoader)` returns (and raises), but that the escapes
+    of a surrogate pair are one character (see `_SurrogatePairLoader`)."""
     global _cold_documents
     if yaml_rs is not None:
         if _cold_documents >= WARM_AFTER:
@@ -251,7 +282,12 @@ def load_yaml(text: str) -> Any:
                 return fast
         else:
             _cold_documents += 1
-    return yaml.load(text, Loader=SafeLoader)
+    try:
+        return yaml.load(text, Loader=SafeLoader)
+    except yaml.YAMLError:
+        if not _SURROGATE_ESCAPE.search(text):
+            raise
+    return yaml.load(text, Loader=_SurrogatePairLoader)  # (its error if it fails too)
 
 
 def takes_fast_path(text: str) -> bool:
