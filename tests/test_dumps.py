@@ -181,8 +181,12 @@ def test_a_json_dump_read_in_parts_gives_what_it_gives_read_whole(
     path.write_text(json.dumps(document, ensure_ascii=False, indent=indent), encoding="utf-8")
     parts = plan_parts(path, part_bytes, digests=True)
     whole = read(path)
-    if not parts:  # read whole: a single record, or an empty list
+    if not parts:  # read whole: a single record, an empty list, items beside "value" ones
         single = isinstance(document, dict) and "title" in document
+        both = isinstance(document, dict) and isinstance(document.get("news"), list)
+        if both and document.get("value"):
+            assert whole.reports[0].field == "value"
+            return
         assert single or (not whole.records and not whole.reports)
         return
     raw = path.read_bytes()
@@ -248,6 +252,32 @@ def test_a_big_json_dump_with_an_item_too_long_or_deep_is_read_whole_but_that_it
     assert [report.source for report in whole.reports] == (
         [] if "heat" in odd else ["dump.json[1]"]
     )
+
+
+def test_a_big_dump_with_items_under_value_beside_news_is_read_whole_and_reports_them(
+    tmp_path: Path,
+) -> None:
+    items = [{"title": f"T{n}"} for n in range(5)]
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps({"news": items, "value": items[:2]}))
+    assert plan_parts(path, 60) == []
+    whole = read(path)
+    assert len(whole.records) == 5
+    assert [(r.field, r.reason) for r in whole.reports] == [
+        ("value", "2 items not read: a dump's records are those under 'news'")
+    ]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_big_utf16_json_lines_dump_is_read_whole_and_reported_once(
+    tmp_path: Path, codec: str
+) -> None:
+    text = "".join(json.dumps({"title": f"T{n}"}) + "\n" for n in range(20))
+    path = tmp_path / "dump.jsonl"
+    path.write_bytes(("\ufeff" * codec.endswith("-be") + text).encode(codec))
+    assert plan_parts(path, 60) == []
+    [report] = read(path).reports
+    assert report.reason.endswith("text (by its byte-order mark); records must be UTF-8")
 
 
 def test_a_json_dump_changed_after_it_was_planned_fails_the_build(tmp_path: Path) -> None:

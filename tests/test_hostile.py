@@ -294,7 +294,7 @@ CASES = [
     Case("empty.md", reports=skipped("file: empty file")),
     Case("whitespace_only.txt", reports=skipped("file: empty file")),
     Case("binary.txt", reports=skipped("file: binary file")),
-    Case("utf16.json", reports=skipped("file: binary file")),
+    Case("utf16.json", reports=skipped("file: UTF-16 text (by its byte-order mark); records must")),
     Case("latin1.txt", reports=skipped("file: not UTF-8 text (bad byte at offset 14)")),
     Case("bom.md", ("Starts with a byte-order mark",), ("file: byte-order mark removed",)),
     Case("crlf.md", ("Windows line ends",), ("file: CR/CRLF line ends read as LF",)),

@@ -106,6 +106,27 @@ def test_a_lone_surrogate_escape_in_front_matter_is_reported(tmp_path: Path) -> 
     )
 
 
+@pytest.mark.parametrize("suffix", [".md", ".json", ".jsonl"])
+@pytest.mark.parametrize(
+    ("codec", "name"),
+    [("utf-16", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32", "UTF-32"), ("utf-32-be", "UTF-32")],
+)
+def test_a_utf16_or_utf32_file_is_reported_as_such(
+    tmp_path: Path, suffix: str, codec: str, name: str
+) -> None:
+    text = {".md": "---\ntitle: Hello\n---\n", ".json": '[{"title": "Hello"}]'}.get(
+        suffix, '{"title": "Hello"}\n{"title": "Again"}\n'
+    )
+    bom = "\ufeff" if codec.endswith("-be") else ""  # (the plain codecs write their own)
+    path = tmp_path / f"a{suffix}"
+    path.write_bytes((bom + text).encode(codec))
+    result = read(path)
+    assert result.records == []
+    [report] = result.reports
+    assert (report.source, report.field, report.skipped) == (f"a{suffix}", "file", True)
+    assert report.reason == f"{name} text (by its byte-order mark); records must be UTF-8"
+
+
 def test_yaml_error_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.md"
     path.write_text("---\ntitle: ok\nexcerpt: 'open\nmore: [\n---\n", encoding="utf-8")
@@ -178,6 +199,34 @@ def test_json_dump_shapes(tmp_path: Path, document: object) -> None:
     result = read(path)
     assert [r.data["title"] for r in result.records] == ["a", "b"]
     assert [r.source for r in result.records] == ["dump.json[0]", "dump.json[1]"]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"news": [{"title": "a"}], "value": [{"title": "b"}, {"title": "c"}]},
+        {"value": [{"title": "b"}, {"title": "c"}], "page": 2, "news": [{"title": "a"}]},
+        {"news": [{"title": "a"}], "value": [{"title": "b"}, {"title": "c"}], "x": ["y"]},
+    ],
+)
+def test_items_under_value_beside_news_are_reported(tmp_path: Path, document: object) -> None:
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = read(path)
+    assert [r.data["title"] for r in result.records] == ["a"]
+    [report] = result.reports
+    assert (report.source, report.field, report.skipped) == ("dump.json", "value", True)
+    assert report.reason == "2 items not read: a dump's records are those under 'news'"
+
+
+def test_an_empty_list_under_news_leaves_the_items_under_value_reported(tmp_path: Path) -> None:
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps({"news": [], "value": [{"title": "b"}]}), encoding="utf-8")
+    result = read(path)
+    assert result.records == []
+    assert [(r.field, r.reason) for r in result.reports] == [
+        ("value", "1 item not read: a dump's records are those under 'news'")
+    ]
 
 
 def test_json_items_that_are_not_objects_are_reported(tmp_path: Path) -> None:

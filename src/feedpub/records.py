@@ -30,6 +30,14 @@ JSON_SUFFIXES = frozenset({".json"})
 JSON_LINES_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 RECORD_SUFFIXES = FRONT_MATTER_SUFFIXES | JSON_SUFFIXES | JSON_LINES_SUFFIXES
 BOM = b"\xef\xbb\xbf"
+# Byte-order marks of the other Unicode encodings (UTF-32 first: its little-endian mark
+# starts with UTF-16's).
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 # YAML 1.1 printable set; anything else makes libyaml refuse the whole document.
 _YAML_FORBIDDEN = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -437,6 +445,11 @@ def read_record_bytes(
 ) -> FileResult:
     """Parse the bytes of a record file with suffix `suffix` (size limits already applied)."""
     result = FileResult() if result is None else result
+    wide = wide_encoding(raw)
+    if wide is not None:
+        reason = f"{wide} text (by its byte-order mark); records must be UTF-8"
+        result.reports.append(Report(display, "file", reason))
+        return result
     if suffix in JSON_LINES_SUFFIXES and raw.strip():  # line by line: one bad line costs itself
         read_json_lines_bytes(raw, display, result)
         return result
@@ -450,6 +463,14 @@ def read_record_bytes(
     else:
         result.reports.append(Report(display, "file", f"not a record file ({suffix})"))
     return result
+
+
+def wide_encoding(raw: bytes) -> str | None:
+    """ "UTF-16" or "UTF-32" when the bytes `raw` start with that encoding's byte-order mark
+    (a file saved so reads as binary: every ASCII character comes with NUL bytes)."""
+    if raw[:1] not in (b"\xff", b"\xfe", b"\x00"):  # the usual file: one check
+        return None
+    return next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
 
 
 def _decode(raw: bytes, display: str, result: FileResult) -> str | None:
@@ -559,18 +580,22 @@ def _load_yaml(header: str, display: str, result: FileResult) -> dict[str, Any] 
 
 
 def _read_json(text: str, display: str, result: FileResult) -> None:
-    items: Any
     try:
-        items = _dump_items(RECORD_JSON.decode(text))
+        items, unread = _dump_items(RECORD_JSON.decode(text))
     except json.JSONDecodeError as exc:
         result.reports.append(Report(display, "file", f"not valid JSON: {exc}"))
         return
     except (ValueError, RecursionError):  # an integer too long, or nesting too deep
         try:
-            items = _items_one_by_one(text)
+            items, unread = _items_one_by_one(text)
         except json.JSONDecodeError as exc:
             result.reports.append(Report(display, "file", f"not valid JSON: {exc}"))
             return
+    if unread:
+        reason = (
+            f"{unread} item{'s' * (unread != 1)} not read: a dump's records are those under 'news'"
+        )
+        result.reports.append(Report(display, "value", reason))
     if not isinstance(items, list):
         result.reports.append(
             Report(
@@ -585,17 +610,33 @@ def _read_json(text: str, display: str, result: FileResult) -> None:
             append_item(item, f"{display}[{index}]", result)
 
 
-def _dump_items(data: Any) -> list[Any] | None:
+class _Items(NamedTuple):
+    """The items of a JSON dump (None: it holds no records), and how many items beside them
+    are not read (a list under "value" beside one under "news")."""
+
+    items: list[Any] | None
+    unread: int = 0
+
+
+def _dump_items(data: Any) -> _Items:
     """The items of a JSON dump: the document's list, or its object's under "news", else
-    "value", or the object itself as one record if it has a title (None: no records)."""
+    "value", or the object itself as one record if it has a title."""
     if isinstance(data, list):
-        return data
+        return _Items(data)
     if isinstance(data, dict):
-        for key in DUMP_LIST_KEYS:
-            if isinstance(data.get(key), list):
-                return data[key]  # type: ignore[no-any-return]
-        return [data] if "title" in data else None
-    return None
+        lists = {key: data[key] for key in DUMP_LIST_KEYS if isinstance(data.get(key), list)}
+        if lists:
+            return _chosen_list(lists)
+        return _Items([data] if "title" in data else None)
+    return _Items(None)
+
+
+def _chosen_list(lists: dict[str, list[Any]]) -> _Items:
+    """Of a dump object's lists by key, the one its records are read from: "news", else
+    "value" (some APIs send both, with the records under "news")."""
+    if "news" in lists:
+        return _Items(lists["news"], len(lists.get("value", ())))
+    return _Items(lists["value"])
 
 
 DUMP_LIST_KEYS = ("news", "value")
@@ -606,7 +647,7 @@ _STRUCTURE = re.compile(r'["\[\]{}]')
 _STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 
-def _items_one_by_one(text: str) -> list[Any] | None:
+def _items_one_by_one(text: str) -> _Items:
     """`_dump_items` of JSON `text` that `RECORD_JSON` could not read whole, read with
     `LENIENT_JSON`: whole if its integers were the trouble, else value by value, where an
     item nested too deep is `_TOO_DEEP`, so that it alone is left out. Raises
@@ -623,17 +664,18 @@ def _items_one_by_one(text: str) -> list[Any] | None:
     return items
 
 
-def _deep_document_items(text: str, start: int) -> tuple[list[Any] | None, int]:
+def _deep_document_items(text: str, start: int) -> tuple[_Items, int]:
     """`_dump_items` of the JSON document at `start`, read value by value, and its end."""
     if text.startswith("[", start):
-        return _list_one_by_one(text, start)
+        listed, end = _list_one_by_one(text, start)
+        return _Items(listed), end
     if not text.startswith("{", start):
         raise json.JSONDecodeError("Expecting value", text, start)
     lists: dict[str, list[Any]] = {}
     others: dict[str, Any] = {}
     position = _skip_space(text, start + 1)
     if text.startswith("}", position):
-        return None, position + 1
+        return _Items(None), position + 1
     while True:
         if not text.startswith('"', position):
             raise json.JSONDecodeError("Expecting property name", text, position)
@@ -654,10 +696,9 @@ def _deep_document_items(text: str, start: int) -> tuple[list[Any] | None, int]:
         if not text.startswith(",", position):
             raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
         position = _skip_space(text, position + 1)
-    for key in DUMP_LIST_KEYS:
-        if key in lists:
-            return lists[key], position + 1
-    return ([_TOO_DEEP] if "title" in others else None), position + 1  # one deep record
+    if lists:
+        return _chosen_list(lists), position + 1
+    return _Items([_TOO_DEEP] if "title" in others else None), position + 1  # one deep record
 
 
 def _list_one_by_one(text: str, start: int) -> tuple[list[Any], int]:
