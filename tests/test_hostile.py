@@ -1038,6 +1038,7 @@ def test_a_huge_json_integer_is_reported_by_field_and_the_dump_publishes(
         '{"title": "Huge topic", "webUrl": "https://e.org/2", "topics": [-' + huge + ', "AI"]}',
         '{"title": "Huge flag", "webUrl": "https://e.org/3", "published": ' + huge + "}",
         '{"title": "Huge list", "webUrl": "https://e.org/4", "tags": ' + huge + "}",
+        '{"title": "Huge date", "webUrl": "https://e.org/6", "updatedDateTime": ' + huge + "}",
         '{"title": "Huge width", "webUrl": "https://e.org/5",'
         ' "images": [{"url": "https://e.org/i.png", "width": ' + huge + "}]}",
     ]
@@ -1051,9 +1052,13 @@ def test_a_huge_json_integer_is_reported_by_field_and_the_dump_publishes(
         "dump.json[1]: topics[0]: must be a string, not a huge integer; ignored",
         "dump.json[2]: published: must be true or false, got a huge integer; not published",
         "dump.json[3]: tags: must be a list of strings, not a huge integer; ignored",
+        "dump.json[4]: updatedDateTime: must be a timestamp, not a huge integer;"
+        " the publication time stands in",
     ]
     published = {item["title"]: item for item in feed_items(run.out)}
-    assert sorted(published) == ["Anchor article", "Huge list", "Huge topic", "Huge width"]
+    assert sorted(published) == [
+        "Anchor article", "Huge date", "Huge list", "Huge topic", "Huge width",
+    ]  # fmt: skip
     assert published["Huge topic"]["tags"] == ["AI"]
     assert published["Huge width"]["attachments"][0]["url"] == "https://e.org/i.png"
     check_outputs(run.out, markers=[MARKER], strict=True)

@@ -165,7 +165,7 @@ class _Converter:
         if raw is None:
             raise _Skip("publishedDateTime", "missing")
         try:
-            published_at, note = parse_timestamp(raw)
+            published_at, note = _timestamp(raw)
         except TimestampError as exc:
             raise _Skip("publishedDateTime", str(exc)) from None
         if note:
@@ -174,7 +174,7 @@ class _Converter:
         raw_updated = self.data.get("updatedDateTime")
         if raw_updated is not None:
             try:
-                updated_at, note = parse_timestamp(raw_updated)
+                updated_at, note = _timestamp(raw_updated)
                 if note:
                     self.warn("updatedDateTime", note)
             except TimestampError as exc:
@@ -548,6 +548,13 @@ def _unique_names(names: list[str]) -> tuple[str, ...]:
             seen.add(key)
             unique.append(name)
     return tuple(unique)
+
+
+def _timestamp(value: object) -> tuple[datetime, str]:
+    """`parse_timestamp`, which knows no `HugeInteger`."""
+    if type(value) is HugeInteger:
+        raise TimestampError("must be a timestamp, not a huge integer")
+    return parse_timestamp(value)
 
 
 def _kind(value: object) -> str:

@@ -23,7 +23,7 @@ _ZONE_NAME = re.compile(r"\s([A-Za-z]+)\Z")
 _OFFSET = re.compile(r"(?<=[0-9])\s*([+-][0-9]{1,2}:?([0-9]{2}))\Z")
 # An RFC 822 year of four digits or more below 100 (`0099`), which the parser read as the
 # two-digit year `99` (1999).
-_SMALL_LONG_YEAR = re.compile(r"(?<![0-9:+-])(00[0-9]{2,})(?![0-9:])")
+_SMALL_LONG_YEAR = re.compile(r"[A-Za-z]{3}\.?,?\s+(?:[0-9]{1,2},?\s+)?(00[0-9]{2,})(?![0-9:])")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?![0-9])")
 
 
