@@ -10,7 +10,7 @@ import pytest
 from feedpub.config import Limits
 from feedpub.convert import Conversion, convert_record, image_mime_type
 from feedpub.model import Article, Feed, FeedInfo
-from feedpub.records import RawRecord
+from feedpub.records import RawRecord, read_record_bytes
 from feedpub.render import render_feed
 from feedpub.sanitize import clean_html, id_url, plain_text, repair_mojibake
 
@@ -430,6 +430,81 @@ def test_rfc3339_forms_fromisoformat_refuses_are_read(value: str, expected: date
 @pytest.mark.parametrize("value", ["2016-12-31T23:59:61Z", "2016-12-31T24:00:60Z"])
 def test_other_out_of_range_seconds_are_still_refused(value: str) -> None:
     assert convert(publishedDateTime=value).article is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Mon, 01 Jan 0099 00:00:00 +0000", "year 0099 is before 1990: not a plausible date"),
+        ("Mon, 01 Jan 0000 00:00:00 +0000", "year 0000 is before 1990: not a plausible date"),
+        ("Mon, 01 Jan 2024 00:00:00 +0060", "not a UTC offset: '+0060' (its minutes run 00-59)"),
+        ("Mon, 01 Jan 2024 00:00:00 -0199", "not a UTC offset: '-0199' (its minutes run 00-59)"),
+        ("2024-01-01T00:00:00+00:60", "not a UTC offset: '+00:60' (its minutes run 00-59)"),
+        ("2024-01-01 00:00:00-05:75", "not a UTC offset: '-05:75' (its minutes run 00-59)"),
+        ("2024-01-01T00:00:00+0099", "not a UTC offset: '+0099' (its minutes run 00-59)"),
+    ],
+)
+def test_a_four_digit_year_below_100_or_offset_minutes_over_59_are_refused(
+    value: str, expected: str
+) -> None:
+    """RFC 822 reads a two-digit year `99` as 1999, but `0099` is the year 99; an offset's
+    minutes stop at 59 (`+00:60` was read as one hour)."""
+    result = convert(publishedDateTime=value)
+    assert result.article is None
+    [report] = result.reports
+    assert (report.field, report.reason, report.skipped) == ("publishedDateTime", expected, True)
+    updated = convert(updatedDateTime=value)
+    assert updated.article is not None and updated.article.updated == updated.article.published
+    [report] = updated.reports
+    assert (report.field, report.reason) == (
+        "updatedDateTime",
+        f"{expected}; the publication time stands in",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Mon, 01 Jan 99 00:00:00 +0000", datetime(1999, 1, 1, tzinfo=UTC)),
+        ("Mon, 01 Jan 24 00:00:00 +0000", datetime(2024, 1, 1, tzinfo=UTC)),
+        ("Mon, 01 Jan 2024 00:00:00 +0059", datetime(2023, 12, 31, 23, 1, tzinfo=UTC)),
+        ("Mon, 01 Jan 2024 00:00:00 -2330", datetime(2024, 1, 1, 23, 30, tzinfo=UTC)),
+        ("2024-01-01T00:00:00-00:59", datetime(2024, 1, 1, 0, 59, tzinfo=UTC)),
+    ],
+)
+def test_two_digit_years_and_offsets_within_the_hour_still_read(
+    value: str, expected: datetime
+) -> None:
+    assert article(publishedDateTime=value).published == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "field", "reason"),
+    [
+        ("publishedDateTime: 2024-02-30", "publishedDateTime",
+         "not a real date: '2024-02-30' (day is out of range for month)"),
+        ("publishedDateTime: 2023-02-29T10:00:00Z", "publishedDateTime",
+         "not a real date: '2023-02-29T10:00:00Z' (day is out of range for month)"),
+        ("publishedDateTime: '2024-13-01T00:00:00Z'", "publishedDateTime",
+         "not a real date: '2024-13-01T00:00:00Z' (month must be in 1..12)"),
+        ("publishedDateTime: 2024-01-01T00:00:00+00:60", "publishedDateTime",
+         "not a UTC offset: '+00:60' (its minutes run 00-59)"),
+        ("publishedDateTime: 2024-01-01T00:00:00Z\nupdatedDateTime: 2024-04-31", "updatedDateTime",
+         "not a real date: '2024-04-31' (day is out of range for month); the publication"
+         " time stands in"),
+    ],
+)  # fmt: skip
+def test_an_impossible_date_in_front_matter_is_reported_by_its_field(
+    header: str, field: str, reason: str
+) -> None:
+    raw = f"---\ntitle: Dated\nwebUrl: https://e.org/d\n{header}\n---\n".encode()
+    read = read_record_bytes(raw, ".md", "r.md")
+    assert read.reports == []
+    [record] = read.records
+    result = convert_record(record, Limits())
+    assert (result.article is None) is (field == "publishedDateTime")
+    [report] = result.reports
+    assert (report.source, report.field, report.reason) == ("r.md", field, reason)
 
 
 def test_an_rfc822_date_with_an_unknown_zone_name_says_so() -> None:

@@ -181,8 +181,12 @@ def test_a_json_dump_read_in_parts_gives_what_it_gives_read_whole(
     path.write_text(json.dumps(document, ensure_ascii=False, indent=indent), encoding="utf-8")
     parts = plan_parts(path, part_bytes, digests=True)
     whole = read(path)
-    if not parts:  # read whole: a single record, or an empty list
+    if not parts:  # read whole: a single record, an empty list, items beside "value" ones
         single = isinstance(document, dict) and "title" in document
+        both = isinstance(document, dict) and isinstance(document.get("news"), list)
+        if both and document.get("value"):
+            assert whole.reports[0].field == "value"
+            return
         assert single or (not whole.records and not whole.reports)
         return
     raw = path.read_bytes()
@@ -227,6 +231,53 @@ def test_a_json_dump_that_is_not_plain_is_read_whole(tmp_path: Path, content: by
     path.write_bytes(content)
     assert plan_parts(path, 1) == []  # a byte-order mark, a CR, not UTF-8, not one list...
     assert read(path).reports  # and a whole read says what is wrong
+
+
+@pytest.mark.parametrize(
+    "odd", ['{"title": "T1", "heat": ' + "9" * 5_000 + "}", "[" * 3_000 + "]" * 3_000]
+)
+def test_a_big_json_dump_with_an_item_too_long_or_deep_is_read_whole_but_that_item(
+    tmp_path: Path, odd: str
+) -> None:
+    """Python cannot read an integer of over 4,300 digits nor nesting 3,000 deep: such a
+    dump is not cut in parts, and a whole read leaves out at most that item."""
+    items = [f'{{"title": "T{n}"}}' for n in range(5)]
+    items[1] = odd
+    path = tmp_path / "dump.json"
+    path.write_text("[" + ", ".join(items) + "]")
+    assert plan_parts(path, 60) == []
+    whole = read(path)
+    titles = [record.data["title"] for record in whole.records]
+    assert titles == (["T0", "T1", "T2", "T3", "T4"] if "heat" in odd else ["T0", "T2", "T3", "T4"])
+    assert [report.source for report in whole.reports] == (
+        [] if "heat" in odd else ["dump.json[1]"]
+    )
+
+
+def test_a_big_dump_with_items_under_value_beside_news_is_read_whole_and_reports_them(
+    tmp_path: Path,
+) -> None:
+    items = [{"title": f"T{n}"} for n in range(5)]
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps({"news": items, "value": items[:2]}))
+    assert plan_parts(path, 60) == []
+    whole = read(path)
+    assert len(whole.records) == 5
+    assert [(r.field, r.reason) for r in whole.reports] == [
+        ("value", "2 items not read: a dump's records are those under 'news'")
+    ]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_big_utf16_json_lines_dump_is_read_whole_and_reported_once(
+    tmp_path: Path, codec: str
+) -> None:
+    text = "".join(json.dumps({"title": f"T{n}"}) + "\n" for n in range(20))
+    path = tmp_path / "dump.jsonl"
+    path.write_bytes(("\ufeff" * codec.endswith("-be") + text).encode(codec))
+    assert plan_parts(path, 60) == []
+    [report] = read(path).reports
+    assert report.reason.endswith("text (by its byte-order mark); records must be UTF-8")
 
 
 def test_a_json_dump_changed_after_it_was_planned_fails_the_build(tmp_path: Path) -> None:

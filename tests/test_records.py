@@ -85,6 +85,48 @@ def test_unusable_files_are_reported_not_read(tmp_path: Path, content: bytes, re
     assert result.reports[-1].source == "bad.md"
 
 
+def test_json_front_matter_with_a_surrogate_pair_escape_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_text('---\n{"title": "Grin \\ud83d\\ude00", "topics": ["\\ud83d\\ude00"]}\n---\n')
+    result = read(path)
+    assert result.reports == []
+    assert result.records[0].data == {"title": "Grin \U0001f600", "topics": ["\U0001f600"]}
+
+
+def test_a_lone_surrogate_escape_in_front_matter_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_text('---\n{"webUrl": "https://e.org/",\n "title": "Grin \\ud83d"}\n---\n')
+    result = read(path)
+    assert result.records == []
+    [report] = result.reports
+    assert (report.source, report.field) == ("a.md", "front matter")
+    assert report.reason == (
+        "not valid YAML: found a lone surrogate escape '\\ud83d': half of a UTF-16 pair,"
+        " not a character at line 3"
+    )
+
+
+@pytest.mark.parametrize("suffix", [".md", ".json", ".jsonl"])
+@pytest.mark.parametrize(
+    ("codec", "name"),
+    [("utf-16", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32", "UTF-32"), ("utf-32-be", "UTF-32")],
+)
+def test_a_utf16_or_utf32_file_is_reported_as_such(
+    tmp_path: Path, suffix: str, codec: str, name: str
+) -> None:
+    text = {".md": "---\ntitle: Hello\n---\n", ".json": '[{"title": "Hello"}]'}.get(
+        suffix, '{"title": "Hello"}\n{"title": "Again"}\n'
+    )
+    bom = "\ufeff" if codec.endswith("-be") else ""  # (the plain codecs write their own)
+    path = tmp_path / f"a{suffix}"
+    path.write_bytes((bom + text).encode(codec))
+    result = read(path)
+    assert result.records == []
+    [report] = result.reports
+    assert (report.source, report.field, report.skipped) == (f"a{suffix}", "file", True)
+    assert report.reason == f"{name} text (by its byte-order mark); records must be UTF-8"
+
+
 def test_yaml_error_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.md"
     path.write_text("---\ntitle: ok\nexcerpt: 'open\nmore: [\n---\n", encoding="utf-8")
@@ -159,6 +201,34 @@ def test_json_dump_shapes(tmp_path: Path, document: object) -> None:
     assert [r.source for r in result.records] == ["dump.json[0]", "dump.json[1]"]
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"news": [{"title": "a"}], "value": [{"title": "b"}, {"title": "c"}]},
+        {"value": [{"title": "b"}, {"title": "c"}], "page": 2, "news": [{"title": "a"}]},
+        {"news": [{"title": "a"}], "value": [{"title": "b"}, {"title": "c"}], "x": ["y"]},
+    ],
+)
+def test_items_under_value_beside_news_are_reported(tmp_path: Path, document: object) -> None:
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = read(path)
+    assert [r.data["title"] for r in result.records] == ["a"]
+    [report] = result.reports
+    assert (report.source, report.field, report.skipped) == ("dump.json", "value", True)
+    assert report.reason == "2 items not read: a dump's records are those under 'news'"
+
+
+def test_an_empty_list_under_news_leaves_the_items_under_value_reported(tmp_path: Path) -> None:
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps({"news": [], "value": [{"title": "b"}]}), encoding="utf-8")
+    result = read(path)
+    assert result.records == []
+    assert [(r.field, r.reason) for r in result.reports] == [
+        ("value", "1 item not read: a dump's records are those under 'news'")
+    ]
+
+
 def test_json_items_that_are_not_objects_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "dump.json"
     path.write_text(json.dumps([{"title": "a"}, 5, None]), encoding="utf-8")
@@ -180,6 +250,85 @@ def test_invalid_json_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "dump.json"
     path.write_text("{nope", encoding="utf-8")
     assert "not valid JSON" in read(path).reports[0].reason
+
+
+HUGE = "9" * 5_000  # over Python's 4,300 digits for an int read from text
+DEEP = "[" * 3_000 + "]" * 3_000  # deeper than the JSON reader's recursion goes
+
+
+@pytest.mark.parametrize(
+    ("shape", "middle"),
+    [
+        ("list", '{"title": "b", "heat": ' + HUGE + "}"),
+        ("list", '{"title": "b", "extra": ' + DEEP + "}"),
+        ("list", DEEP),
+        ("news", '{"title": "b", "images": [{"width": -' + HUGE + "}]}"),
+        ("news", '{"title": "b", "extra": {"x": ' + DEEP + "}}"),
+        ("value", '{"title": "b", "extra": ' + DEEP + ', "quality": ' + HUGE + "}"),
+    ],
+)
+def test_one_item_too_long_or_deep_for_python_costs_only_itself(
+    tmp_path: Path, shape: str, middle: str
+) -> None:
+    items = '[{"title": "a"}, ' + middle + ', {"title": "c"}]'
+    text = items if shape == "list" else f'{{"page": {HUGE}, "{shape}": {items}, "x": {DEEP}}}'
+    path = tmp_path / "dump.json"
+    path.write_text(text, encoding="utf-8")
+    result = read(path)
+    titles = [record.data["title"] for record in result.records]
+    sources = [record.source for record in result.records]
+    if "heat" in middle or "width" in middle:  # read: the field is reported when converted
+        assert titles == ["a", "b", "c"] and result.reports == []
+    else:
+        assert titles == ["a", "c"]
+        assert sources == ["dump.json[0]", "dump.json[2]"]
+        [report] = result.reports
+        assert (report.source, report.field, report.skipped) == ("dump.json[1]", "record", True)
+        assert report.reason.startswith("nested too deep to read")
+
+
+def test_a_huge_json_integer_is_read_as_a_stand_in_the_converter_reports() -> None:
+    text = '{"title": ' + HUGE + ', "published": -' + HUGE + "}"
+    [record] = records_module.read_record_bytes(text.encode(), ".json", "d.json").records
+    title, published = record.data["title"], record.data["published"]
+    assert isinstance(title, records_module.HugeInteger) and title.digits == 5_000
+    assert isinstance(published, records_module.HugeInteger)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"title": "a"}, ' + DEEP + ', {"title": }]',  # deep, and not JSON further on
+        '[{"title": "a"}, ' + DEEP + ' {"title": "c"}]',  # no comma
+        '[{"title": "a"}, ' + DEEP + ", ",  # cut short
+        '[{"title": "a"}, ' + DEEP[:-1] + "]",  # never closed
+        '[{"title": "a"}, ' + DEEP + "] trailing",
+        '[{"title": "a", "heat": ' + HUGE + "}, {nope}]",
+    ],
+)
+def test_a_dump_that_is_not_json_is_still_refused_whole(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "dump.json"
+    path.write_text(text, encoding="utf-8")
+    result = read(path)
+    assert result.records == []
+    [report] = result.reports
+    assert (report.source, report.field) == ("dump.json", "file")
+    assert report.reason.startswith("not valid JSON")
+
+
+def test_json_lines_too_long_or_deep_for_python_cost_only_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "wire.jsonl"
+    lines = [
+        '{"title": "a"}',
+        '{"title": "b", "x": ' + DEEP + "}",
+        '{"title": "c", "heat": ' + HUGE + "}",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = read(path)
+    assert [r.data["title"] for r in result.records] == ["a", "c"]
+    [report] = result.reports
+    assert (report.source, report.field) == ("wire.jsonl:2", "line")
+    assert report.reason.startswith("nested too deep to read")
 
 
 def test_scan_is_recursive_sorted_and_skips_hidden_and_backup_files(tmp_path: Path) -> None:

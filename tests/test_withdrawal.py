@@ -136,17 +136,63 @@ def test_an_unpublished_copy_without_a_url_takes_down_the_id_of_its_title(
     tmp_path: Path, records: Path
 ) -> None:
     """Without an address the id comes from the title and publication time, as for an
-    article; a record with neither a date nor a title claims no id and stops nothing."""
+    article; a record with no URL and no title or no date claims no id and stops nothing,
+    and says so."""
     write(records, "c.md", title="No address", webUrl=None)
     write(records, "d.md", title="No address", webUrl=None, published=False,
           updatedDateTime="2026-01-05T00:00:00Z")  # fmt: skip
     write(records, "e.md", title=None, excerpt=None, webUrl=None, published=False)
-    write(records, "f.md", publishedDateTime=None, published=False, webUrl=URL)
+    write(records, "f.md", title="No address", publishedDateTime="1970-01-01T00:00:00Z",
+          webUrl=None, published=False)  # fmt: skip
     cfg, reports = config(tmp_path, "out"), list[Report]()
     stats = run_build(cfg, reports.append, use_cache=False)
     assert titles(output_files(cfg.out))["rss"] == ["Story in a-old.md", "Other story"]
     assert stats.unpublished == 3
-    assert [report.source.rsplit("/", 1)[1] for report in reports] == ["c.md"]  # no URL
+    found = sorted((r.source.rsplit("/", 1)[1], r.field, r.reason, r.skipped) for r in reports)
+    derived = "no usable URL; the id is derived from title and publication time"
+    assert found == [
+        ("c.md", "webUrl", derived, False),
+        ("d.md", "webUrl", derived, False),
+        ("e.md", "title", "missing or empty, and no excerpt to stand in; this unpublished"
+         " record takes nothing down: without a URL, its id comes from its title", True),
+        ("f.md", "publishedDateTime", "1970-01-01 is before 1990: not a plausible date; this"
+         " unpublished record takes nothing down: without a URL, its id comes from its"
+         " publication time", True),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("way", list(WAYS))
+@pytest.mark.parametrize(
+    ("published", "reason"),
+    [
+        ("1970-01-01T00:00:00Z", "1970-01-01 is before 1990: not a plausible date"),
+        ("someday", "not an RFC 3339 or RFC 822 timestamp: 'someday'"),
+        (None, "missing"),
+    ],
+)
+def test_an_unpublished_copy_whose_time_cannot_be_read_takes_the_article_down(
+    tmp_path: Path, records: Path, way: str, published: str | None, reason: str
+) -> None:
+    """Which copy is newer cannot be told, as at equal times: the article stays down, and
+    the report says so (a newer published copy comes back once the date is fixed)."""
+    write(records, "c-newest.md", **story("c-newest.md", updatedDateTime="2026-01-09T00:00:00Z"))
+    write(records, "b-down.md", **story("b-down.md", published=False,
+          publishedDateTime=published or None, updatedDateTime=None))  # fmt: skip
+    if published is None:  # a takedown written by hand: only the address
+        (records / "b-down.md").write_text(f"---\nwebUrl: {URL}\npublished: false\n---\n")
+    cfg, reports = config(tmp_path, way), list[Report]()
+    stats = run_build(cfg, reports.append, **WAYS[way])
+    outputs = output_files(cfg.out)
+    for listed in titles(outputs).values():
+        assert listed == ["Other story"]
+    assert not holds(outputs, "Story in")
+    assert (stats.published, stats.unpublished, stats.duplicates) == (1, 1, 2)
+    [report] = reports
+    assert (report.source.rsplit("/", 1)[1], report.field) == ("b-down.md", "publishedDateTime")
+    assert report.reason == (
+        f"{reason}; this unpublished record takes down every copy of {URL}, however new:"
+        " its time cannot be compared with theirs"
+    )
 
 
 @pytest.mark.parametrize("pool", [False, True])

@@ -201,10 +201,84 @@ def test_a_leap_second_reads_as_59_on_both_paths(fast: bool) -> None:
     assert_like_pyyaml(text)
 
 
-def test_other_impossible_seconds_are_still_an_error() -> None:
-    assert_like_pyyaml("a: 2016-12-31T23:59:61Z\n")
-    with pytest.raises(ValueError, match=r"second must be in 0\.\.59"):
-        load_yaml("a: 2016-12-31T23:59:61Z\n")
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2016-12-31T23:59:61Z",  # a second past the leap second
+        "2024-02-30T00:00:00Z",
+        "2024-02-30",
+        "2023-02-29 10:00:00",
+        "2024-01-01T00:00:00+00:60",  # PyYAML read it as +01:00
+        "2024-01-01 10:00:00 +5:75",
+        "2024-01-01T00:00:00-24:00",
+        "2016-12-31T23:59:60+00:60",
+    ],
+)
+def test_a_timestamp_naming_no_moment_is_text_on_both_paths(fast: bool, stamp: str) -> None:
+    """PyYAML refused the whole document ("day is out of range for month", naming no
+    field), or read minutes past 59 as hours: as text, the field it is in says so."""
+    text = f"a: {stamp}\nb:\n- {stamp}\n"
+    original = yaml_loader.yaml_rs
+    if not fast:
+        yaml_loader.yaml_rs = None  # PyYAML alone
+    try:
+        loaded = load_yaml(text)
+    finally:
+        yaml_loader.yaml_rs = original
+    assert same(loaded, {"a": stamp, "b": [stamp]}), loaded
+    assert_like_pyyaml(text)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"title": "\\ud83d\\ude00 grin"}', {"title": "\U0001f600 grin"}),
+        ('title: "\\uD83D\\uDE00"\nn: 1', {"title": "\U0001f600", "n": 1}),
+        ('{"k\\ud834\\udd1e": ["a\\ud83c\\udff3\\ufe0f"]}', {"k\U0001d11e": ["a\U0001f3f3\ufe0f"]}),
+        ('{"t": "\\U0001F600 \\ud83d\\ude00"}', {"t": "\U0001f600 \U0001f600"}),
+        ("{\"t\": '\\ud83d\\ude00'}", {"t": "\\ud83d\\ude00"}),  # single quotes: no escapes
+    ],
+)
+def test_a_surrogate_pair_escape_is_one_character_on_both_paths(
+    fast: bool, text: str, expected: dict[str, Any]
+) -> None:
+    """JSON writes a character past U+FFFF as two escapes, a UTF-16 surrogate pair; libyaml
+    refused the document ("found invalid Unicode character escape code")."""
+    original = yaml_loader.yaml_rs
+    if not fast:
+        yaml_loader.yaml_rs = None  # PyYAML alone
+    try:
+        assert same(load_yaml(text), expected)
+    finally:
+        yaml_loader.yaml_rs = original
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(
+    ("text", "escape"),
+    [
+        ('{"title": "\\ud83d grin"}', "\\ud83d"),
+        ('title: "grin \\ude00"', "\\ude00"),
+        ('{"t": ["ok \\ud83d\\ude00", "\\ude00\\ud83d"]}', "\\ude00"),
+        ('{"\\udbff": 1}', "\\udbff"),
+    ],
+)
+def test_a_lone_surrogate_escape_is_still_refused_and_said_so(
+    fast: bool, text: str, escape: str
+) -> None:
+    original = yaml_loader.yaml_rs
+    if not fast:
+        yaml_loader.yaml_rs = None  # PyYAML alone
+    try:
+        with pytest.raises(yaml.MarkedYAMLError) as raised:
+            load_yaml(text)
+    finally:
+        yaml_loader.yaml_rs = original
+    assert raised.value.problem == (
+        f"found a lone surrogate escape '{escape}': half of a UTF-16 pair, not a character"
+    )
 
 
 # The common shapes: one fullmatch of `common_shapes()`, then yaml-rs (see the module's docstring).

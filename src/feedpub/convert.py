@@ -9,14 +9,14 @@ import math
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from feedpub.config import Limits
 from feedpub.model import Article, Image, Provider, Related, Withdrawal
-from feedpub.records import RawRecord
+from feedpub.records import HugeInteger, RawRecord
 from feedpub.report import Report
 from feedpub.sanitize import (
     clean_html,
@@ -80,7 +80,7 @@ def _not_text(value: object) -> str | None:
     (JSON's non-standard `NaN` and `Infinity`, YAML's `.nan` and `.inf`), which would publish
     as "nan" or "inf"."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return type(value).__name__
+        return _kind(value)
     if type(value) is float and not math.isfinite(value):
         return str(value)
     if type(value) is int and value.bit_length() > MAX_TEXT_INT_BITS:
@@ -93,6 +93,13 @@ MAX_TEXT_INT_BITS = 4_000
 by any number of hex digits (and `0b`, `0o`-like and base-60 forms) as an int of any size,
 which Python refuses to write in decimal past 4,300 digits: such a value is reported, not
 converted."""
+
+
+UNKNOWN_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+"""The times of an unpublished record whose publication time is missing, unreadable or
+before 1990: it takes its article down whatever the other copies' times (which copy is
+newer cannot be told; as at equal times, the article stays down), until its date is fixed."""
+_NO_ID = "this unpublished record takes nothing down: without a URL, its id comes from"
 
 
 @dataclass(slots=True)
@@ -163,7 +170,7 @@ class _Converter:
         if raw is None:
             raise _Skip("publishedDateTime", "missing")
         try:
-            published_at, note = parse_timestamp(raw)
+            published_at, note = _timestamp(raw)
         except TimestampError as exc:
             raise _Skip("publishedDateTime", str(exc)) from None
         if note:
@@ -172,7 +179,7 @@ class _Converter:
         raw_updated = self.data.get("updatedDateTime")
         if raw_updated is not None:
             try:
-                updated_at, note = parse_timestamp(raw_updated)
+                updated_at, note = _timestamp(raw_updated)
                 if note:
                     self.warn("updatedDateTime", note)
             except TimestampError as exc:
@@ -199,13 +206,31 @@ class _Converter:
         return ""
 
     def withdrawal(self) -> Withdrawal:
-        """The id and times `convert` gives the record, for an unpublished one."""
-        published_at, updated_at = self.dates()
+        """The id and times `convert` gives the record, for an unpublished one; raises
+        `_Skip` when it has no id. Without a readable publication time it is newer than
+        every copy (see `UNKNOWN_TIME`), and says so."""
+        unknown: _Skip | None = None
+        try:
+            published_at, updated_at = self.dates()
+        except _Skip as skip:
+            unknown, published_at, updated_at = skip, UNKNOWN_TIME, UNKNOWN_TIME
         url = self.url()
         if url:
-            return Withdrawal(_url_id(url), published_at, updated_at, self.record.source)
-        title, _summary = self.title_and_summary()
-        article_id = self.fallback_id(title, published_at)
+            article_id = _url_id(url)
+        elif unknown is not None:
+            raise _Skip(unknown.field, f"{unknown.reason}; {_NO_ID} its publication time")
+        else:
+            try:
+                title, _summary = self.title_and_summary()
+            except _Skip as skip:
+                raise _Skip(skip.field, f"{skip.reason}; {_NO_ID} its title") from None
+            article_id = self.fallback_id(title, published_at)
+        if unknown is not None:
+            self.warn(
+                unknown.field,
+                f"{unknown.reason}; this unpublished record takes down every copy of"
+                f" {article_id[:200]}, however new: its time cannot be compared with theirs",
+            )
         return Withdrawal(article_id, published_at, updated_at, self.record.source)
 
     def title_and_summary(self) -> tuple[str, str]:
@@ -249,7 +274,7 @@ class _Converter:
         if raw is None:
             return None
         if not isinstance(raw, dict):
-            self.warn("provider", f"must be a mapping, not {type(raw).__name__}; ignored")
+            self.warn("provider", f"must be a mapping, not {_kind(raw)}; ignored")
             return None
         name = raw.get("name")
         # Cut before cleaning: cleaning a megabyte of nested markup costs seconds.
@@ -273,7 +298,7 @@ class _Converter:
             self.warn("topics", "a single string, read as one topic")
             raw = [raw]
         if not isinstance(raw, list):
-            self.warn("topics", f"must be a list of strings, not {type(raw).__name__}; ignored")
+            self.warn("topics", f"must be a list of strings, not {_kind(raw)}; ignored")
             return ()
         limit = self.limits.max_topics
         if len(raw) > limit:
@@ -290,7 +315,7 @@ class _Converter:
                 self.warn("tags", f"{len(raw)} tags; only the first {limit} are kept")
             tags = self._names("tags", raw[:limit])
         elif raw is not None:
-            self.warn("tags", f"must be a list of strings, not {type(raw).__name__}; ignored")
+            self.warn("tags", f"must be a list of strings, not {_kind(raw)}; ignored")
         if not tags:
             return topics  # already unique names: _unique_names would give them back as they are
         return _unique_names([*topics, *tags])
@@ -318,14 +343,14 @@ class _Converter:
         if raw is None:
             return ()
         if not isinstance(raw, list):
-            self.warn("images", f"must be a list, not {type(raw).__name__}; ignored")
+            self.warn("images", f"must be a list, not {_kind(raw)}; ignored")
             return ()
         images: list[Image] = []
         seen: set[str] = set()
         for index, item in enumerate(raw[: self.limits.max_images]):
             where = f"images[{index}]"
             if not isinstance(item, dict):
-                self.warn(where, f"must be a mapping, not {type(item).__name__}; ignored")
+                self.warn(where, f"must be a mapping, not {_kind(item)}; ignored")
                 continue
             url = safe_url(item.get("url"))
             if not url:
@@ -431,16 +456,13 @@ def convert_record(record: RawRecord, limits: Limits, now: datetime | None = Non
     report, and `due` says when it is published.
     """
     published = record.data.get("published", True)
-    if published is False:
-        return Conversion(unpublished=True, withdrawal=_withdrawal(record, limits))
     if published is not True:
-        report = Report(
-            record.source,
-            "published",
-            f"must be true or false, got {_describe(published)}; not published",
-        )
-        withdrawal = _withdrawal(record, limits)
-        return Conversion(reports=[report], unpublished=True, withdrawal=withdrawal)
+        reports: list[Report] = []
+        if published is not False:
+            reason = f"must be true or false, got {_describe(published)}; not published"
+            reports.append(Report(record.source, "published", reason))
+        withdrawal = _withdrawal(record, limits, reports)
+        return Conversion(reports=reports, unpublished=True, withdrawal=withdrawal)
     converter = _Converter(record, limits, now)
     try:
         article = converter.convert()
@@ -457,13 +479,24 @@ def convert_record(record: RawRecord, limits: Limits, now: datetime | None = Non
     return Conversion(article=article, reports=converter.reports, due=converter.due)
 
 
-def _withdrawal(record: RawRecord, limits: Limits) -> Withdrawal | None:
-    """The id an unpublished record takes down (None when it has none: nothing to report
-    of a record that is not published). Its own times count, whatever the build's."""
+def _withdrawal(record: RawRecord, limits: Limits, reports: list[Report]) -> Withdrawal | None:
+    """The id an unpublished record takes down (None when it has none), with `reports` on
+    what decides it. Its own times count, whatever the build's."""
+    converter = _Converter(record, limits)
     try:
-        return _Converter(record, limits).withdrawal()
-    except Exception:  # unusable fields: it claims no id
-        return None
+        withdrawal = converter.withdrawal()
+    except _Skip as skip:
+        withdrawal = None
+        converter.reports.append(Report(record.source, skip.field, skip.reason))
+    except Exception as exc:  # a value no check foresaw: this record only
+        withdrawal = None
+        reason = (
+            f"cannot be read ({type(exc).__name__}: {exc!s:.120});"
+            " this unpublished record takes nothing down"
+        )
+        converter.reports.append(Report(record.source, "record", reason))
+    reports += converter.reports
+    return withdrawal
 
 
 def image_mime_type(url: str) -> str:
@@ -532,6 +565,19 @@ def _unique_names(names: list[str]) -> tuple[str, ...]:
     return tuple(unique)
 
 
+def _timestamp(value: object) -> tuple[datetime, str]:
+    """`parse_timestamp`, which knows no `HugeInteger`."""
+    if type(value) is HugeInteger:
+        raise TimestampError("must be a timestamp, not a huge integer")
+    return parse_timestamp(value)
+
+
+def _kind(value: object) -> str:
+    """What `value` is, for a report: its type's name, or "a huge integer" for a JSON
+    integer too long to read (`HugeInteger`)."""
+    return "a huge integer" if type(value) is HugeInteger else type(value).__name__
+
+
 def _describe(value: Any) -> str:
     """A short description of a value for a report, never walking a container.
 
@@ -543,7 +589,8 @@ def _describe(value: Any) -> str:
         return repr(value)
     if isinstance(value, int):
         return repr(value) if abs(value) < 10**40 else "a huge integer"
-    return f"a {type(value).__name__}"
+    kind = _kind(value)
+    return kind if type(value) is HugeInteger else f"a {kind}"
 
 
 def _positive_int(value: Any) -> int | None:

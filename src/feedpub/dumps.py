@@ -25,6 +25,7 @@ from feedpub.records import (
     append_item,
     leads_out_of,
     read_json_lines_bytes,
+    wide_encoding,
 )
 from feedpub.report import Report
 
@@ -103,6 +104,8 @@ def plan_parts(
     parts: list[DumpPart] = []
     start, line = 0, 1
     with open(path, "rb") as handle:
+        if wide_encoding(handle.read(4)) is not None:
+            return []  # UTF-16 or UTF-32: read whole, which reports it once
         while True:
             handle.seek(start)
             block = handle.read(part_bytes)
@@ -277,6 +280,8 @@ def plan_items(
             return []
         if end is None or text.char(end) != "" or not text.clean:
             return []  # more after the document, or not plain: read whole
+    if "news" in lists and lists.get("value"):
+        return []  # items under "value" beside "news": read whole, which reports them
     for key in ("list", *LIST_KEYS):
         if key in lists:
             return lists[key]

@@ -30,6 +30,14 @@ JSON_SUFFIXES = frozenset({".json"})
 JSON_LINES_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 RECORD_SUFFIXES = FRONT_MATTER_SUFFIXES | JSON_SUFFIXES | JSON_LINES_SUFFIXES
 BOM = b"\xef\xbb\xbf"
+# Byte-order marks of the other Unicode encodings (UTF-32 first: its little-endian mark
+# starts with UTF-16's).
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 # YAML 1.1 printable set; anything else makes libyaml refuse the whole document.
 _YAML_FORBIDDEN = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -66,6 +74,33 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 RECORD_JSON = json.JSONDecoder(object_pairs_hook=_object)
 """Decodes JSON records and dumps (one decoder, reused: building one per call costs more
 than the check, which adds 1.5-3 us to a record's ~13)."""
+
+
+class HugeInteger:
+    """What a JSON integer longer than Python reads from text (4,300 digits: see
+    `sys.get_int_max_str_digits`) stands for: the field that holds one is reported when
+    converted, where the `ValueError` the number raised made its whole dump unreadable."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"HugeInteger(digits={self.digits})"
+
+
+def _integer(text: str) -> int | HugeInteger:
+    try:
+        return int(text)
+    except ValueError:  # too many digits: JSON's grammar allows no other failure here
+        return HugeInteger(len(text.lstrip("-")))
+
+
+LENIENT_JSON = json.JSONDecoder(object_pairs_hook=_object, parse_int=_integer)
+"""`RECORD_JSON`, with a `HugeInteger` for an integer too long to read. Only for a document
+`RECORD_JSON` refused: a Python call for every integer would slow the usual dump down."""
+TOO_DEEP = "nested too deep to read (the JSON reader stops at about 1,000 levels); skipped"
 
 _DELIMITER = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
@@ -428,6 +463,11 @@ def read_record_bytes(
 ) -> FileResult:
     """Parse the bytes of a record file with suffix `suffix` (size limits already applied)."""
     result = FileResult() if result is None else result
+    wide = wide_encoding(raw)
+    if wide is not None:
+        reason = f"{wide} text (by its byte-order mark); records must be UTF-8"
+        result.reports.append(Report(display, "file", reason))
+        return result
     if suffix in JSON_LINES_SUFFIXES and raw.strip():  # line by line: one bad line costs itself
         read_json_lines_bytes(raw, display, result)
         return result
@@ -441,6 +481,14 @@ def read_record_bytes(
     else:
         result.reports.append(Report(display, "file", f"not a record file ({suffix})"))
     return result
+
+
+def wide_encoding(raw: bytes) -> str | None:
+    """ "UTF-16" or "UTF-32" when the bytes `raw` start with that encoding's byte-order mark
+    (a file saved so reads as binary: every ASCII character comes with NUL bytes)."""
+    if raw[:1] not in (b"\xff", b"\xfe", b"\x00"):  # the usual file: one check
+        return None
+    return next((name for bom, name in _WIDE_BOMS if raw.startswith(bom)), None)
 
 
 def _decode(raw: bytes, display: str, result: FileResult) -> str | None:
@@ -551,18 +599,21 @@ def _load_yaml(header: str, display: str, result: FileResult) -> dict[str, Any] 
 
 def _read_json(text: str, display: str, result: FileResult) -> None:
     try:
-        data = RECORD_JSON.decode(text)
-    except (ValueError, RecursionError) as exc:  # ValueError: also ints over 4300 digits
+        items, unread = _dump_items(RECORD_JSON.decode(text))
+    except json.JSONDecodeError as exc:
         result.reports.append(Report(display, "file", f"not valid JSON: {exc}"))
         return
-    items: Any = data
-    if isinstance(data, dict):
-        for key in ("news", "value"):
-            if isinstance(data.get(key), list):
-                items = data[key]
-                break
-        else:
-            items = [data] if "title" in data else None
+    except (ValueError, RecursionError):  # an integer too long, or nesting too deep
+        try:
+            items, unread = _items_one_by_one(text)
+        except json.JSONDecodeError as exc:
+            result.reports.append(Report(display, "file", f"not valid JSON: {exc}"))
+            return
+    if unread:
+        reason = (
+            f"{unread} item{'s' * (unread != 1)} not read: a dump's records are those under 'news'"
+        )
+        result.reports.append(Report(display, "value", reason))
     if not isinstance(items, list):
         result.reports.append(
             Report(
@@ -571,7 +622,153 @@ def _read_json(text: str, display: str, result: FileResult) -> None:
         )
         return
     for index, item in enumerate(items):
-        append_item(item, f"{display}[{index}]", result)
+        if item is _TOO_DEEP:
+            result.reports.append(Report(f"{display}[{index}]", "record", TOO_DEEP))
+        else:
+            append_item(item, f"{display}[{index}]", result)
+
+
+class _Items(NamedTuple):
+    """The items of a JSON dump (None: it holds no records), and how many items beside them
+    are not read (a list under "value" beside one under "news")."""
+
+    items: list[Any] | None
+    unread: int = 0
+
+
+def _dump_items(data: Any) -> _Items:
+    """The items of a JSON dump: the document's list, or its object's under "news", else
+    "value", or the object itself as one record if it has a title."""
+    if isinstance(data, list):
+        return _Items(data)
+    if isinstance(data, dict):
+        lists = {key: data[key] for key in DUMP_LIST_KEYS if isinstance(data.get(key), list)}
+        if lists:
+            return _chosen_list(lists)
+        return _Items([data] if "title" in data else None)
+    return _Items(None)
+
+
+def _chosen_list(lists: dict[str, list[Any]]) -> _Items:
+    """Of a dump object's lists by key, the one its records are read from: "news", else
+    "value" (some APIs send both, with the records under "news")."""
+    if "news" in lists:
+        return _Items(lists["news"], len(lists.get("value", ())))
+    return _Items(lists["value"])
+
+
+DUMP_LIST_KEYS = ("news", "value")
+"""The keys a JSON dump's object may hold its list under, in the order they are tried."""
+_TOO_DEEP = object()  # an item `_items_one_by_one` could not read for its depth
+_SPACE = re.compile(r"[ \t\n\r]*")
+_STRUCTURE = re.compile(r'["\[\]{}]')
+_STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+def _items_one_by_one(text: str) -> _Items:
+    """`_dump_items` of JSON `text` that `RECORD_JSON` could not read whole, read with
+    `LENIENT_JSON`: whole if its integers were the trouble, else value by value, where an
+    item nested too deep is `_TOO_DEEP`, so that it alone is left out. Raises
+    `JSONDecodeError` where `text` is not JSON (an item too deep is not looked into: nested
+    so, it is left out whatever it holds)."""
+    start = _skip_space(text, 0)
+    try:
+        value, end = LENIENT_JSON.raw_decode(text, start)
+        items = _dump_items(value)
+    except RecursionError:
+        items, end = _deep_document_items(text, start)
+    if _SPACE.match(text, end).end() != len(text):  # type: ignore[union-attr]
+        raise json.JSONDecodeError("Extra data", text, end)
+    return items
+
+
+def _deep_document_items(text: str, start: int) -> tuple[_Items, int]:
+    """`_dump_items` of the JSON document at `start`, read value by value, and its end."""
+    if text.startswith("[", start):
+        listed, end = _list_one_by_one(text, start)
+        return _Items(listed), end
+    if not text.startswith("{", start):
+        raise json.JSONDecodeError("Expecting value", text, start)
+    lists: dict[str, list[Any]] = {}
+    others: dict[str, Any] = {}
+    position = _skip_space(text, start + 1)
+    if text.startswith("}", position):
+        return _Items(None), position + 1
+    while True:
+        if not text.startswith('"', position):
+            raise json.JSONDecodeError("Expecting property name", text, position)
+        key, position = LENIENT_JSON.raw_decode(text, position)
+        position = _skip_space(text, position)
+        if not text.startswith(":", position):
+            raise json.JSONDecodeError("Expecting ':' delimiter", text, position)
+        position = _skip_space(text, position + 1)
+        if key in DUMP_LIST_KEYS and text.startswith("[", position):
+            lists[key], position = _list_one_by_one(text, position)
+            others.pop(key, None)
+        else:
+            others[key], position = _value_or_too_deep(text, position)
+            lists.pop(key, None)  # the last value of a key counts, as in a whole read
+        position = _skip_space(text, position)
+        if text.startswith("}", position):
+            break
+        if not text.startswith(",", position):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
+        position = _skip_space(text, position + 1)
+    if lists:
+        return _chosen_list(lists), position + 1
+    return _Items([_TOO_DEEP] if "title" in others else None), position + 1  # one deep record
+
+
+def _list_one_by_one(text: str, start: int) -> tuple[list[Any], int]:
+    """The items of the JSON list at `start`, each read on its own, and where it ends."""
+    items: list[Any] = []
+    position = _skip_space(text, start + 1)
+    if text.startswith("]", position):
+        return items, position + 1
+    while True:
+        item, position = _value_or_too_deep(text, position)
+        items.append(item)
+        position = _skip_space(text, position)
+        if text.startswith("]", position):
+            return items, position + 1
+        if not text.startswith(",", position):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
+        position = _skip_space(text, position + 1)
+
+
+def _value_or_too_deep(text: str, start: int) -> tuple[Any, int]:
+    """The JSON value at `start` and where it ends; `_TOO_DEEP` for one nested too deep to
+    read, found to end where its brackets close (its strings skipped whole)."""
+    try:
+        return LENIENT_JSON.raw_decode(text, start)
+    except RecursionError:
+        pass
+    depth, position = 0, start
+    while True:
+        found = _STRUCTURE.search(text, position)
+        if found is None:
+            raise json.JSONDecodeError("Unterminated value", text, start)
+        position = found.end()
+        mark = found.group()
+        if mark == '"':
+            rest = _STRING_REST.match(text, position)
+            if rest is None:
+                raise json.JSONDecodeError("Unterminated string", text, found.start())
+            position = rest.end()
+        elif mark in "[{":
+            depth += 1
+        else:
+            depth -= 1
+            if depth <= 0:
+                return _TOO_DEEP, position
+
+
+def _skip_space(text: str, position: int) -> int:
+    """Where the white space from `position` on ends; raises at the end of `text`."""
+    end = _SPACE.match(text, position).end()  # type: ignore[union-attr]
+    if end == len(text):
+        raise json.JSONDecodeError("Expecting value", text, end)
+    return end
 
 
 def read_json_lines_bytes(
@@ -618,9 +815,18 @@ def read_json_line(line: str, source: str, result: FileResult) -> None:
         return
     try:
         item = RECORD_JSON.decode(line)
-    except (ValueError, RecursionError) as exc:  # ValueError: also ints over 4300 digits
+    except json.JSONDecodeError as exc:
         result.reports.append(Report(source, "line", f"not valid JSON: {exc}"))
         return
+    except (ValueError, RecursionError):  # an integer too long, or nesting too deep
+        try:
+            item = LENIENT_JSON.decode(line)
+        except json.JSONDecodeError as exc:
+            result.reports.append(Report(source, "line", f"not valid JSON: {exc}"))
+            return
+        except RecursionError:
+            result.reports.append(Report(source, "line", TOO_DEEP))
+            return
     append_item(item, source, result)
 
 

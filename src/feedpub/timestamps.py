@@ -19,6 +19,12 @@ _RFC3339 = re.compile(
     r"(?P<fraction>\.[0-9]+)?(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})?\Z"
 )
 _ZONE_NAME = re.compile(r"\s([A-Za-z]+)\Z")
+# A UTC offset at the end of a timestamp, and its minutes: `+00:60` was read as one hour.
+_OFFSET = re.compile(r"(?<=[0-9])\s*([+-][0-9]{1,2}:?([0-9]{2}))\Z")
+# An RFC 822 year of four digits or more below 100 (`0099`), which the parser read as the
+# two-digit year `99` (1999).
+_SMALL_LONG_YEAR = re.compile(r"[A-Za-z]{3}\.?,?\s+(?:[0-9]{1,2},?\s+)?(00[0-9]{2,})(?![0-9:])")
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?![0-9])")
 
 
 class TimestampError(ValueError):
@@ -75,24 +81,45 @@ def _parse_text(text: str) -> tuple[datetime, str]:
         raise TimestampError("empty timestamp")
     if len(text) > 64:
         raise TimestampError("not a timestamp (too long)")
+    offset = _OFFSET.search(text)
+    if offset and offset[2] >= "60" and ":" in text[: offset.start()]:
+        raise TimestampError(f"not a UTC offset: {offset[1]!r} (its minutes run 00-59)")
     try:
         return datetime.fromisoformat(text), ""
     except ValueError:
         pass
     rfc3339 = _RFC3339.match(text)
+    problem = None
     if rfc3339:
         try:
             return _from_rfc3339(rfc3339), ""
-        except ValueError:
-            pass
+        except ValueError as exc:
+            problem = exc
     try:
         parsed = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
-        raise TimestampError(f"not an RFC 3339 or RFC 822 timestamp: {text!r}") from None
+        raise _unreadable(text, problem) from None
+    year = _SMALL_LONG_YEAR.search(text)
+    if year:
+        raise TimestampError(f"year {year[1]} is before {MIN_YEAR}: not a plausible date")
     zone = _ZONE_NAME.search(text)
     if parsed.tzinfo is None and zone:
         return parsed, f"unknown time zone {zone.group(1)!r}; read as UTC"
     return parsed, ""
+
+
+def _unreadable(text: str, problem: ValueError | None) -> TimestampError:
+    """Why `text` is no timestamp: a date that does not exist (`2024-02-30`), a time that
+    does not (`25:00`), or not a form read here."""
+    written = _DATE.match(text)
+    if written:
+        try:
+            date(*map(int, written.groups()))
+        except ValueError as exc:
+            return TimestampError(f"not a real date: {text!r} ({exc})")
+    if problem is not None:
+        return TimestampError(f"not a real date and time: {text!r} ({problem})")
+    return TimestampError(f"not an RFC 3339 or RFC 822 timestamp: {text!r}")
 
 
 def _from_rfc3339(match: re.Match[str]) -> datetime:

@@ -20,21 +20,48 @@ _PLAIN_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _HASH_TAIL = re.compile(r"-[0-9a-f]{8}$")
 
 
+# Invisible characters that change nothing a reader sees in a name, left out of it: soft
+# hyphen, zero-width space, invisible operators, byte-order mark, and a word joiner unless
+# it follows `<` (there the sanitizer put it, so that `List<String>` is not read as a tag).
+# Other format characters stay: a zero-width (non-)joiner shapes emoji and scripts such as
+# Persian, marks set the direction of what follows, tag characters make flags.
+_MEANINGLESS = re.compile("[\u00ad\u200b\u2061-\u2064\ufeff]|(?<!<)\u2060")
+# The format characters (category Cf) that are visible: a topic key keeps them.
+_PREPENDED_MARKS = frozenset(
+    "\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd"
+)
+
+
 def normalize_topic(name: str) -> str:
-    """A topic name as published: NFC, whitespace collapsed, trimmed."""
-    return " ".join(unicodedata.normalize("NFC", name).split())
+    """A topic name as published: NFC, without invisible characters that mean nothing
+    there (`_MEANINGLESS`), whitespace collapsed, trimmed."""
+    name = unicodedata.normalize("NFC", name)
+    if not name.isascii():
+        name = _MEANINGLESS.sub("", name)
+    return " ".join(name.split())
+
+
+def _without_format_characters(text: str) -> str:
+    """`text` without its invisible format characters (category Cf): zero-width spaces and
+    joiners, soft hyphens, word joiners, bidirectional marks, tag characters."""
+    if text.isascii():  # (ASCII holds none)
+        return text
+    category = unicodedata.category
+    return "".join(c for c in text if category(c) != "Cf" or c in _PREPENDED_MARKS)
 
 
 # Pure, and the same few hundred names recur on most articles (6 lookups each in a build);
 # bounded, as hostile records can bring millions of distinct names.
 @functools.lru_cache(maxsize=65_536)
 def topic_key(name: str) -> str:
-    """The identity of a topic: names that differ only in case or spacing share it.
+    """The identity of a topic: names that differ only in case, spacing or invisible
+    format characters share it (`poli\u200btics` is `politics`: the same to a reader).
 
     A hyphen counts as spacing ("Model-driven apps" is "model driven apps"): both
     spellings have the slug `model-driven-apps`, so they must be one topic.
     """
-    return " ".join(normalize_topic(name).casefold().replace("-", " ").split())
+    folded = _without_format_characters(normalize_topic(name).casefold())
+    return " ".join(folded.replace("-", " ").split())
 
 
 def topic_slug(key: str, digits: int = 8) -> str:

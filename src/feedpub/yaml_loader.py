@@ -32,12 +32,14 @@ quoted one rules the retyping out). Every other document is checked token by tok
    types them, when that text was never also written quoted, and exactly as many
    texts are found as tokens (an escaped double-quoted text can equal one).
 
-"PyYAML" here is PyYAML's safe loader with one change, made in `SafeLoader` below and
+"PyYAML" here is PyYAML's safe loader with two changes, made in `SafeLoader` below and
 so seen by both paths: a timestamp with a leap second (`23:59:60Z`, valid RFC 3339),
 which PyYAML refuses ("second must be in 0..59", failing the whole document), reads
-as second 59. And a second one, in `SafeLoader` only: a mapping that gives a key twice
-is an error ("found duplicate key"), as YAML requires and yaml-rs already has it, where
-PyYAML kept the last value silently.
+as second 59; a timestamp that names no moment (`2024-02-30`, `25:00`, an offset
+`+00:60`), which PyYAML refuses the same way or, for an offset, reads as `+01:00`, is
+text (the field holding it then says what is wrong). And another one, in `SafeLoader`
+only: a mapping that gives a key twice is an error ("found duplicate key"), as YAML
+requires and yaml-rs already has it, where PyYAML kept the last value silently.
 
 Any error of the fast parser also goes to PyYAML, which then gives the errors reported.
 """
@@ -142,16 +144,23 @@ _COMMON_STAMPS = re.compile(rf": ++({_ISO_TOKEN})(?=\n|\Z)")
 
 
 def _construct_timestamp(constructor: Any, node: ScalarNode) -> Any:
-    """PyYAML's timestamp, except that a leap second (`:60`) reads as `:59`."""
+    """PyYAML's timestamp, except that a leap second (`:60`) reads as `:59`, and that one
+    naming no moment (`2024-02-30`, `25:00`, an offset `+00:60`) is text: PyYAML refused
+    the whole document for it, naming no field, or read `+00:60` as `+01:00`."""
+    text = constructor.construct_scalar(node)
+    match = constructor.timestamp_regexp.match(text)
+    if match and match["tz_minute"] and match["tz_minute"] >= "60":
+        return text
     try:
         return constructor.construct_yaml_timestamp(node)
     except ValueError:
-        text = constructor.construct_scalar(node)
-        match = constructor.timestamp_regexp.match(text)
         if not match or match["second"] != "60":
-            raise
-        text = f"{text[: match.start('second')]}59{text[match.end('second') :]}"
-        return constructor.construct_yaml_timestamp(ScalarNode(node.tag, text))
+            return text
+    leap = f"{text[: match.start('second')]}59{text[match.end('second') :]}"
+    try:
+        return constructor.construct_yaml_timestamp(ScalarNode(node.tag, leap))
+    except ValueError:
+        return text
 
 
 class _UniqueKeys:
@@ -198,11 +207,41 @@ def _check_unique_keys(node: MappingNode) -> None:
         seen.add((key.tag, key.value))
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\(?:u[dD][89a-fA-F]|U0000[dD][89a-fA-F])")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = re.compile(
+    "[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]"
+)
+
+
+class _SurrogatePairLoader(_UniqueKeys, yaml.SafeLoader):
+    """`SafeLoader` in pure Python, reading the escapes of a UTF-16 surrogate pair in a
+    double-quoted text (`"\\ud83d\\ude00"`, JSON's way to write a character past U+FFFF)
+    as that one character, which libyaml refuses ("found invalid Unicode character escape
+    code") and yaml-rs reads; a lone surrogate escape is no character, and an error."""
+
+    def construct_scalar(self, node: Any) -> Any:
+        value = super().construct_scalar(node)
+        if node.style != '"' or not _SURROGATE.search(value):
+            return value
+        lone = _LONE_SURROGATE.search(value)
+        if lone is not None:
+            escape = f"\\u{ord(lone.group()):04x}"
+            raise ConstructorError(
+                None,
+                None,
+                f"found a lone surrogate escape '{escape}': half of a UTF-16 pair, not a character",
+                node.start_mark,
+            )
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+
+
 class _Constructor(SafeConstructor):
     """The constructor `pyyaml_plain` types tokens with: the one `SafeLoader` uses."""
 
 
 SafeLoader.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
+_SurrogatePairLoader.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
 _Constructor.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
 
 _resolver = Resolver()
@@ -233,7 +272,8 @@ def warm_up() -> None:
 
 
 def load_yaml(text: str) -> Any:
-    """What `yaml.load(text, Loader=CSafeLoader)` returns (and raises)."""
+    """What `yaml.load(text, Loader=CSafeLoader)` returns (and raises), but that the escapes
+    of a surrogate pair are one character (see `_SurrogatePairLoader`)."""
     global _cold_documents
     if yaml_rs is not None:
         if _cold_documents >= WARM_AFTER:
@@ -242,7 +282,12 @@ def load_yaml(text: str) -> Any:
                 return fast
         else:
             _cold_documents += 1
-    return yaml.load(text, Loader=SafeLoader)
+    try:
+        return yaml.load(text, Loader=SafeLoader)
+    except yaml.YAMLError:
+        if not _SURROGATE_ESCAPE.search(text):
+            raise
+    return yaml.load(text, Loader=_SurrogatePairLoader)  # (its error if it fails too)
 
 
 def takes_fast_path(text: str) -> bool:
@@ -375,7 +420,7 @@ def _typing(token: str) -> str:
 
 
 def _timestamp(token: str) -> Any:
-    if _ISO_STAMP.match(token):
+    if _ISO_STAMP.match(token) and (token[-1] == "Z" or token[-2:] < "60"):
         try:
             return datetime.fromisoformat(token)
         except ValueError:
