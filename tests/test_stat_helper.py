@@ -11,7 +11,7 @@ import pytest
 
 from feedpub import stat_helper
 from feedpub.records import scan_stats
-from feedpub.stat_helper import StatHelper, split_name, stat_each
+from feedpub.stat_helper import StatHelper, stat_each
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the helper needs dir_fd (POSIX)")
 
@@ -74,36 +74,6 @@ def test_a_scan_with_the_helper_is_the_scan_without_it(
 
 
 @pytest.mark.parametrize(
-    "split",
-    [
-        "",  # below every name: the helper takes them all
-        "030.md",  # a name of the folder: it is the helper's
-        "030.mdx",  # between two names
-        ".zz",  # among the hidden names, which the helper lists too
-        "zz-linked.md",  # links, folders and a FIFO on both sides
-        "~",  # above every name: the helper takes none
-        "\udcff",  # above them all too, as a name that is not UTF-8 reads
-    ],
-)
-def test_a_scan_with_a_split_name_is_the_scan_without_a_helper(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every_folder_helped: None, split: str
-) -> None:
-    make_folder(tmp_path)
-    assert scan_stats(tmp_path, split) == scan_without_helper(tmp_path, monkeypatch)
-
-
-def test_the_split_name_is_picked_where_the_helper_share_begins() -> None:
-    names = [f"{index:03d}.md" for index in range(100)]
-    assert split_name(names) == f"{100 - int(100 * stat_helper.HELPER_SHARE):03d}.md"
-    entries = [(name, 1, 2) for name in names]
-    assert split_name(entries) == split_name(names)
-    assert split_name(names[:3]) == "002.md"  # (the helper's share: the last one)
-    assert split_name(names[:2]) is None and split_name(names[:1]) is None
-    assert split_name([]) is None
-
-
-@pytest.mark.parametrize("split", [None, "030.md"])
-@pytest.mark.parametrize(
     "executable",
     [
         "/nonexistent/python",  # cannot be started
@@ -113,52 +83,30 @@ def test_the_split_name_is_picked_where_the_helper_share_begins() -> None:
     ],
 )
 def test_a_helper_that_fails_leaves_the_scan_as_it_is(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    every_folder_helped: None,
-    executable: str,
-    split: str | None,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every_folder_helped: None, executable: str
 ) -> None:
     make_folder(tmp_path)
     expected = scan_without_helper(tmp_path, monkeypatch)
     if not Path(executable).exists() and not executable.startswith("/nonexistent"):
         pytest.skip(f"no {executable} here")
     monkeypatch.setattr(sys, "executable", executable)
-    assert scan_stats(tmp_path, split) == expected
+    assert scan_stats(tmp_path) == expected
 
 
-@pytest.mark.parametrize("split", [None, "030.md"])
 def test_a_helper_killed_midway_leaves_the_scan_as_it_is(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every_folder_helped: None, split: str | None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every_folder_helped: None
 ) -> None:
     make_folder(tmp_path)
     expected = scan_without_helper(tmp_path, monkeypatch)
     real_send = StatHelper.send
 
-    def send_then_die(helper: StatHelper, names: list[str] | str) -> bool:
+    def send_then_die(helper: StatHelper, names: list[str]) -> bool:
         sent = real_send(helper, names)
         helper.stop()  # as the OOM killer would
         return sent
 
     monkeypatch.setattr(StatHelper, "send", send_then_die)
-    assert scan_stats(tmp_path, split) == expected
-
-
-def test_the_helper_lists_a_folder_through_a_descriptor_of_its_own(tmp_path: Path) -> None:
-    """The caller lists the folder at the same time, through the descriptor it handed
-    the helper: one read position for the two would give each part of the names."""
-    names = [f"{index:05d}-a-name-long-enough-to-fill-a-listing-buffer.md" for index in range(4000)]
-    for name in names:
-        (tmp_path / name).touch()
-    descriptor = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        with os.scandir(descriptor) as listing:  # reads on, through a copy of `descriptor`
-            for _ in zip(range(2000), listing, strict=False):
-                pass
-            assert sorted(stat_helper.names_from(descriptor, "")) == names
-            assert sorted(stat_helper.names_from(descriptor, names[3000])) == names[3000:]
-    finally:
-        os.close(descriptor)
+    assert scan_stats(tmp_path) == expected
 
 
 def test_small_folders_get_no_helper(tmp_path: Path) -> None:

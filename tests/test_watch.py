@@ -144,11 +144,7 @@ def test_a_watching_builder_reads_only_what_events_name(
         assert builder.poll() is False  # the full scan after starting: nothing new
         scans: list[Path] = []
         real_scan = records_module.scan_stats
-        monkeypatch.setattr(
-            records_module,
-            "scan_stats",
-            lambda f, split=None: scans.append(f) or real_scan(f, split),
-        )
+        monkeypatch.setattr(records_module, "scan_stats", lambda f: scans.append(f) or real_scan(f))
         write_record("new.md", base_record(title="Fresh", webUrl="https://example.org/fresh"))
         wait_for(builder.poll)
         snapshot = builder.current()

@@ -622,9 +622,9 @@ def test_a_poll_stats_the_records_once(app: Flask, write_record: Write, monkeypa
     scans: list[int] = []
     real_scan = records_module.scan_stats
 
-    def counted(folder: Path, split: str | None = None) -> list[tuple[str, int, int]]:
+    def counted(folder: Path) -> list[tuple[str, int, int]]:
         scans.append(1)
-        return real_scan(folder, split)
+        return real_scan(folder)
 
     monkeypatch.setattr(records_module, "scan_stats", counted)
     write_record("new.md", base_record(title="Fresh", webUrl="https://example.org/fresh"))

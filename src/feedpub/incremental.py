@@ -43,7 +43,6 @@ from feedpub.parse_pool import (
 from feedpub.records import RACY_NS, Scan, scan_folder
 from feedpub.report import Report
 from feedpub.scan_blocks import Key
-from feedpub.stat_helper import split_name
 from feedpub.stats import Pending
 from feedpub.timestamps import build_time
 
@@ -93,11 +92,9 @@ def load_cached(
     `pool` converts the files when there are many (see `early_pool`), else a pool of its own.
     """
 
+    started_ns, scanned, only = scan_folder(config.records) if scan is None else scan
     unfinished = cache.bulk_unfinished()  # a first build was stopped: the next ends it
     blocks = None if unfinished else scan_blocks.usable(cache.blocks())
-    if scan is None:  # (the blocks tell how the names spread: see `split_name`)
-        scan = scan_folder(config.records, split_name(blocks.firsts) if blocks else None)
-    started_ns, scanned, only = scan
     stale_blocks: list[int] = []  # the blocks of the file list where files may differ
     targeted = (
         only is not None and len(only) <= TARGETED_FILES and not (cache.rebuilt or unfinished)

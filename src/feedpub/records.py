@@ -157,10 +157,10 @@ class Scan(NamedTuple):
     changed: frozenset[str] | None = None
 
 
-def scan_folder(folder: Path, split: str | None = None) -> Scan:
+def scan_folder(folder: Path) -> Scan:
     """`scan_stats` of `folder`, stamped with the wall-clock time it began (for racy mtimes)."""
     started_ns = time.time_ns()
-    return Scan(started_ns, scan_stats(folder, split))
+    return Scan(started_ns, scan_stats(folder))
 
 
 RACY_NS = 2_000_000_000
@@ -229,16 +229,14 @@ BROKEN_LINK = (-1, 0)
 replaced by one left the feeds without a word."""
 
 
-def scan_stats(folder: Path, split: str | None = None) -> list[tuple[str, int, int]]:
+def scan_stats(folder: Path) -> list[tuple[str, int, int]]:
     """`scan_records` as plain (name, size, mtime_ns) tuples: cheap for 100k files.
 
     Each folder is listed through an open descriptor (one at a time), so the kernel
     resolves only a file's own name when it is stat'ed (about 10% quicker on 100k
     files), and its files are stat'ed in name order, which is usually the order they
     were made in and so the order of their inodes on disk (about 13% quicker again). Part
-    of a big folder's names are stat'ed meanwhile by a helper process (`StatHelper`); with
-    a `split` name (`split_name` of the names last seen), the helper lists `folder` itself
-    and takes its names from `split` up, instead of waiting for this process's listing.
+    of a big folder's names are stat'ed meanwhile by a helper process (`StatHelper`).
     """
     found: list[tuple[str, int, int]] = []
     stack = [_Place(str(folder), "", os.O_RDONLY | os.O_DIRECTORY)]  # it may be a link
@@ -249,7 +247,7 @@ def scan_stats(folder: Path, split: str | None = None) -> list[tuple[str, int, i
         except OSError:
             continue
         try:
-            _scan_open_folder(descriptor, place, found, stack, None if place.prefix else split)
+            _scan_open_folder(descriptor, place, found, stack)
         finally:
             os.close(descriptor)
     found.sort(key=itemgetter(0))
@@ -265,45 +263,29 @@ class _Place(NamedTuple):
 
 
 def _scan_open_folder(
-    descriptor: int,
-    place: _Place,
-    found: list[tuple[str, int, int]],
-    stack: list[_Place],
-    split: str | None,
+    descriptor: int, place: _Place, found: list[tuple[str, int, int]], stack: list[_Place]
 ) -> None:
-    """Add the files of the folder open as `descriptor` to `found`, its folders to `stack`
-    (the names from `split` up stat'ed by a helper, if one starts: see `scan_stats`)."""
+    """Add the files of the folder open as `descriptor` to `found`, its folders to `stack`."""
     helper = StatHelper.start(descriptor)  # (before listing: it starts while we list)
-    if split is not None and (helper is None or not helper.send(split)):
-        helper = split = None  # (a helper that cannot take it is stopped already)
     try:
         try:
-            listed = os.listdir(descriptor)
+            names = [name for name in os.listdir(descriptor) if not is_skipped_name(name)]
         except OSError:
-            listed = []
-        if split is not None:  # the helper lists the names from `split` up itself
-            names = [name for name in listed if name < split and not is_skipped_name(name)]
-        else:
-            names = [name for name in listed if not is_skipped_name(name)]
+            names = []
         theirs: list[str] = []
-        if helper is not None and split is None:  # (any split will do: all is sorted after)
+        if helper is not None:  # (any split will do: `scan_stats` sorts what is found)
             cut = len(names) - int(len(names) * HELPER_SHARE)
             if helper.send(names[cut:]):
                 names, theirs = names[:cut], names[cut:]
         names.sort()  # (each part is sorted where it is stat'ed: inode order, see above)
         _stat_names(descriptor, place, names, found, stack)
-        if helper is None or (split is None and not theirs):
+        if helper is None or not theirs:
             return
         answer = helper.answer()
         if answer is None:
-            if split is not None:
-                theirs = [name for name in listed if name >= split and not is_skipped_name(name)]
-            _stat_names(descriptor, place, sorted(theirs), found, stack)
+            _stat_names(descriptor, place, theirs, found, stack)
             return
         files, others = answer
-        if split is not None:  # its own listing: the names a scan passes over are in it
-            files = [entry for entry in files if not is_skipped_name(entry[0])]
-            others = [name for name in others if not is_skipped_name(name)]
         if place.prefix:
             files = [(place.prefix + name, size, mtime) for name, size, mtime in files]
         found += files

@@ -4,14 +4,12 @@ A rebuild must `stat` every record file to see what changed: at 100,000 files th
 of a one-shot rebuild, and most of the time of one `os.stat` is the interpreter's (the
 result object), so threads do not help. A helper process (this file run as a script by
 the same interpreter, importing nothing but the standard library's `os`, `sys` and
-`marshal`) gets the open folder's descriptor and either a list of names or a split name
-(it then lists the folder itself, while the caller lists it too, and takes every name at
-or above the split), and sends back, for each name, its (name, size, mtime_ns) when it is
-a regular file, or the name alone for anything else (gone, a folder, a special file, a
-link that leads nowhere), which the caller then looks at itself as it looks at any name.
-Any failure (no interpreter to start, the helper killed, an answer that is not what it
-should be) leaves the caller to `stat` those names itself: the helper only ever saves
-time.
+`marshal`) gets the open folder's descriptor and a list of names, and sends back, for each
+name, its (name, size, mtime_ns) when it is a regular file, or the name alone for anything
+else (gone, a folder, a special file, a link that leads nowhere), which the caller then
+looks at itself as it looks at any name. Any failure (no interpreter to start, the helper
+killed, an answer that is not what it should be) leaves the caller to `stat` those names
+itself: the helper only ever saves time.
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ import os
 import stat as stat_module
 import subprocess
 import sys
-from collections.abc import Sequence
 
 MIN_FOLDER_BYTES = 256 * 1024
 """A folder whose own size is at least this holds many thousands of entries on ext4, XFS
@@ -35,25 +32,13 @@ HELPER_SHARE = 0.45
 Found = tuple[str, int, int]  # a regular file's name, size and mtime_ns
 
 
-def split_name(names: Sequence[str] | Sequence[Found]) -> str | None:
-    """The name that parts a folder between the caller (the names below it) and a helper
-    (it and those above), picked from the folder's names (or entries) as last seen, in
-    order: any name gives the same scan, only a less even share. With it the helper need
-    not wait for the caller's listing. None when there are too few to pick from."""
-    theirs = int(len(names) * HELPER_SHARE)
-    if theirs < 1:
-        return None
-    picked = names[len(names) - theirs]
-    return picked if isinstance(picked, str) else picked[0]
-
-
 class StatHelper:
-    """A helper process started for one open folder: `send` it names (or a split name),
-    then take its `answer`."""
+    """A helper process started for one open folder: `send` it names, then take its
+    `answer`."""
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self._process = process
-        self._sent: int | None = -1  # the names sent (None: a split name, it lists them)
+        self._sent = -1
 
     @classmethod
     def start(cls, descriptor: int) -> StatHelper | None:
@@ -75,9 +60,8 @@ class StatHelper:
             return None
         return cls(process)
 
-    def send(self, names: list[str] | str) -> bool:
-        """Hand the helper the `names` to look at, or a split name (`split_name`): it then
-        looks at every name of the folder at or above it. False when it cannot take them."""
+    def send(self, names: list[str]) -> bool:
+        """Hand the helper the `names` to look at; False when it cannot take them."""
         stream = self._process.stdin
         try:
             if stream is None:
@@ -87,7 +71,7 @@ class StatHelper:
         except (OSError, ValueError):
             self.stop()
             return False
-        self._sent = None if isinstance(names, str) else len(names)
+        self._sent = len(names)
         return True
 
     def answer(self) -> tuple[list[Found], list[str]] | None:
@@ -106,7 +90,7 @@ class StatHelper:
             return None
         if status != 0 or not (type(files) is list and type(others) is list):
             return None
-        if self._sent is not None and len(files) + len(others) != self._sent:
+        if len(files) + len(others) != self._sent:
             return None
         return files, others
 
@@ -142,24 +126,10 @@ def stat_each(descriptor: int, names: list[str]) -> tuple[list[Found], list[str]
     return files, others
 
 
-def names_from(descriptor: int, split: str) -> list[str]:
-    """The names from `split` up in the folder open as `descriptor`, listed through a
-    descriptor of its own: the caller's, shared with this process, has one read position
-    for both, and the caller lists the folder at the same time."""
-    own = os.open(".", os.O_RDONLY | os.O_DIRECTORY, dir_fd=descriptor)
-    try:
-        return [name for name in os.listdir(own) if name >= split]
-    finally:
-        os.close(own)
-
-
 def main() -> None:
-    """The helper: names or a split name in (marshal) on stdin, `stat_each`'s answer out on
-    stdout."""
+    """The helper: names in (marshal) on stdin, `stat_each`'s answer out on stdout."""
     descriptor = int(sys.argv[1])
     names = marshal.loads(sys.stdin.buffer.read())
-    if isinstance(names, str):
-        names = names_from(descriptor, names)
     sys.stdout.buffer.write(marshal.dumps(stat_each(descriptor, names)))
 
 

@@ -26,7 +26,6 @@ from feedpub.publish.watch import RecordWatcher
 from feedpub.publish.websub import HubNotifier, changed_feed_urls
 from feedpub.records import RACY_NS, Scan, has_racy_entries, rescan_names, scan_folder
 from feedpub.report import Report
-from feedpub.stat_helper import split_name
 from feedpub.timestamps import build_time
 
 log = logging.getLogger("feedpub.serve")
@@ -51,12 +50,11 @@ def install_fork_guard() -> None:
         _guard_installed = True
 
 
-def fingerprint(folder: Path, seen: list[tuple[str, int, int]] | None = None) -> Scan | None:
-    """Names, sizes and mtimes of every record file (None when the folder is missing);
-    `seen` is the last scan's, which tells how the names spread (see `split_name`)."""
+def fingerprint(folder: Path) -> Scan | None:
+    """Names, sizes and mtimes of every record file (None when the folder is missing)."""
     if not folder.is_dir():
         return None
-    return scan_folder(folder, split_name(seen) if seen else None)
+    return scan_folder(folder)
 
 
 def _iso(seconds: float | None) -> str | None:
@@ -187,8 +185,7 @@ class Builder:
                 self._rewatch()  # before the scan: no change falls between the two
                 told = True
             self._last_full_scan = time.monotonic()
-            last = self._seen if isinstance(self._seen, list) else None
-            scan = fingerprint(self.config.records, last)
+            scan = fingerprint(self.config.records)
         else:
             told = True
         assert not isinstance(scan, _Unchanged)
