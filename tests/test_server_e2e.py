@@ -586,3 +586,44 @@ def test_clients_that_keep_a_closed_connection_open_do_not_hold_up_others(start:
     finally:
         for sock in held:
             sock.close()
+
+
+# -- headers from the client never change routing ----------------------------------
+
+
+def answer_without_date(server: Server, request: bytes) -> tuple[int, list[bytes], bytes]:
+    """Status, header lines (Date left out: it moves) and body of one raw request."""
+    answer = raw_request(server.port, request)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = [line for line in head.split(b"\r\n")[1:] if not line.lower().startswith(b"date:")]
+    return status_of(answer), lines, body
+
+
+FORWARDER_HEADERS = [
+    b"SCRIPT_NAME: /evil",
+    b"SCRIPT_NAME: /topics",
+    b"SCRIPT_NAME: /all.rss",
+    b"Script_Name: /topics",
+    b"SCRIPT-NAME: /topics",
+    b"PATH_INFO: /feeds.opml",
+    b"PATH-INFO: /feeds.opml",
+    b"X-Forwarded-Proto: https",
+    b"X-Forwarded-Proto: https\r\nX-Forwarded-Ssl: off",
+    b"X-Forwarded-Protocol: ssl\r\nX-Forwarded-Proto: http",
+    b"X-Forwarded-For: 203.0.113.9",
+]
+
+
+def test_forwarder_headers_from_the_client_change_nothing(start: Start) -> None:
+    """gunicorn trusts `SCRIPT_NAME` (and `X-Forwarded-Proto`...) from 127.0.0.1 by default,
+    so a local client, or a proxy passing its clients' headers on, got a 500 (a path outside
+    the script name), a 404 or a 308 (the path cut), or a 400 (scheme headers that disagree).
+    Every request gets exactly the answer it gets without such a header."""
+    server = start(1)
+    for path in (b"/all.rss", b"/topics/ai.rss", b"/", b"/feeds.opml", b"/nope"):
+        plain = b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        expected = answer_without_date(server, plain + b"\r\n")
+        for header in FORWARDER_HEADERS:
+            got = answer_without_date(server, plain + header + b"\r\n\r\n")
+            assert got == expected, (path, header, got[:2])
+    assert "Traceback" not in server.log() and "SCRIPT_NAME" not in server.log()

@@ -169,6 +169,19 @@ class ServerLog(Logger):  # type: ignore[misc]
 WORKER_CLASS: type[ThreadWorker] | str = TimedThreadWorker
 
 
+# No client is a trusted proxy. gunicorn's defaults trust 127.0.0.1 (or $FORWARDED_ALLOW_IPS)
+# to set `SCRIPT_NAME` (which cuts the path: a 500, 404 or 308 for any local client, or any
+# proxy that passes its clients' headers on) and `X-Forwarded-Proto` and the like (the scheme:
+# a 400 when two disagree). feedpub serves only root paths and writes absolute links from
+# `base_url`, so it needs neither; a header with `_` in its name is then dropped. The access
+# log shows the peer's address, never `X-Forwarded-For`.
+UNTRUSTED_FORWARDERS: dict[str, Any] = {
+    "forwarded_allow_ips": "",
+    "forwarder_headers": "",
+    "secure_scheme_headers": {},
+}
+
+
 def bind_address(host: str, port: int) -> str:
     """gunicorn's bind string (IPv6 hosts in brackets)."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -207,6 +220,7 @@ class FeedServer(BaseApplication):  # type: ignore[misc]
             "loglevel": "info",
             "proc_name": "feedpub",
             "control_socket_disable": True,  # gunicorn >= 25.1: no ~/.gunicorn/gunicorn.ctl
+            **UNTRUSTED_FORWARDERS,
             "when_ready": self._when_ready,
             "on_exit": self._on_exit,
         }
