@@ -627,3 +627,33 @@ def test_forwarder_headers_from_the_client_change_nothing(start: Start) -> None:
             got = answer_without_date(server, plain + header + b"\r\n\r\n")
             assert got == expected, (path, header, got[:2])
     assert "Traceback" not in server.log() and "SCRIPT_NAME" not in server.log()
+
+
+# -- conditional requests: only well-formed validators count -----------------------
+
+
+def test_a_malformed_if_none_match_never_gives_a_304(start: Start) -> None:
+    """RFC 9110 (5.5, 13.1.2): an If-None-Match that is not `*` or a list of entity-tags is
+    ignored. Tags were picked out of any text, so garbage around a tag still gave a 304."""
+    server = start(1)
+    for path in ("/all.rss", "/all.rss?limit=2"):  # the fast path, and Flask's
+        etag = server.request(path)[1]["ETag"]
+        well_formed = [etag, f"W/{etag}", f'"x", {etag}', f' , {etag} ,,\t"y" , ', "*", " * "]
+        for value in well_formed:
+            assert server.request(path, {"If-None-Match": value})[0] == 304, (path, value)
+        malformed = [
+            etag.strip('"'),  # no quotes
+            f"junk{etag}",
+            f"{etag}junk",
+            f'{etag} "x"',  # no comma between two tags
+            f'"x" {etag}',
+            f"w/{etag}",  # `W/` is case-sensitive
+            f"W/ {etag}",
+            f"*, {etag}",  # `*` stands alone
+            f"{etag}, *",
+            etag[:-1],  # unterminated
+            f"{etag};q=1",
+            f'{etag}, "a b"',  # a space is no etagc
+        ]
+        for value in malformed:
+            assert server.request(path, {"If-None-Match": value})[0] == 200, (path, value)

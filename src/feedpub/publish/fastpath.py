@@ -41,6 +41,9 @@ Headers = list[tuple[str, str]]
 Answer = tuple[str, Headers, bytes]
 
 _ETAG = re.compile(r'(?:W/)?("[^"]*")')
+_TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'  # entity-tag (RFC 9110 8.8.3)
+# A list of them (RFC 9110 5.6.1.2: empty elements and OWS around commas are allowed).
+_TAG_LIST = re.compile(rf"[ \t,]*{_TAG}(?:[ \t]*,[ \t,]*{_TAG})*[ \t,]*")
 _IMPLICIT_IDENTITY = 0.001  # acceptable when not excluded, but any named coding wins
 
 
@@ -80,6 +83,16 @@ def acceptable(coding: str, accept_encoding: str | None) -> bool:
     if not accept_encoding:
         return coding == IDENTITY
     return coding_weight(accepted_codings(accept_encoding), coding) > 0
+
+
+@lru_cache(maxsize=256)
+def entity_tags(if_none_match: str) -> tuple[str, ...]:
+    """The opaque tags (``"..."``, `W/` dropped) of an If-None-Match list; none when the
+    value is not a well-formed list, which RFC 9110 (5.5) says to ignore: a tag with
+    garbage around it, or `*` among tags, must not give a 304."""
+    if not _TAG_LIST.fullmatch(if_none_match):
+        return ()
+    return tuple(_ETAG.findall(if_none_match))
 
 
 @lru_cache(maxsize=64)
@@ -154,9 +167,9 @@ class Route:
         """
         if if_none_match == chosen.etag:
             return chosen
-        if if_none_match.strip() == "*":
+        if if_none_match.strip(" \t") == "*":
             return chosen
-        tags = _ETAG.findall(if_none_match)
+        tags = entity_tags(if_none_match)
         if chosen.etag in tags:
             return chosen
         for tag in tags:
