@@ -657,3 +657,40 @@ def test_a_malformed_if_none_match_never_gives_a_304(start: Start) -> None:
         ]
         for value in malformed:
             assert server.request(path, {"If-None-Match": value})[0] == 200, (path, value)
+
+
+# -- content coding: q wherever it stands among the parameters ---------------------
+
+
+def test_accept_encoding_reads_q_among_other_parameters(start: Start) -> None:
+    """`gzip;foo=bar;q=0` refuses gzip: q was read only as the first parameter, so it was
+    taken for q=1. A q that is not a qvalue (RFC 9110 12.4.2) makes the member count as
+    not given."""
+    server = start(1)
+    identity = server.request("/all.rss", {"Accept-Encoding": "identity"})[2]
+
+    def coding(accept: str) -> str | None:
+        status, headers, body = server.request("/all.rss", {"Accept-Encoding": accept})
+        assert status == 200, accept
+        if "Content-Encoding" not in headers:
+            assert body == identity, accept
+        return headers.get("Content-Encoding")
+
+    for refused in (
+        "gzip;q=0",
+        "gzip;foo=bar;q=0",
+        "gzip; foo=bar ; Q=0",
+        "gzip;foo=bar;q=0.000",
+        "gzip;q=2",  # out of range: not a qvalue
+        "gzip;q=-1",
+        "gzip;q=nan",
+        "gzip;q=0.5000",
+        "gzip;q=",
+        "gzip;q=1e0",
+    ):
+        assert coding(refused) is None, refused
+    assert coding("br;q=0.5, gzip;q=0.9") == "gzip"
+    assert coding("gzip;q=0.5, br;q=0.9") == "br"
+    assert coding("br;level=5;q=0.5, gzip;v=1;q=0.9") == "gzip"
+    assert coding("gzip;foo=bar") == "gzip"
+    assert coding("gzip;q=2, br;q=0.1") == "br"

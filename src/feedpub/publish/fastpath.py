@@ -47,23 +47,30 @@ _TAG_LIST = re.compile(rf"[ \t,]*{_TAG}(?:[ \t]*,[ \t,]*{_TAG})*[ \t,]*")
 _IMPLICIT_IDENTITY = 0.001  # acceptable when not excluded, but any named coding wins
 
 
+_QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")  # RFC 9110 12.4.2
+
+
 @lru_cache(maxsize=256)
 def accepted_codings(header: str) -> dict[str, float]:
-    """Accept-Encoding as {coding: q}; ``*`` and ``identity`` kept as given."""
+    """Accept-Encoding as {coding: q}; ``*`` and ``identity`` kept as given.
+
+    q is read wherever it stands among a member's parameters; a member whose q is not a
+    qvalue (``q=2``, ``q=nan``, ``q=``) is left out, as if not sent.
+    """
     weights: dict[str, float] = {}
     for part in header.split(","):
-        name, _, params = part.partition(";")
+        name, *params = part.split(";")
         name = name.strip().lower()
         if not name:
             continue
-        q = 1.0
-        params = params.strip().lower()
-        if params.startswith("q="):
-            try:
-                q = min(max(float(params[2:].strip()), 0.0), 1.0)
-            except ValueError:
-                continue
-        weights["gzip" if name == "x-gzip" else name] = q
+        q: float | None = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                value = value.strip()
+                q = float(value) if _QVALUE.fullmatch(value) else None
+        if q is not None:
+            weights["gzip" if name == "x-gzip" else name] = q
     return weights
 
 
