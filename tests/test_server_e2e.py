@@ -237,7 +237,8 @@ def test_http_errors_over_the_wire(start):
     head, _, body = answer.partition(b"\r\n\r\n")
     assert status_of(answer) == 204 and body == b"", answer
     lines = head.split(b"\r\n")
-    assert b"Allow: GET, HEAD, OPTIONS" in lines and b"Content-Type" not in head
+    assert b"Allow: GET, HEAD, OPTIONS" in lines
+    assert not [line for line in lines if line.lower().startswith(b"content-type:")], lines
 
 
 def test_503_until_the_first_good_build(start, tmp_path: Path):
@@ -248,6 +249,7 @@ def test_503_until_the_first_good_build(start, tmp_path: Path):
     server.wait_for(lambda: server.request("/healthz")[0] == 503, "the worker to answer")
     status, headers, body = server.request("/all.rss")
     assert status == 503 and headers["Retry-After"] and b"no feeds" in body
+    assert headers["X-Content-Type-Options"] == "nosniff"
     records.mkdir()
     write(records, "late.md", "Late story", 9, ["AI"])
     server.wait_for(lambda: server.request("/all.rss")[0] == 200, "the first good build")
@@ -694,3 +696,35 @@ def test_accept_encoding_reads_q_among_other_parameters(start: Start) -> None:
     assert coding("br;level=5;q=0.5, gzip;v=1;q=0.9") == "gzip"
     assert coding("gzip;foo=bar") == "gzip"
     assert coding("gzip;q=2, br;q=0.1") == "br"
+
+
+# -- every response says its type is not to be sniffed ------------------------------
+
+
+def test_every_response_but_a_304_carries_nosniff(start: Start) -> None:
+    """`X-Content-Type-Options: nosniff` on feeds, the index, OPML, health and errors, from
+    the fast path, from Flask and from gunicorn itself, so no browser renders a feed or an
+    error as HTML."""
+    server = start(1)
+    requests: list[tuple[str, str, dict[str, str]]] = [
+        ("GET", "/all.rss", {}),
+        ("GET", "/all.rss", {"Accept-Encoding": "gzip"}),
+        ("HEAD", "/all.rss", {}),
+        ("GET", "/topics/ai.atom", {}),
+        ("GET", "/all.json", {}),
+        ("GET", "/all.rss?limit=1", {}),  # a cut, made by Flask
+        ("GET", "/all.rss?limit=1", {"Accept-Encoding": "gzip"}),
+        ("GET", "/", {}),
+        ("GET", "/index.html", {}),
+        ("GET", "/feeds.opml", {}),
+        ("GET", "/healthz", {}),
+        ("GET", "/nope", {}),  # 404
+        ("GET", "/all.rss?limit=abc", {}),  # 400
+        ("DELETE", "/all.rss", {}),  # 405
+        ("OPTIONS", "/all.rss", {}),  # 204
+    ]
+    for method, path, headers in requests:
+        status, got, _ = server.request(path, headers, method)
+        assert got.get("X-Content-Type-Options") == "nosniff", (method, path, status, got)
+    answer = raw_request(server.port, b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert b"\r\nX-Content-Type-Options: nosniff\r\n" in answer, answer

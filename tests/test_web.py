@@ -467,6 +467,7 @@ def test_an_unexpected_error_is_a_plain_500(client: FlaskClient, monkeypatch):
     response = client.get("/all.rss?limit=1")
     assert response.status_code == 500
     assert response.data == b"500 Internal Server Error\n"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 # -- health and live updates ---------------------------------------------------------------

@@ -39,6 +39,8 @@ OK = "200 OK"
 NOT_MODIFIED = "304 Not Modified"
 Headers = list[tuple[str, str]]
 Answer = tuple[str, Headers, bytes]
+# On every response with content: a browser must not read a feed or an error as HTML.
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
 
 _ETAG = re.compile(r'(?:W/)?("[^"]*")')
 _TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'  # entity-tag (RFC 9110 8.8.3)
@@ -138,7 +140,7 @@ class Route:
             if variant.coding != IDENTITY:
                 head.append(("Content-Encoding", variant.coding))
             head += [("Content-Length", str(len(variant.body))), ("ETag", variant.etag)]
-            self.ok[variant.coding] = head + common
+            self.ok[variant.coding] = [*head, *common, NOSNIFF]
             self.not_modified[variant.coding] = [("ETag", variant.etag), *common]
         # Smallest first: among codings of equal q, the one with fewer bytes wins.
         self.variants = sorted(resource.variants, key=lambda v: len(v.body))
