@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -728,3 +729,45 @@ def test_every_response_but_a_304_carries_nosniff(start: Start) -> None:
         assert got.get("X-Content-Type-Options") == "nosniff", (method, path, status, got)
     answer = raw_request(server.port, b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert b"\r\nX-Content-Type-Options: nosniff\r\n" in answer, answer
+
+
+# -- If-Modified-Since: only HTTP's three date forms --------------------------------
+
+
+def test_only_an_http_date_in_if_modified_since_gives_a_304(start: Start) -> None:
+    """RFC 9110 5.6.7 and 13.1.3: If-Modified-Since is an IMF-fixdate, an RFC 850 date or an
+    asctime date, case-sensitive; anything else is ignored. Python's e-mail date parser
+    took a date without its weekday, with a wrong one, a numeric zone, a 2-digit year, a
+    missing zone, lower case or text after it, so all of those gave a 304."""
+    server = start(1)
+    for path in ("/all.rss", "/all.rss?limit=2"):  # the fast path, and Flask's
+        stamp = server.request(path)[1]["Last-Modified"]
+        when = datetime.strptime(stamp, "%a, %d %b %Y %H:%M:%S GMT")
+        other_day = (when + timedelta(days=1)).strftime("%a")
+        valid = [
+            stamp,
+            when.strftime("%A, %d-%b-%y %H:%M:%S GMT"),  # RFC 850
+            f"{when:%a %b} {when.day:2d} {when:%H:%M:%S %Y}",  # asctime
+        ]
+        for value in valid:
+            assert server.request(path, {"If-Modified-Since": value})[0] == 304, (path, value)
+        malformed = [
+            stamp.split(", ", 1)[1],  # no weekday
+            stamp.replace(stamp[:3], other_day, 1),  # a wrong weekday
+            stamp.replace(stamp[:3], when.strftime("%A"), 1),  # RFC 850's long name in IMF
+            stamp.replace("GMT", "+0000"),
+            stamp.replace("GMT", "UTC"),
+            stamp.replace(" GMT", ""),
+            stamp.lower(),
+            stamp.upper(),
+            stamp + " junk",
+            stamp + "; length=12",
+            stamp.replace(", ", ",  "),
+            stamp.replace(f" {when.year} ", f" {when.year % 100:02d} "),  # 2-digit year
+            stamp.replace(when.strftime(" %H:"), f" {when.hour}:") if when.hour < 10 else "x",
+            stamp.replace(when.strftime(":%S "), " "),  # no seconds
+            when.strftime("%a, %d-%b-%Y %H:%M:%S GMT"),  # RFC 850 with 4 digits
+            f"{when:%a %b} {when.day} {when:%H:%M:%S %Y}",  # asctime, one space
+        ]
+        for value in malformed:
+            assert server.request(path, {"If-Modified-Since": value})[0] == 200, (path, value)

@@ -262,6 +262,10 @@ def test_negotiation_helpers():
     assert parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") == 784111777
     assert parse_http_date("Sun Nov  6 08:49:37 1994") == 784111777  # asctime: UTC
     assert parse_http_date("yesterday") is None
+    for loose in ("06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 +0000",
+                  "Mon, 06 Nov 1994 08:49:37 GMT", "sun, 06 nov 1994 08:49:37 gmt",
+                  "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 31 Nov 1994 08:49:37 GMT"):  # fmt: skip
+        assert parse_http_date(loose) is None, loose
 
 
 def test_head_has_the_headers_without_the_body(client: FlaskClient):

@@ -14,8 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -104,19 +103,65 @@ def entity_tags(if_none_match: str) -> tuple[str, ...]:
     return tuple(_ETAG.findall(if_none_match))
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_LONG_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAY, _LONG_DAY, _MONTH = ("|".join(names) for names in (_DAYS, _LONG_DAYS, _MONTHS))
+_TIME = r"(?P<hour>\d\d):(?P<minute>\d\d):(?P<second>\d\d)"
+_HTTP_DATES = (  # RFC 9110 5.6.7, case-sensitive: IMF-fixdate, rfc850-date, asctime-date
+    re.compile(
+        rf"(?P<wd>{_DAY}), (?P<day>\d\d) (?P<month>{_MONTH}) (?P<year>\d{{4}}) {_TIME} GMT",
+        re.ASCII,
+    ),
+    re.compile(
+        rf"(?P<long_wd>{_LONG_DAY}), (?P<day>\d\d)-(?P<month>{_MONTH})-(?P<yy>\d\d) {_TIME} GMT",
+        re.ASCII,
+    ),
+    re.compile(
+        rf"(?P<wd>{_DAY}) (?P<month>{_MONTH}) (?P<day>[ \d]\d) {_TIME} (?P<year>\d{{4}})",
+        re.ASCII,
+    ),
+)
+
+
 @lru_cache(maxsize=64)
 def parse_http_date(value: str) -> int | None:
     """An HTTP date as POSIX seconds, or None when it is not a valid date.
 
-    All three forms of RFC 9110 5.6.7; asctime's (``Sun Nov  6 08:49:37 1994``) has no zone,
-    and is read as UTC, as every HTTP date is.
+    Only the three forms of RFC 9110 5.6.7, as written there (a date with no weekday, a
+    numeric zone or text after it is no HTTP date, and is ignored); the weekday must be the
+    date's. asctime's (``Sun Nov  6 08:49:37 1994``) has no zone, and is read as UTC, as
+    every HTTP date is; an RFC 850 year more than 50 years ahead is in the past century.
     """
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
+    for form in _HTTP_DATES:
+        match = form.fullmatch(value)
+        if match is not None:
+            break
+    else:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+    fields = match.groupdict()
+    if fields.get("yy") is not None:
+        this_year = time.gmtime().tm_year
+        year = this_year - this_year % 100 + int(fields["yy"])
+        if year > this_year + 50:
+            year -= 100
+    else:
+        year = int(fields["year"])
+    try:
+        parsed = datetime(
+            year,
+            _MONTHS.index(fields["month"]) + 1,
+            int(fields["day"]),  # asctime's " 6" too
+            int(fields["hour"]),
+            int(fields["minute"]),
+            int(fields["second"]),
+            tzinfo=UTC,
+        )
+    except ValueError:  # 31 Feb, hour 24, year 0...
+        return None
+    weekday = _DAYS.index(fields["wd"]) if fields.get("wd") else _LONG_DAYS.index(fields["long_wd"])
+    if parsed.weekday() != weekday:
+        return None
     return int(parsed.timestamp())
 
 
