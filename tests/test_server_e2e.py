@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -771,3 +771,34 @@ def test_only_an_http_date_in_if_modified_since_gives_a_304(start: Start) -> Non
         ]
         for value in malformed:
             assert server.request(path, {"If-Modified-Since": value})[0] == 200, (path, value)
+
+
+# -- gunicorn's own error answers ------------------------------------------------
+
+
+def test_gunicorns_own_errors_are_dated_plain_text(start: Start) -> None:
+    """A request gunicorn refuses before the app sees it (a bad request line or header, a
+    path too long) was answered with an HTML page and no `Date`, which RFC 9110 6.6.1 asks
+    of every origin server with a clock."""
+    server = start(1)
+    for request in (
+        b"GET /all.rss HTTP/9.9\r\nHost: x\r\n\r\n",
+        b"GET /all.rss HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n",
+        b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /all.rss HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n",
+    ):
+        before = time.time()
+        answer = raw_request(server.port, request)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        assert 400 <= status_of(answer) < 600, answer[:200]
+        dates = [line[6:] for line in lines if line.startswith(b"Date: ")]
+        assert len(dates) == 1, head
+        sent = datetime.strptime(dates[0].decode(), "%a, %d %b %Y %H:%M:%S GMT")
+        assert abs(sent.replace(tzinfo=UTC).timestamp() - before) < 60, dates
+        assert b"X-Content-Type-Options: nosniff" in lines, head
+        assert b"Content-Type: text/plain; charset=utf-8" in lines, head
+        assert body.startswith(lines[0].split(b" ", 1)[1]) and body.count(b"\n") == 1, body
+        assert body.isascii() and b"<" not in body, body
+    assert server.request("/all.rss")[0] == 200

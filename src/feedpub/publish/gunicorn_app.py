@@ -20,13 +20,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from feedpub.config import Config
 from feedpub.publish.builder import Builder, install_fork_guard
-from feedpub.publish.snapshot import DirectorySource, SnapshotDir
+from feedpub.publish.snapshot import DirectorySource, SnapshotDir, http_date
 from feedpub.publish.web import create_app
 
 log = logging.getLogger("feedpub.serve")
@@ -129,6 +130,10 @@ class TimedThreadWorker(ThreadWorker):  # type: ignore[misc]
     `keepalive` closes them); this bounds a request once a thread serves it.
     """
 
+    def init_process(self) -> None:
+        gunicorn_util.write_error = write_error  # in this worker process only
+        super().init_process()
+
     def enqueue_req(self, conn: TConn) -> None:
         # gunicorn makes the TConn in accept(), whose code differs between its versions;
         # every connection passes here, before its init(), on its way to a thread.
@@ -145,6 +150,23 @@ class TimedThreadWorker(ThreadWorker):  # type: ignore[misc]
             # seconds held the thread for hours. Closing instead drains only what has come.
             req.must_close = True
         return super().handle_request(req, conn)
+
+
+def write_error(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's answer to a request it refuses before the app sees it (a bad request line
+    or header, a path too long...), written as the app's errors are: one line of plain text,
+    with `Date` (RFC 9110 6.6.1) and nosniff. gunicorn's own is an HTML page without a `Date`;
+    what was wrong (`mesg`) is in its error log, not echoed to the client."""
+    body = f"{status_int} {reason}\n".encode("latin-1", "replace")
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        f"Date: {http_date(int(time.time()))}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "X-Content-Type-Options: nosniff\r\n\r\n"
+    ).encode("latin-1", "replace")
+    gunicorn_util.write_nonblock(sock, head + body)
 
 
 def _sends_a_body(req: Any) -> bool:
