@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -237,7 +238,8 @@ def test_http_errors_over_the_wire(start):
     head, _, body = answer.partition(b"\r\n\r\n")
     assert status_of(answer) == 204 and body == b"", answer
     lines = head.split(b"\r\n")
-    assert b"Allow: GET, HEAD, OPTIONS" in lines and b"Content-Type" not in head
+    assert b"Allow: GET, HEAD, OPTIONS" in lines
+    assert not [line for line in lines if line.lower().startswith(b"content-type:")], lines
 
 
 def test_503_until_the_first_good_build(start, tmp_path: Path):
@@ -248,6 +250,7 @@ def test_503_until_the_first_good_build(start, tmp_path: Path):
     server.wait_for(lambda: server.request("/healthz")[0] == 503, "the worker to answer")
     status, headers, body = server.request("/all.rss")
     assert status == 503 and headers["Retry-After"] and b"no feeds" in body
+    assert headers["X-Content-Type-Options"] == "nosniff"
     records.mkdir()
     write(records, "late.md", "Late story", 9, ["AI"])
     server.wait_for(lambda: server.request("/all.rss")[0] == 200, "the first good build")
@@ -586,3 +589,216 @@ def test_clients_that_keep_a_closed_connection_open_do_not_hold_up_others(start:
     finally:
         for sock in held:
             sock.close()
+
+
+# -- headers from the client never change routing ----------------------------------
+
+
+def answer_without_date(server: Server, request: bytes) -> tuple[int, list[bytes], bytes]:
+    """Status, header lines (Date left out: it moves) and body of one raw request."""
+    answer = raw_request(server.port, request)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = [line for line in head.split(b"\r\n")[1:] if not line.lower().startswith(b"date:")]
+    return status_of(answer), lines, body
+
+
+FORWARDER_HEADERS = [
+    b"SCRIPT_NAME: /evil",
+    b"SCRIPT_NAME: /topics",
+    b"SCRIPT_NAME: /all.rss",
+    b"Script_Name: /topics",
+    b"SCRIPT-NAME: /topics",
+    b"PATH_INFO: /feeds.opml",
+    b"PATH-INFO: /feeds.opml",
+    b"X-Forwarded-Proto: https",
+    b"X-Forwarded-Proto: https\r\nX-Forwarded-Ssl: off",
+    b"X-Forwarded-Protocol: ssl\r\nX-Forwarded-Proto: http",
+    b"X-Forwarded-For: 203.0.113.9",
+]
+
+
+def test_forwarder_headers_from_the_client_change_nothing(start: Start) -> None:
+    """gunicorn trusts `SCRIPT_NAME` (and `X-Forwarded-Proto`...) from 127.0.0.1 by default,
+    so a local client, or a proxy passing its clients' headers on, got a 500 (a path outside
+    the script name), a 404 or a 308 (the path cut), or a 400 (scheme headers that disagree).
+    Every request gets exactly the answer it gets without such a header."""
+    server = start(1)
+    for path in (b"/all.rss", b"/topics/ai.rss", b"/", b"/feeds.opml", b"/nope"):
+        plain = b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        expected = answer_without_date(server, plain + b"\r\n")
+        for header in FORWARDER_HEADERS:
+            got = answer_without_date(server, plain + header + b"\r\n\r\n")
+            assert got == expected, (path, header, got[:2])
+    assert "Traceback" not in server.log() and "SCRIPT_NAME" not in server.log()
+
+
+# -- conditional requests: only well-formed validators count -----------------------
+
+
+def test_a_malformed_if_none_match_never_gives_a_304(start: Start) -> None:
+    """RFC 9110 (5.5, 13.1.2): an If-None-Match that is not `*` or a list of entity-tags is
+    ignored. Tags were picked out of any text, so garbage around a tag still gave a 304."""
+    server = start(1)
+    for path in ("/all.rss", "/all.rss?limit=2"):  # the fast path, and Flask's
+        etag = server.request(path)[1]["ETag"]
+        well_formed = [etag, f"W/{etag}", f'"x", {etag}', f' , {etag} ,,\t"y" , ', "*", " * "]
+        for value in well_formed:
+            assert server.request(path, {"If-None-Match": value})[0] == 304, (path, value)
+        malformed = [
+            etag.strip('"'),  # no quotes
+            f"junk{etag}",
+            f"{etag}junk",
+            f'{etag} "x"',  # no comma between two tags
+            f'"x" {etag}',
+            f"w/{etag}",  # `W/` is case-sensitive
+            f"W/ {etag}",
+            f"*, {etag}",  # `*` stands alone
+            f"{etag}, *",
+            etag[:-1],  # unterminated
+            f"{etag};q=1",
+            f'{etag}, "a b"',  # a space is no etagc
+        ]
+        for value in malformed:
+            assert server.request(path, {"If-None-Match": value})[0] == 200, (path, value)
+
+
+# -- content coding: q wherever it stands among the parameters ---------------------
+
+
+def test_accept_encoding_reads_q_among_other_parameters(start: Start) -> None:
+    """`gzip;foo=bar;q=0` refuses gzip: q was read only as the first parameter, so it was
+    taken for q=1. A q that is not a qvalue (RFC 9110 12.4.2) makes the member count as
+    not given."""
+    server = start(1)
+    identity = server.request("/all.rss", {"Accept-Encoding": "identity"})[2]
+
+    def coding(accept: str) -> str | None:
+        status, headers, body = server.request("/all.rss", {"Accept-Encoding": accept})
+        assert status == 200, accept
+        if "Content-Encoding" not in headers:
+            assert body == identity, accept
+        return headers.get("Content-Encoding")
+
+    for refused in (
+        "gzip;q=0",
+        "gzip;foo=bar;q=0",
+        "gzip; foo=bar ; Q=0",
+        "gzip;foo=bar;q=0.000",
+        "gzip;q=2",  # out of range: not a qvalue
+        "gzip;q=-1",
+        "gzip;q=nan",
+        "gzip;q=0.5000",
+        "gzip;q=",
+        "gzip;q=1e0",
+    ):
+        assert coding(refused) is None, refused
+    assert coding("br;q=0.5, gzip;q=0.9") == "gzip"
+    assert coding("gzip;q=0.5, br;q=0.9") == "br"
+    assert coding("br;level=5;q=0.5, gzip;v=1;q=0.9") == "gzip"
+    assert coding("gzip;foo=bar") == "gzip"
+    assert coding("gzip;q=2, br;q=0.1") == "br"
+
+
+# -- every response says its type is not to be sniffed ------------------------------
+
+
+def test_every_response_but_a_304_carries_nosniff(start: Start) -> None:
+    """`X-Content-Type-Options: nosniff` on feeds, the index, OPML, health and errors, from
+    the fast path, from Flask and from gunicorn itself, so no browser renders a feed or an
+    error as HTML."""
+    server = start(1)
+    requests: list[tuple[str, str, dict[str, str]]] = [
+        ("GET", "/all.rss", {}),
+        ("GET", "/all.rss", {"Accept-Encoding": "gzip"}),
+        ("HEAD", "/all.rss", {}),
+        ("GET", "/topics/ai.atom", {}),
+        ("GET", "/all.json", {}),
+        ("GET", "/all.rss?limit=1", {}),  # a cut, made by Flask
+        ("GET", "/all.rss?limit=1", {"Accept-Encoding": "gzip"}),
+        ("GET", "/", {}),
+        ("GET", "/index.html", {}),
+        ("GET", "/feeds.opml", {}),
+        ("GET", "/healthz", {}),
+        ("GET", "/nope", {}),  # 404
+        ("GET", "/all.rss?limit=abc", {}),  # 400
+        ("DELETE", "/all.rss", {}),  # 405
+        ("OPTIONS", "/all.rss", {}),  # 204
+    ]
+    for method, path, headers in requests:
+        status, got, _ = server.request(path, headers, method)
+        assert got.get("X-Content-Type-Options") == "nosniff", (method, path, status, got)
+    answer = raw_request(server.port, b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert b"\r\nX-Content-Type-Options: nosniff\r\n" in answer, answer
+
+
+# -- If-Modified-Since: only HTTP's three date forms --------------------------------
+
+
+def test_only_an_http_date_in_if_modified_since_gives_a_304(start: Start) -> None:
+    """RFC 9110 5.6.7 and 13.1.3: If-Modified-Since is an IMF-fixdate, an RFC 850 date or an
+    asctime date, case-sensitive; anything else is ignored. Python's e-mail date parser
+    took a date without its weekday, with a wrong one, a numeric zone, a 2-digit year, a
+    missing zone, lower case or text after it, so all of those gave a 304."""
+    server = start(1)
+    for path in ("/all.rss", "/all.rss?limit=2"):  # the fast path, and Flask's
+        stamp = server.request(path)[1]["Last-Modified"]
+        when = datetime.strptime(stamp, "%a, %d %b %Y %H:%M:%S GMT")
+        other_day = (when + timedelta(days=1)).strftime("%a")
+        valid = [
+            stamp,
+            when.strftime("%A, %d-%b-%y %H:%M:%S GMT"),  # RFC 850
+            f"{when:%a %b} {when.day:2d} {when:%H:%M:%S %Y}",  # asctime
+        ]
+        for value in valid:
+            assert server.request(path, {"If-Modified-Since": value})[0] == 304, (path, value)
+        malformed = [
+            stamp.split(", ", 1)[1],  # no weekday
+            stamp.replace(stamp[:3], other_day, 1),  # a wrong weekday
+            stamp.replace(stamp[:3], when.strftime("%A"), 1),  # RFC 850's long name in IMF
+            stamp.replace("GMT", "+0000"),
+            stamp.replace("GMT", "UTC"),
+            stamp.replace(" GMT", ""),
+            stamp.lower(),
+            stamp.upper(),
+            stamp + " junk",
+            stamp + "; length=12",
+            stamp.replace(", ", ",  "),
+            stamp.replace(f" {when.year} ", f" {when.year % 100:02d} "),  # 2-digit year
+            stamp.replace(when.strftime(" %H:"), f" {when.hour}:") if when.hour < 10 else "x",
+            stamp.replace(when.strftime(":%S "), " "),  # no seconds
+            when.strftime("%a, %d-%b-%Y %H:%M:%S GMT"),  # RFC 850 with 4 digits
+            f"{when:%a %b} {when.day} {when:%H:%M:%S %Y}",  # asctime, one space
+        ]
+        for value in malformed:
+            assert server.request(path, {"If-Modified-Since": value})[0] == 200, (path, value)
+
+
+# -- gunicorn's own error answers ------------------------------------------------
+
+
+def test_gunicorns_own_errors_are_dated_plain_text(start: Start) -> None:
+    """A request gunicorn refuses before the app sees it (a bad request line or header, a
+    path too long) was answered with an HTML page and no `Date`, which RFC 9110 6.6.1 asks
+    of every origin server with a clock."""
+    server = start(1)
+    for request in (
+        b"GET /all.rss HTTP/9.9\r\nHost: x\r\n\r\n",
+        b"GET /all.rss HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n",
+        b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /all.rss HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n",
+    ):
+        before = time.time()
+        answer = raw_request(server.port, request)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        assert 400 <= status_of(answer) < 600, answer[:200]
+        dates = [line[6:] for line in lines if line.startswith(b"Date: ")]
+        assert len(dates) == 1, head
+        sent = datetime.strptime(dates[0].decode(), "%a, %d %b %Y %H:%M:%S GMT")
+        assert abs(sent.replace(tzinfo=UTC).timestamp() - before) < 60, dates
+        assert b"X-Content-Type-Options: nosniff" in lines, head
+        assert b"Content-Type: text/plain; charset=utf-8" in lines, head
+        assert body.startswith(lines[0].split(b" ", 1)[1]) and body.count(b"\n") == 1, body
+        assert body.isascii() and b"<" not in body, body
+    assert server.request("/all.rss")[0] == 200

@@ -262,6 +262,10 @@ def test_negotiation_helpers():
     assert parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") == 784111777
     assert parse_http_date("Sun Nov  6 08:49:37 1994") == 784111777  # asctime: UTC
     assert parse_http_date("yesterday") is None
+    for loose in ("06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 +0000",
+                  "Mon, 06 Nov 1994 08:49:37 GMT", "sun, 06 nov 1994 08:49:37 gmt",
+                  "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 31 Nov 1994 08:49:37 GMT"):  # fmt: skip
+        assert parse_http_date(loose) is None, loose
 
 
 def test_head_has_the_headers_without_the_body(client: FlaskClient):
@@ -467,6 +471,7 @@ def test_an_unexpected_error_is_a_plain_500(client: FlaskClient, monkeypatch):
     response = client.get("/all.rss?limit=1")
     assert response.status_code == 500
     assert response.data == b"500 Internal Server Error\n"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 # -- health and live updates ---------------------------------------------------------------

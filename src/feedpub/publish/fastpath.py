@@ -14,8 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -39,28 +38,40 @@ OK = "200 OK"
 NOT_MODIFIED = "304 Not Modified"
 Headers = list[tuple[str, str]]
 Answer = tuple[str, Headers, bytes]
+# On every response with content: a browser must not read a feed or an error as HTML.
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
 
 _ETAG = re.compile(r'(?:W/)?("[^"]*")')
+_TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'  # entity-tag (RFC 9110 8.8.3)
+# A list of them (RFC 9110 5.6.1.2: empty elements and OWS around commas are allowed).
+_TAG_LIST = re.compile(rf"[ \t,]*{_TAG}(?:[ \t]*,[ \t,]*{_TAG})*[ \t,]*")
 _IMPLICIT_IDENTITY = 0.001  # acceptable when not excluded, but any named coding wins
+
+
+_QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")  # RFC 9110 12.4.2
 
 
 @lru_cache(maxsize=256)
 def accepted_codings(header: str) -> dict[str, float]:
-    """Accept-Encoding as {coding: q}; ``*`` and ``identity`` kept as given."""
+    """Accept-Encoding as {coding: q}; ``*`` and ``identity`` kept as given.
+
+    q is read wherever it stands among a member's parameters; a member whose q is not a
+    qvalue (``q=2``, ``q=nan``, ``q=``) is left out, as if not sent.
+    """
     weights: dict[str, float] = {}
     for part in header.split(","):
-        name, _, params = part.partition(";")
+        name, *params = part.split(";")
         name = name.strip().lower()
         if not name:
             continue
-        q = 1.0
-        params = params.strip().lower()
-        if params.startswith("q="):
-            try:
-                q = min(max(float(params[2:].strip()), 0.0), 1.0)
-            except ValueError:
-                continue
-        weights["gzip" if name == "x-gzip" else name] = q
+        q: float | None = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                value = value.strip()
+                q = float(value) if _QVALUE.fullmatch(value) else None
+        if q is not None:
+            weights["gzip" if name == "x-gzip" else name] = q
     return weights
 
 
@@ -82,19 +93,75 @@ def acceptable(coding: str, accept_encoding: str | None) -> bool:
     return coding_weight(accepted_codings(accept_encoding), coding) > 0
 
 
+@lru_cache(maxsize=256)
+def entity_tags(if_none_match: str) -> tuple[str, ...]:
+    """The opaque tags (``"..."``, `W/` dropped) of an If-None-Match list; none when the
+    value is not a well-formed list, which RFC 9110 (5.5) says to ignore: a tag with
+    garbage around it, or `*` among tags, must not give a 304."""
+    if not _TAG_LIST.fullmatch(if_none_match):
+        return ()
+    return tuple(_ETAG.findall(if_none_match))
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_LONG_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAY, _LONG_DAY, _MONTH = ("|".join(names) for names in (_DAYS, _LONG_DAYS, _MONTHS))
+_TIME = r"(?P<hour>\d\d):(?P<minute>\d\d):(?P<second>\d\d)"
+_HTTP_DATES = (  # RFC 9110 5.6.7, case-sensitive: IMF-fixdate, rfc850-date, asctime-date
+    re.compile(
+        rf"(?P<wd>{_DAY}), (?P<day>\d\d) (?P<month>{_MONTH}) (?P<year>\d{{4}}) {_TIME} GMT",
+        re.ASCII,
+    ),
+    re.compile(
+        rf"(?P<long_wd>{_LONG_DAY}), (?P<day>\d\d)-(?P<month>{_MONTH})-(?P<yy>\d\d) {_TIME} GMT",
+        re.ASCII,
+    ),
+    re.compile(
+        rf"(?P<wd>{_DAY}) (?P<month>{_MONTH}) (?P<day>[ \d]\d) {_TIME} (?P<year>\d{{4}})",
+        re.ASCII,
+    ),
+)
+
+
 @lru_cache(maxsize=64)
 def parse_http_date(value: str) -> int | None:
     """An HTTP date as POSIX seconds, or None when it is not a valid date.
 
-    All three forms of RFC 9110 5.6.7; asctime's (``Sun Nov  6 08:49:37 1994``) has no zone,
-    and is read as UTC, as every HTTP date is.
+    Only the three forms of RFC 9110 5.6.7, as written there (a date with no weekday, a
+    numeric zone or text after it is no HTTP date, and is ignored); the weekday must be the
+    date's. asctime's (``Sun Nov  6 08:49:37 1994``) has no zone, and is read as UTC, as
+    every HTTP date is; an RFC 850 year more than 50 years ahead is in the past century.
     """
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
+    for form in _HTTP_DATES:
+        match = form.fullmatch(value)
+        if match is not None:
+            break
+    else:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+    fields = match.groupdict()
+    if fields.get("yy") is not None:
+        this_year = time.gmtime().tm_year
+        year = this_year - this_year % 100 + int(fields["yy"])
+        if year > this_year + 50:
+            year -= 100
+    else:
+        year = int(fields["year"])
+    try:
+        parsed = datetime(
+            year,
+            _MONTHS.index(fields["month"]) + 1,
+            int(fields["day"]),  # asctime's " 6" too
+            int(fields["hour"]),
+            int(fields["minute"]),
+            int(fields["second"]),
+            tzinfo=UTC,
+        )
+    except ValueError:  # 31 Feb, hour 24, year 0...
+        return None
+    weekday = _DAYS.index(fields["wd"]) if fields.get("wd") else _LONG_DAYS.index(fields["long_wd"])
+    if parsed.weekday() != weekday:
+        return None
     return int(parsed.timestamp())
 
 
@@ -118,7 +185,7 @@ class Route:
             if variant.coding != IDENTITY:
                 head.append(("Content-Encoding", variant.coding))
             head += [("Content-Length", str(len(variant.body))), ("ETag", variant.etag)]
-            self.ok[variant.coding] = head + common
+            self.ok[variant.coding] = [*head, *common, NOSNIFF]
             self.not_modified[variant.coding] = [("ETag", variant.etag), *common]
         # Smallest first: among codings of equal q, the one with fewer bytes wins.
         self.variants = sorted(resource.variants, key=lambda v: len(v.body))
@@ -154,9 +221,9 @@ class Route:
         """
         if if_none_match == chosen.etag:
             return chosen
-        if if_none_match.strip() == "*":
+        if if_none_match.strip(" \t") == "*":
             return chosen
-        tags = _ETAG.findall(if_none_match)
+        tags = entity_tags(if_none_match)
         if chosen.etag in tags:
             return chosen
         for tag in tags:

@@ -20,13 +20,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from feedpub.config import Config
 from feedpub.publish.builder import Builder, install_fork_guard
-from feedpub.publish.snapshot import DirectorySource, SnapshotDir
+from feedpub.publish.snapshot import DirectorySource, SnapshotDir, http_date
 from feedpub.publish.web import create_app
 
 log = logging.getLogger("feedpub.serve")
@@ -129,6 +130,10 @@ class TimedThreadWorker(ThreadWorker):  # type: ignore[misc]
     `keepalive` closes them); this bounds a request once a thread serves it.
     """
 
+    def init_process(self) -> None:
+        gunicorn_util.write_error = write_error  # in this worker process only
+        super().init_process()
+
     def enqueue_req(self, conn: TConn) -> None:
         # gunicorn makes the TConn in accept(), whose code differs between its versions;
         # every connection passes here, before its init(), on its way to a thread.
@@ -145,6 +150,23 @@ class TimedThreadWorker(ThreadWorker):  # type: ignore[misc]
             # seconds held the thread for hours. Closing instead drains only what has come.
             req.must_close = True
         return super().handle_request(req, conn)
+
+
+def write_error(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's answer to a request it refuses before the app sees it (a bad request line
+    or header, a path too long...), written as the app's errors are: one line of plain text,
+    with `Date` (RFC 9110 6.6.1) and nosniff. gunicorn's own is an HTML page without a `Date`;
+    what was wrong (`mesg`) is in its error log, not echoed to the client."""
+    body = f"{status_int} {reason}\n".encode("latin-1", "replace")
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        f"Date: {http_date(int(time.time()))}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "X-Content-Type-Options: nosniff\r\n\r\n"
+    ).encode("latin-1", "replace")
+    gunicorn_util.write_nonblock(sock, head + body)
 
 
 def _sends_a_body(req: Any) -> bool:
@@ -167,6 +189,19 @@ class ServerLog(Logger):  # type: ignore[misc]
 
 # Chosen by measurement (benchmarks/serve_bench.py): gthread, with a request timeout.
 WORKER_CLASS: type[ThreadWorker] | str = TimedThreadWorker
+
+
+# No client is a trusted proxy. gunicorn's defaults trust 127.0.0.1 (or $FORWARDED_ALLOW_IPS)
+# to set `SCRIPT_NAME` (which cuts the path: a 500, 404 or 308 for any local client, or any
+# proxy that passes its clients' headers on) and `X-Forwarded-Proto` and the like (the scheme:
+# a 400 when two disagree). feedpub serves only root paths and writes absolute links from
+# `base_url`, so it needs neither; a header with `_` in its name is then dropped. The access
+# log shows the peer's address, never `X-Forwarded-For`.
+UNTRUSTED_FORWARDERS: dict[str, Any] = {
+    "forwarded_allow_ips": "",
+    "forwarder_headers": "",
+    "secure_scheme_headers": {},
+}
 
 
 def bind_address(host: str, port: int) -> str:
@@ -207,6 +242,7 @@ class FeedServer(BaseApplication):  # type: ignore[misc]
             "loglevel": "info",
             "proc_name": "feedpub",
             "control_socket_disable": True,  # gunicorn >= 25.1: no ~/.gunicorn/gunicorn.ctl
+            **UNTRUSTED_FORWARDERS,
             "when_ready": self._when_ready,
             "on_exit": self._on_exit,
         }

@@ -24,7 +24,7 @@ from feedpub.config import Config
 from feedpub.publish.accesslog import AccessLog
 from feedpub.publish.builder import Builder
 from feedpub.publish.cuts import Cuts
-from feedpub.publish.fastpath import Answer, FastPath, RouteTable, encoded_slash
+from feedpub.publish.fastpath import NOSNIFF, Answer, FastPath, RouteTable, encoded_slash
 from feedpub.publish.snapshot import SnapshotSource
 
 if TYPE_CHECKING:
@@ -152,6 +152,12 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
                 cut = cuts.get(snapshot.version, key, feed, suffix, limit, route.modified)
                 route = cut.route(coding)  # the coding the whole feed is sent in, made once
         return _from_answer(route.answer(request.environ))
+
+    @app.after_request  # (errors and `OPTIONS *` too; the fast path's headers have it)
+    def nosniff(response: Response) -> Response:
+        if response.status_code != 304:
+            response.headers.setdefault(*NOSNIFF)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
