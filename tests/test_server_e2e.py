@@ -773,7 +773,7 @@ def test_only_an_http_date_in_if_modified_since_gives_a_304(start: Start) -> Non
             assert server.request(path, {"If-Modified-Since": value})[0] == 200, (path, value)
 
 
-# -- gunicorn's own error answers ------------------------------------------------
+# -- gunicorn's own error answers, and the access log's format ----------------------
 
 
 def test_gunicorns_own_errors_are_dated_plain_text(start: Start) -> None:
@@ -802,3 +802,42 @@ def test_gunicorns_own_errors_are_dated_plain_text(start: Start) -> None:
         assert body.startswith(lines[0].split(b" ", 1)[1]) and body.count(b"\n") == 1, body
         assert body.isascii() and b"<" not in body, body
     assert server.request("/all.rss")[0] == 200
+
+
+LOG_LINE = re.compile(
+    r'\S+ - - \[[^\]]+\] "(?:[^"\\]|\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|\\[tnr])*" \d{3} \d+ [\d.]+ms'
+)
+
+
+def test_access_log_lines_escape_quotes_and_backslashes(start: Start) -> None:
+    """The request in a log line is between double quotes: a `"` in the path (sent as %22)
+    or the query ended it early, so a log reader took the rest for other fields."""
+    server = start(1)
+    paths = [
+        "/a%22b",
+        '/all.rss?x="%20200%200%20"',
+        "/all.rss?x=%22",
+        "/a%5C%22",
+        "/all.rss?q=a\\b",
+        "/%09tab%0Aline",
+    ]
+    for path in paths:
+        raw_request(server.port, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    server.request("/all.rss")  # the last line
+    server.wait_for(
+        lambda: '"GET /all.rss HTTP/1.1" 200 ' in server.stdout.read_text(), "the access log"
+    )
+    lines = server.stdout.read_text().splitlines()
+    assert len(lines) >= len(paths) + 2, lines  # and /healthz, from wait_ready
+    for line in lines:
+        assert LOG_LINE.fullmatch(line), line
+    logged = "\n".join(lines)
+    for request in (
+        '/a\\x22b HTTP/1.1" 404',
+        '/all.rss?x=\\x22%20200%200%20\\x22 HTTP/1.1" 200',
+        '/all.rss?x=%22 HTTP/1.1" 200',
+        '/a\\x5c\\x22 HTTP/1.1" 404',
+        '/all.rss?q=a\\x5cb HTTP/1.1" 200',
+        '/\\ttab\\nline HTTP/1.1" 404',
+    ):
+        assert f'"GET {request} ' in logged, (request, logged)

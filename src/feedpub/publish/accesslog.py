@@ -23,6 +23,21 @@ FLUSH_BYTES = 1 << 16
 FLUSH_SECONDS = 1.0
 
 
+def log_escaped(text: str) -> str:
+    """`text` with `"` and `\\` written ``\\x22`` and ``\\x5c`` (as nginx writes them), and
+    what is not printable escaped too: a quote ended the request's field early, a line
+    break forged a line."""
+    return "".join(_escaped(char) for char in text)
+
+
+def _escaped(char: str) -> str:
+    if char == '"' or char == "\\":
+        return f"\\x{ord(char):02x}"
+    if char.isprintable():
+        return char
+    return char.encode("unicode_escape").decode("ascii")
+
+
 class AccessLog:
     """``host - - [time] "GET /path HTTP/1.1" status bytes 0.12ms`` lines on `fd`."""
 
@@ -49,8 +64,8 @@ class AccessLog:
         query = environ.get("QUERY_STRING")
         if query:
             target = f"{target}?{query}"
-        if not target.isprintable():
-            target = target.encode("unicode_escape").decode("ascii")  # no forged log lines
+        if not target.isprintable() or '"' in target or "\\" in target:
+            target = log_escaped(target)  # no field ended early, no forged log lines
         line = (
             f"{environ.get('REMOTE_ADDR', '-')} - - [{self._stamp}] "
             f'"{environ["REQUEST_METHOD"]} {target} {environ.get("SERVER_PROTOCOL", "-")}" '
