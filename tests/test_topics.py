@@ -23,6 +23,13 @@ def test_format_characters_do_not_make_another_topic(character: str) -> None:
     assert topic_key(f"{character}AI{character}") == "ai"
 
 
+@pytest.mark.parametrize("mark", ["\ufe0f", "\ufe0e", "\u034f", "\U000e0100"])
+def test_variation_selectors_do_not_make_another_topic(mark: str) -> None:
+    """`❤️` (with the emoji selector) and `❤` are one heart to a reader."""
+    assert topic_key(f"\u2764{mark} Love") == topic_key("\u2764 love") == "\u2764 love"
+    assert normalize_topic(f"\u2764{mark} Love") == f"\u2764{mark} Love"  # shown as written
+
+
 def test_a_name_of_format_characters_has_an_empty_key() -> None:
     assert topic_key("\u200b\u2060") == ""
 

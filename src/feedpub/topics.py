@@ -26,6 +26,10 @@ _HASH_TAIL = re.compile(r"-[0-9a-f]{8}$")
 # Other format characters stay: a zero-width (non-)joiner shapes emoji and scripts such as
 # Persian, marks set the direction of what follows, tag characters make flags.
 _MEANINGLESS = re.compile("[\u00ad\u200b\u2061-\u2064\ufeff]|(?<!<)\u2060")
+# Marks that only choose how the character before them is drawn (variation selectors: the
+# emoji or the text form of `❤`) or join nothing (the combining grapheme joiner): a topic
+# key leaves them out, as it does format characters.
+_PRESENTATION_MARKS = re.compile("[\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 # The format characters (category Cf) that are visible: a topic key keeps them.
 _PREPENDED_MARKS = frozenset(
     "\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd"
@@ -43,9 +47,11 @@ def normalize_topic(name: str) -> str:
 
 def _without_format_characters(text: str) -> str:
     """`text` without its invisible format characters (category Cf): zero-width spaces and
-    joiners, soft hyphens, word joiners, bidirectional marks, tag characters."""
+    joiners, soft hyphens, word joiners, bidirectional marks, tag characters; and without
+    variation selectors (`_PRESENTATION_MARKS`)."""
     if text.isascii():  # (ASCII holds none)
         return text
+    text = _PRESENTATION_MARKS.sub("", text)
     category = unicodedata.category
     return "".join(c for c in text if category(c) != "Cf" or c in _PREPENDED_MARKS)
 
@@ -54,8 +60,9 @@ def _without_format_characters(text: str) -> str:
 # bounded, as hostile records can bring millions of distinct names.
 @functools.lru_cache(maxsize=65_536)
 def topic_key(name: str) -> str:
-    """The identity of a topic: names that differ only in case, spacing or invisible
-    format characters share it (`poli\u200btics` is `politics`: the same to a reader).
+    """The identity of a topic: names that differ only in case, spacing, invisible
+    format characters or variation selectors share it (`poli\u200btics` is `politics`,
+    `\u2764\ufe0f` is `\u2764`: the same to a reader).
 
     A hyphen counts as spacing ("Model-driven apps" is "model driven apps"): both
     spellings have the slug `model-driven-apps`, so they must be one topic.
