@@ -614,6 +614,13 @@ def test_markdown_that_defeats_backtracking_parsers_is_read_as_commonmark_says(
     assert shown in article(body).content_html
 
 
+def test_a_lone_surrogate_in_a_markdown_body_is_dropped_not_fatal() -> None:
+    """Half a UTF-16 pair (a JSON dump's `"\\udc80"`) has no UTF-8 for the Markdown parser;
+    the sanitiser drops it from every other text, so the body publishes without it."""
+    html = article("A *body* with \udc80 half a pair\n").content_html
+    assert "<em>body</em> with  half a pair" in html
+
+
 def test_a_body_with_too_many_ampersands_is_cut_before_the_next_one_and_reported() -> None:
     body = "<p>" + "a &amp; " * 20_000 + "b &amp; c</p>"
     result = convert(body)

@@ -57,9 +57,14 @@ def markdown_html(text: str) -> str:
 
     options = cmark.Options.CMARK_OPT_UNSAFE | cmark.Options.CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE
     html: str = cmark.markdown_to_html_with_extensions(
-        text, options=options, extensions=["table", "strikethrough"]
+        _LONE_SURROGATES.sub("", text), options=options, extensions=["table", "strikethrough"]
     )
     return html
+
+
+# Half a UTF-16 pair (a JSON dump's "\udc80"): no character, so no UTF-8 for cmark-gfm;
+# the sanitiser drops it from any other text.
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 # Ids that are not a URL live in this namespace: uuid5 of title and publication time for a
