@@ -448,34 +448,43 @@ def test_stalled_clients_are_cut_off_and_others_still_served(start: Start) -> No
     assert "Traceback" not in server.log(), server.log()
 
 
+@contextlib.contextmanager
+def trickling_clients(server: Server, opening: bytes, drop: bytes) -> Iterator[list[socket.socket]]:
+    """Twice as many connections as the worker has threads, each sent `opening` and then
+    `drop` every 0.2 s (no read ever waits the 1-s timeout) until the block ends."""
+    trickling = []
+    for _ in range(THREADS * 2):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(opening)
+        trickling.append(sock)
+    stop = threading.Event()
+
+    def drip() -> None:
+        while not stop.wait(0.2):
+            for sock in trickling:
+                with contextlib.suppress(OSError):
+                    sock.send(drop)
+
+    dripper = threading.Thread(target=drip, daemon=True)
+    dripper.start()
+    try:
+        yield trickling
+    finally:
+        stop.set()
+        dripper.join()
+        for sock in trickling:
+            sock.close()
+
+
 def test_a_request_head_sent_a_byte_at_a_time_is_cut_off(start: Start) -> None:
     """Slowloris: a client that sends its request line and headers a byte at a time, never
     pausing as long as `server.request_timeout_seconds`, held a worker thread for as long as
     it kept sending (the timeout was only per read); as many such clients as threads blocked
     every other client. Reading a request's head now gives up that long after it began."""
     server = start(1, server_settings="  request_timeout_seconds: 1\n")
-    trickling = []
-    for _ in range(THREADS * 2):
-        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-        sock.sendall(b"GET /all.rss HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-        trickling.append(sock)
-    stop = threading.Event()
-
-    def drip() -> None:
-        while not stop.wait(0.2):  # a byte every 0.2 s: no read ever waits 1 s
-            for sock in trickling:
-                with contextlib.suppress(OSError):
-                    sock.send(b"a")
-
-    dripper = threading.Thread(target=drip, daemon=True)
-    dripper.start()
-    try:
+    head = b"GET /all.rss HTTP/1.1\r\nHost: x\r\nX-Slow: "
+    with trickling_clients(server, head, b"a") as trickling:
         served_despite(server, trickling)
-    finally:
-        stop.set()
-        dripper.join()
-        for sock in trickling:
-            sock.close()
     assert "Traceback" not in server.log(), server.log()
 
 
@@ -490,22 +499,9 @@ def test_a_request_body_sent_a_byte_at_a_time_does_not_hold_a_thread(
     read at a time with no bound but the per-read timeout, so such clients held every
     thread for as long as they kept sending. The connection is now closed after the answer."""
     server = start(1, server_settings="  request_timeout_seconds: 1\n")
-    trickling = []
-    for _ in range(THREADS * 2):
-        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-        sock.sendall(b"GET /all.rss HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n")
-        trickling.append(sock)
-    stop = threading.Event()
-
-    def drip() -> None:
-        while not stop.wait(0.2):  # a byte every 0.2 s: no read ever waits 1 s
-            for sock in trickling:
-                with contextlib.suppress(OSError):
-                    sock.send(b"1\r\na\r\n" if b"chunked" in framing else b"a")
-
-    dripper = threading.Thread(target=drip, daemon=True)
-    dripper.start()
-    try:
+    head = b"GET /all.rss HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n"
+    drop = b"1\r\na\r\n" if b"chunked" in framing else b"a"
+    with trickling_clients(server, head, drop) as trickling:
         time.sleep(0.5)
         started = time.monotonic()
         status, _, body = server.request("/all.rss")
@@ -517,11 +513,6 @@ def test_a_request_body_sent_a_byte_at_a_time_does_not_hold_a_thread(
                 while chunk := sock.recv(65536):
                     answer += chunk
             assert answer.startswith(b"HTTP/1.1 200") and b"Connection: close" in answer
-    finally:
-        stop.set()
-        dripper.join()
-        for sock in trickling:
-            sock.close()
     assert "Traceback" not in server.log(), server.log()
 
 
