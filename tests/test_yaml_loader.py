@@ -489,3 +489,24 @@ def test_an_in_process_batch_of_many_files_takes_the_fast_path_from_the_first(
         check=True,
     )
     assert done.stdout.split() == [str(count), str(count), "0"]  # no document left to PyYAML
+
+
+@pytest.mark.parametrize(
+    ("token", "value"),
+    [
+        ("NO", "NO"), ("yes", "yes"), ("Off", "Off"), ("y", "y"), ("12:30", "12:30"),
+        ("=", "="), ("017", 17), ("0o17", 15), ("0x1F", 31), ("-0", 0), ("+12", 12),
+        ("0b101", "0b101"), ("1_000", "1_000"), ("0X1F", "0X1F"), ("1e3", 1000.0),
+        (".5", 0.5), ("-.INF", float("-inf")), ("TRUE", True), ("false", False), ("~", None),
+        ("1" * 5000, "1" * 5000), ("2024-01-02", datetime(2024, 1, 2).date()),
+    ],
+)  # fmt: skip
+def test_plain_values_are_typed_by_yaml_1_2_core_schema(token: str, value: Any) -> None:
+    """YAML 1.2's core schema, with PyYAML's timestamps: `NO` is Norway, not false, on
+    both paths; a decimal too long for Python is kept as written."""
+    for text in (f"k: {token}\n", f"- {token}\n", f"a: 1\nk:\n  - {token}\n"):
+        expected = yaml.load(text, Loader=yaml_loader.SafeLoader)
+        got = expected["k"] if isinstance(expected, dict) else expected
+        got = got[0] if isinstance(got, list) else got
+        assert same(got, value), (text, got)
+        assert_like_pyyaml(text)

@@ -95,7 +95,7 @@ def _not_text(value: object) -> str | None:
 
 MAX_TEXT_INT_BITS = 4_000
 """An integer standing for text has at most about 1,200 digits. YAML reads `0x` followed
-by any number of hex digits (and `0b`, `0o`-like and base-60 forms) as an int of any size,
+by any number of hex digits (and `0o` octal) as an int of any size,
 which Python refuses to write in decimal past 4,300 digits: such a value is reported, not
 converted."""
 

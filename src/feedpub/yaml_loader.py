@@ -1,9 +1,11 @@
 r"""Front-matter YAML: PyYAML's safe loader, sped up by `yaml-rs` where that is provably the same.
 
 yaml-rs (Rust) parses ~8x faster than PyYAML's C loader, whose constructor is
-Python, but it speaks YAML 1.2 where PyYAML speaks 1.1: `yes`, `017`, `1e3`,
-`1_000`, `1:20`, timestamps, merge keys, aliases and tags type differently. So the
-fast result is used only when every such difference is ruled out, in one of two ways.
+Python. Plain scalars are typed by YAML 1.2's core schema on both paths (PyYAML is
+given it below, keeping its timestamps: `NO`, `yes`, `off` and `12:30` are text, `017`
+is 17), but the two still differ on timestamps (text to yaml-rs), `0b101`, `1_000`,
+`0X1F`, merge keys, aliases, tags and errors. So the fast result is used only when
+every such difference is ruled out, in one of two ways.
 
 The common shapes (nearly every record) are recognised by one regular expression,
 `_COMMON`, matched against the whole document: every line is empty, `key:`,
@@ -32,14 +34,14 @@ quoted one rules the retyping out). Every other document is checked token by tok
    types them, when that text was never also written quoted, and exactly as many
    texts are found as tokens (an escaped double-quoted text can equal one).
 
-"PyYAML" here is PyYAML's safe loader with two changes, made in `SafeLoader` below and
-so seen by both paths: a timestamp with a leap second (`23:59:60Z`, valid RFC 3339),
-which PyYAML refuses ("second must be in 0..59", failing the whole document), reads
-as second 59; a timestamp that names no moment (`2024-02-30`, `25:00`, an offset
-`+00:60`), which PyYAML refuses the same way or, for an offset, reads as `+01:00`, is
-text (the field holding it then says what is wrong). And another one, in `SafeLoader`
-only: a mapping that gives a key twice is an error ("found duplicate key"), as YAML
-requires and yaml-rs already has it, where PyYAML kept the last value silently.
+"PyYAML" here is PyYAML's safe loader with three changes, made in `SafeLoader` below and
+so seen by both paths: the core schema's types (above); a timestamp with a leap second
+(`23:59:60Z`, valid RFC 3339), which PyYAML refuses ("second must be in 0..59", failing
+the whole document), reads as second 59; a timestamp that names no moment (`2024-02-30`,
+`25:00`, an offset `+00:60`), which PyYAML refuses the same way or, for an offset, reads
+as `+01:00`, is text (the field holding it then says what is wrong). And another one, in
+`SafeLoader` only: a mapping that gives a key twice is an error ("found duplicate key"),
+as YAML requires and yaml-rs already has it, where PyYAML kept the last value silently.
 
 Any error of the fast parser also goes to PyYAML, which then gives the errors reported.
 """
@@ -57,7 +59,7 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, ScalarNode
-from yaml.resolver import Resolver
+from yaml.resolver import BaseResolver, Resolver
 
 try:  # libyaml's C loader is ~8x faster; both are safe loaders that build no objects.
     from yaml import CSafeLoader as _PyYAMLSafeLoader
@@ -240,11 +242,55 @@ class _Constructor(SafeConstructor):
     """The constructor `pyyaml_plain` types tokens with: the one `SafeLoader` uses."""
 
 
-SafeLoader.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
-_SurrogatePairLoader.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
-_Constructor.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
+class _CoreResolver(BaseResolver):
+    """The resolver `pyyaml_plain` types tokens with: the one `SafeLoader` uses."""
 
-_resolver = Resolver()
+
+# YAML 1.2's core schema (its section 10.3.2) for plain scalars, as yaml-rs, js-yaml and
+# go-yaml read them, instead of YAML 1.1's: `NO` (Norway), `yes`, `off` and `12:30` (750)
+# are text, `017` is 17 (not octal 15), `0o17` is 15. PyYAML's timestamps stay: records
+# write their dates unquoted.
+_CORE_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_CORE_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_CORE_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+_KEPT_FROM_YAML_1_1 = {"tag:yaml.org,2002:null", TIMESTAMP_TAG, MERGE_TAG}
+
+
+def _construct_core_int(constructor: Any, node: ScalarNode) -> int | str:
+    text: str = constructor.construct_scalar(node)
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    try:
+        return int(text, 10)  # `017` is 17 and `-0` is 0, as YAML 1.2 reads them
+    except ValueError:  # more digits than Python reads (4,300): kept as written
+        return text
+
+
+def _use_core_schema(target: type[BaseResolver]) -> None:
+    """Give `target` (a loader or resolver class) the core schema's implicit types."""
+    target.yaml_implicit_resolvers = {}
+    for tag, pattern, first in (
+        ("tag:yaml.org,2002:bool", _CORE_BOOL, "tTfF"),
+        ("tag:yaml.org,2002:int", _CORE_INT, "-+0123456789"),  # before the floats: `17`
+        ("tag:yaml.org,2002:float", _CORE_FLOAT, "-+.0123456789"),
+    ):
+        target.add_implicit_resolver(tag, pattern, list(first))
+    for first, resolvers in Resolver.yaml_implicit_resolvers.items():
+        for tag, pattern in resolvers:
+            if tag in _KEPT_FROM_YAML_1_1:
+                target.add_implicit_resolver(tag, pattern, [first])
+
+
+for _loader in (SafeLoader, _SurrogatePairLoader, _CoreResolver):
+    _use_core_schema(_loader)
+for _typer in (SafeLoader, _SurrogatePairLoader, _Constructor):
+    _typer.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
+    _typer.add_constructor("tag:yaml.org,2002:int", _construct_core_int)
+
+_resolver = _CoreResolver()
 _constructor = _Constructor()
 _FALLBACK = object()
 
