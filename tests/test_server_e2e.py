@@ -764,6 +764,103 @@ def test_only_an_http_date_in_if_modified_since_gives_a_304(start: Start) -> Non
             assert server.request(path, {"If-Modified-Since": value})[0] == 200, (path, value)
 
 
+# -- If-Match and If-Unmodified-Since: a 412 when they fail -------------------------
+
+# The fast path, Flask (a query with `%` goes there) and a cut, for feeds and pages.
+PRECONDITION_PATHS = ["/all.rss", "/all.rss?cb=%41", "/all.rss?limit=2", "/", "/feeds.opml"]
+HTTP_DATE = "%a, %d %b %Y %H:%M:%S GMT"
+EPOCH_DAY = b"Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def test_if_match_and_if_unmodified_since_over_the_wire(start: Start) -> None:
+    """RFC 9110 13.1.1, 13.1.4 and 13.2.2: If-Match compares strongly (a `W/` tag never
+    matches, a malformed value matches nothing), If-Unmodified-Since counts only without it
+    and only as an HTTP date; a failed one gets an empty 412, GET or HEAD. Both were
+    ignored: every request got the feed."""
+    server = start(1)
+    for path in PRECONDITION_PATHS:
+        _, headers, body = server.request(path)
+        etag, stamp = headers["ETag"], headers["Last-Modified"]
+        when = datetime.strptime(stamp, HTTP_DATE)
+        earlier = (when - timedelta(seconds=1)).strftime(HTTP_DATE)
+        later = (when + timedelta(days=1)).strftime(HTTP_DATE)
+        cases: list[tuple[dict[str, str], int]] = [
+            ({"If-Match": etag}, 200),
+            ({"If-Match": f'"nope", {etag}'}, 200),
+            ({"If-Match": "*"}, 200),
+            ({"If-Match": f"W/{etag}"}, 412),
+            ({"If-Match": '"nope"'}, 412),
+            ({"If-Match": f"{etag}junk"}, 412),  # malformed
+            ({"If-Match": f"*, {etag}"}, 412),
+            ({"If-Unmodified-Since": earlier}, 412),
+            ({"If-Unmodified-Since": stamp}, 200),
+            ({"If-Unmodified-Since": later}, 200),
+            ({"If-Unmodified-Since": earlier.lower()}, 200),  # no HTTP date: ignored
+            ({"If-Unmodified-Since": "not a date"}, 200),
+            ({"If-Match": etag, "If-Unmodified-Since": earlier}, 200),  # If-Match counts
+            ({"If-Match": '"nope"', "If-None-Match": etag}, 412),  # before If-None-Match
+        ]
+        for method in ("GET", "HEAD"):
+            for sent, expected in cases:
+                status, got, content = server.request(path, sent, method)
+                assert status == expected, (path, method, sent)
+                assert got["ETag"] == etag, (path, method, sent)
+                if expected == 200:
+                    assert content == (body if method == "GET" else b""), (path, method, sent)
+                    continue
+                assert content == b"", (path, method, sent)
+                assert got["Content-Length"] == "0" and "Content-Type" not in got, got
+                assert got["Cache-Control"] == "no-store", got
+                assert got["Vary"] == "Accept-Encoding" and got["Last-Modified"] == stamp, got
+                assert got["X-Content-Type-Options"] == "nosniff", got
+        # Each coding has its own tag; If-Match takes any of this version's.
+        asks_gzip = {"Accept-Encoding": "gzip"}
+        _, got, packed = server.request(path, asks_gzip)
+        assert got["Content-Encoding"] == "gzip" and got["ETag"] == etag[:-1] + '-gz"', got
+        gz = got["ETag"]
+        for tag, extra in ((gz, asks_gzip), (gz, {}), (etag, asks_gzip)):
+            status, got, content = server.request(path, {"If-Match": tag, **extra})
+            assert status == 200, (path, tag, extra)
+            assert content == (packed if extra else body), (path, tag, extra)
+        weak_gz = {"If-Match": f"W/{gz}", **asks_gzip}
+        for method in ("GET", "HEAD"):
+            status, got, content = server.request(path, weak_gz, method)
+            assert (status, got["ETag"], content) == (412, gz, b""), (path, method)
+
+
+def test_a_412_is_the_same_from_the_fast_path_and_from_flask(start: Start) -> None:
+    """Status line and headers, GET and HEAD, and a line in the access log for each; a path
+    that is not served stays a 404 and another method a 405 (RFC 9110 13.2.1)."""
+    server = start(1)
+    for method in (b"GET", b"HEAD"):
+        for condition in (b'If-Match: "nope"', b"If-Unmodified-Since: " + EPOCH_DAY):
+            answers = [
+                answer_without_date(
+                    server,
+                    method
+                    + b" "
+                    + path
+                    + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                    + condition
+                    + b"\r\n\r\n",
+                )
+                for path in (b"/all.rss", b"/all.rss?cb=%41")
+            ]
+            assert answers[0][0] == 412, answers[0]
+            assert answers[0] == answers[1], (method, condition, answers)
+    assert server.request("/nope", {"If-Match": "*"})[0] == 404
+    assert server.request("/all.rss", {"If-Match": '"nope"'}, "DELETE")[0] == 405
+    logged = [
+        '"GET /all.rss HTTP/1.1" 412 0 ',
+        '"HEAD /all.rss HTTP/1.1" 412 0 ',
+        '"GET /all.rss?cb=%41 HTTP/1.1" 412 0 ',
+        '"HEAD /all.rss?cb=%41 HTTP/1.1" 412 0 ',
+    ]
+    server.wait_for(
+        lambda: all(line in server.stdout.read_text() for line in logged), "the access log"
+    )
+
+
 # -- gunicorn's own error answers, and the access log's format ----------------------
 
 

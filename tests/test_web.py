@@ -29,8 +29,24 @@ from feedpub.publish import builder as builder_module
 from feedpub.publish import cuts as cuts_module
 from feedpub.publish.accesslog import AccessLog
 from feedpub.publish.builder import Builder
-from feedpub.publish.fastpath import accepted_codings, coding_weight, parse_http_date
-from feedpub.publish.snapshot import CODINGS, DirectorySource, SnapshotDir, make_snapshot
+from feedpub.publish.fastpath import (
+    Route,
+    accepted_codings,
+    coding_weight,
+    parse_http_date,
+    strong_entity_tags,
+)
+from feedpub.publish.snapshot import (
+    CODINGS,
+    IDENTITY,
+    DirectorySource,
+    Resource,
+    SnapshotDir,
+    Variant,
+    compressed,
+    make_snapshot,
+    strong_etag,
+)
 from feedpub.publish.web import ServerState, create_app
 
 from .conftest import base_record, config_for
@@ -171,6 +187,186 @@ def test_if_modified_since(client: FlaskClient):
     assert status("") == 200
     # If-None-Match takes precedence: a mismatch means 200 whatever the date says
     assert status(last_modified, **{"If-None-Match": '"other"'}) == 200
+
+
+def test_strong_entity_tags_of_an_if_match():
+    assert strong_entity_tags('"a"') == {'"a"'}
+    assert strong_entity_tags(' , "a" ,,\t"b" , ') == {'"a"', '"b"'}
+    assert strong_entity_tags('"a,b", "c"') == {'"a,b"', '"c"'}
+    assert strong_entity_tags('W/"a", "b"') == {'"b"'}  # a weak tag never matches strongly
+    assert strong_entity_tags('W/"a"') == frozenset()
+    for malformed in ("a", '"a"junk', '"a" "b"', 'w/"a"', 'W/ "a"', '*, "a"', '"a', '"a b"', ""):
+        assert strong_entity_tags(malformed) == frozenset(), malformed
+
+
+def route_of(modified: int) -> tuple[Route, Variant, Variant]:
+    """A route for a small feed dated `modified`, with its identity and gzip forms."""
+    body = b"<rss>" + b"<item>story</item>" * 50 + b"</rss>"
+    identity = Variant(IDENTITY, body, strong_etag(body))
+    packed = compressed(identity, "gzip")
+    assert packed is not None
+    resource = Resource("all.rss", "application/rss+xml", modified, (identity, packed))
+    return Route(resource, 60), identity, packed
+
+
+STAMP = 784111777  # Sun, 06 Nov 1994 08:49:37 GMT
+DATES = {
+    "before": "Sun, 06 Nov 1994 08:49:36 GMT",
+    "at": "Sun, 06 Nov 1994 08:49:37 GMT",
+    "after": "Sunday, 06-Nov-94 08:49:38 GMT",
+    "bad": "sun, 06 nov 1994 08:49:36 gmt",  # not an HTTP date: ignored
+}
+
+
+PRECONDITIONS: list[tuple[dict[str, str], int]] = [
+    ({}, 200),
+    ({"If-Match": "{tag}"}, 200),
+    ({"If-Match": '"other", {tag}'}, 200),
+    ({"If-Match": "*"}, 200),
+    ({"If-Match": " * "}, 200),
+    ({"If-Match": "{gz}"}, 200),  # any coding's tag of this version
+    ({"If-Match": "W/{tag}"}, 412),  # strong comparison
+    ({"If-Match": '"other"'}, 412),
+    ({"If-Match": "{tag}junk"}, 412),  # malformed: matches nothing
+    ({"If-Match": "*, {tag}"}, 412),
+    ({"If-Match": ""}, 412),
+    ({"If-Unmodified-Since": "before"}, 412),
+    ({"If-Unmodified-Since": "at"}, 200),
+    ({"If-Unmodified-Since": "after"}, 200),
+    ({"If-Unmodified-Since": "bad"}, 200),
+    ({"If-Match": "{tag}", "If-Unmodified-Since": "before"}, 200),  # If-Match wins
+    ({"If-Match": '"other"', "If-Unmodified-Since": "after"}, 412),
+    ({"If-Match": "{tag}", "If-None-Match": "{tag}"}, 304),
+    ({"If-Match": '"other"', "If-None-Match": "{tag}"}, 412),  # If-Match first
+    ({"If-Unmodified-Since": "before", "If-None-Match": "{tag}"}, 412),
+    ({"If-Unmodified-Since": "before", "If-Modified-Since": "at"}, 412),
+    ({"If-Unmodified-Since": "after", "If-Modified-Since": "at"}, 304),
+]
+
+
+def test_preconditions_in_the_order_of_rfc_9110():
+    route, identity, packed = route_of(STAMP)
+    for headers, expected in PRECONDITIONS:
+        environ = {}
+        for name, value in headers.items():
+            value = value.format(tag=identity.etag, gz=packed.etag)
+            environ[f"HTTP_{name.upper().replace('-', '_')}"] = DATES.get(value, value)
+        status, sent, body = route.answer(environ)
+        assert int(status[:3]) == expected, headers
+        if expected != 412:
+            continue
+        assert status == "412 Precondition Failed" and body == b""
+        assert dict(sent) == {
+            "Content-Length": "0",
+            "ETag": identity.etag,
+            "Last-Modified": DATES["at"],
+            "Cache-Control": "no-store",  # it answers headers Vary does not name
+            "Vary": "Accept-Encoding",
+            "Access-Control-Allow-Origin": "*",
+            "Access-Control-Expose-Headers": "ETag",
+            "X-Content-Type-Options": "nosniff",
+        }, headers
+
+
+def test_a_412_has_the_tag_of_the_representation_it_would_have_sent():
+    route, identity, packed = route_of(STAMP)
+    gzip_asked = {"HTTP_ACCEPT_ENCODING": "gzip"}
+    status, sent, _ = route.answer({**gzip_asked, "HTTP_IF_MATCH": f"W/{packed.etag}"})
+    assert status.startswith("412") and dict(sent)["ETag"] == packed.etag
+    for tag in (identity.etag, packed.etag):  # either coding's tag, whatever is sent
+        for extra in ({}, gzip_asked):
+            status, sent, _ = route.answer({**extra, "HTTP_IF_MATCH": tag})
+            assert status == "200 OK", (tag, extra)
+    # a coding not made yet (a cut makes its codings on demand, in each worker apart)
+    alone = Route(Resource("all.rss", "application/rss+xml", STAMP, (identity,)), 60)
+    assert alone.answer({"HTTP_IF_MATCH": packed.etag})[0] == "200 OK"
+
+
+def test_if_unmodified_since_reads_a_future_last_modified_as_sent():
+    """Last-Modified is never later than now (RFC 9110 8.8.2.1): a feed with an entry dated
+    tomorrow says "now", and If-Unmodified-Since is held against that."""
+    now = int(time.time())
+    route, _, _ = route_of(now + 86400)
+
+    def status(since: int) -> str:
+        stamp = format_datetime(datetime.fromtimestamp(since, UTC), usegmt=True)
+        return route.answer({"HTTP_IF_UNMODIFIED_SINCE": stamp})[0]
+
+    assert status(now + 60) == "200 OK"
+    assert status(now - 3600) == "412 Precondition Failed"
+
+
+# The fast path, Flask (a query with `%` goes there) and a cut, for feeds and pages.
+PRECONDITION_PATHS = ["/all.rss", "/all.rss?cb=%41", "/all.rss?limit=2", "/", "/feeds.opml"]
+
+
+@pytest.mark.parametrize("path", PRECONDITION_PATHS)
+def test_if_match_and_if_unmodified_since_through_the_app(client: FlaskClient, path: str):
+    full = client.get(path)
+    etag, stamp = full.headers["ETag"], full.headers["Last-Modified"]
+    earlier = format_datetime(parsedate_to_datetime(stamp) - timedelta(seconds=1), usegmt=True)
+    cases = [
+        ({"If-Match": etag}, 200),
+        ({"If-Match": "*"}, 200),
+        ({"If-Match": f"W/{etag}"}, 412),
+        ({"If-Match": '"other"'}, 412),
+        ({"If-Match": f"{etag}junk"}, 412),
+        ({"If-Unmodified-Since": earlier}, 412),
+        ({"If-Unmodified-Since": stamp}, 200),
+        ({"If-Unmodified-Since": "yesterday"}, 200),
+        ({"If-Match": etag, "If-Unmodified-Since": earlier}, 200),
+    ]
+    for method in ("GET", "HEAD"):
+        for headers, expected in cases:
+            response = client.open(path, method=method, headers=headers)
+            assert response.status_code == expected, (method, headers)
+            if expected == 200:
+                assert response.data == (full.data if method == "GET" else b"")
+                continue
+            assert response.data == b""
+            assert response.headers["ETag"] == etag
+            assert response.headers["Content-Length"] == "0"
+            assert response.headers["Cache-Control"] == "no-store"
+            assert response.headers["Vary"] == "Accept-Encoding"
+            assert response.headers["Last-Modified"] == stamp
+            assert "Content-Type" not in response.headers
+    gz = client.get(path, headers={"Accept-Encoding": "gzip"}).headers["ETag"]
+    assert gz == etag[:-1] + '-gz"'
+    asks_gzip = {"Accept-Encoding": "gzip"}
+    for tag, extra in ((gz, {}), (gz, asks_gzip), (etag, asks_gzip)):  # any coding's tag
+        assert client.get(path, headers={"If-Match": tag, **extra}).status_code == 200, extra
+    refused = client.get(path, headers={"If-Match": f"W/{gz}", **asks_gzip})
+    assert refused.status_code == 412 and refused.headers["ETag"] == gz
+
+
+def test_the_fast_path_and_flask_answer_alike(client: FlaskClient):
+    """Status line, headers and body, for a 200, a 304 and a 412 (werkzeug's phrase was in
+    upper case: `304 NOT MODIFIED`)."""
+    gzip_asked = {"Accept-Encoding": "gzip"}
+    for headers, status in [
+        ({}, "200 OK"),
+        ({"If-None-Match": "*"}, "304 Not Modified"),
+        ({"If-Match": '"other"'}, "412 Precondition Failed"),
+        ({"If-Match": '"other"', **gzip_asked}, "412 Precondition Failed"),
+        ({"If-Unmodified-Since": "Sun, 06 Nov 1994 08:49:37 GMT"}, "412 Precondition Failed"),
+    ]:
+        for method in ("GET", "HEAD"):
+            fast = client.open("/all.rss", method=method, headers=headers)
+            slow = client.open("/all.rss?cb=%41", method=method, headers=headers)
+            assert fast.status == slow.status == status, (method, headers)
+            assert list(fast.headers) == list(slow.headers), (method, headers)
+            assert fast.data == slow.data, (method, headers)
+
+
+def test_a_412_only_where_the_answer_would_be_a_2xx(client: FlaskClient):
+    """RFC 9110 13.2.1: preconditions are ignored when the answer without them is no 2xx, so
+    a path that is not served is a 404 even for `If-Match: *`."""
+    for header in ({"If-Match": "*"}, {"If-Match": '"x"'}, {"If-Unmodified-Since": DATES["at"]}):
+        assert client.get("/nope.rss", headers=header).status_code == 404
+        assert client.delete("/all.rss", headers=header).status_code == 405
+        assert client.get("/all.rss?limit=0", headers=header).status_code == 400
+        served = 200 if header == {"If-Match": "*"} else 412
+        assert client.get("/topics/ai.rss", headers=header).status_code == served
 
 
 # -- content codings -----------------------------------------------------------------------
@@ -458,7 +654,9 @@ def test_options_is_a_cors_preflight(client: FlaskClient):
         assert "Content-Type" not in response.headers  # no content, so no type
         assert "GET" in response.headers["Allow"]
         assert response.headers["Access-Control-Allow-Origin"] == "*"
-        assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
+        allowed = response.headers["Access-Control-Allow-Headers"].split(", ")
+        for header in ("If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since"):
+            assert header in allowed, (path, header)
     assert client.options("/nope").status_code == 404
     assert client.options("/topics%2Fai.rss").status_code == 404
 

@@ -1,12 +1,13 @@
 """HTTP caching for prepared bytes, and the thin WSGI layer that answers feeds before Flask.
 
-A `Route` is one resource compiled for HTTP: its header lists for 200 and 304
-in every content coding, built once per version. Answering a request is then a
+A `Route` is one resource compiled for HTTP: its header lists for 200, 304 and
+412 in every content coding, built once per version. Answering a request is then a
 few dict lookups and string comparisons: content coding by Accept-Encoding
-q-values, If-None-Match (weak comparison, lists and ``*``), then
-If-Modified-Since (equal to Last-Modified). `FastPath` serves plain GET/HEAD of
-known paths this way and hands everything else (``?limit``, errors, other
-methods) to Flask.
+q-values, then the preconditions in RFC 9110 13.2.2's order: If-Match (strong
+comparison, lists and ``*``), else If-Unmodified-Since, each failing with a 412;
+If-None-Match (weak comparison, lists and ``*``), else If-Modified-Since (equal to
+Last-Modified), each giving a 304. `FastPath` serves plain GET/HEAD of known paths
+this way and hands everything else (``?limit``, errors, other methods) to Flask.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from feedpub.model import Feed
 from feedpub.publish.snapshot import (
+    CODINGS,
     IDENTITY,
     Resource,
     Snapshot,
     SnapshotSource,
     Variant,
+    coded_etag,
     http_date,
 )
 from feedpub.render import FEED_FORMATS, INDEX_PATH
@@ -36,12 +39,14 @@ if TYPE_CHECKING:
 
 OK = "200 OK"
 NOT_MODIFIED = "304 Not Modified"
+PRECONDITION_FAILED = "412 Precondition Failed"
 Headers = list[tuple[str, str]]
 Answer = tuple[str, Headers, bytes]
 # On every response with content: a browser must not read a feed or an error as HTML.
 NOSNIFF = ("X-Content-Type-Options", "nosniff")
 
 _ETAG = re.compile(r'(?:W/)?("[^"]*")')
+_STRONG_ETAG = re.compile(r'(W/)?("[^"]*")')  # a weak tag's opaque part comes with its W/
 _TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'  # entity-tag (RFC 9110 8.8.3)
 # A list of them (RFC 9110 5.6.1.2: empty elements and OWS around commas are allowed).
 _TAG_LIST = re.compile(rf"[ \t,]*{_TAG}(?:[ \t]*,[ \t,]*{_TAG})*[ \t,]*")
@@ -101,6 +106,22 @@ def entity_tags(if_none_match: str) -> tuple[str, ...]:
     if not _TAG_LIST.fullmatch(if_none_match):
         return ()
     return tuple(_ETAG.findall(if_none_match))
+
+
+@lru_cache(maxsize=256)
+def strong_entity_tags(if_match: str) -> frozenset[str]:
+    """The strong tags (``"..."``) of an If-Match list, the only ones that can match: weak
+    comparison is not allowed there (RFC 9110 13.1.1), and a `W/` tag never matches
+    strongly (8.8.3.2). No tag when the value is not a well-formed list.
+
+    RFC 9110 does not say what to do with a malformed If-Match; it can name no tag, so it
+    matches nothing and the request gets a 412. Ignoring it, as for If-None-Match, would
+    turn a condition the client set into no condition: a 412 is the answer that never
+    sends bytes the client asked not to get, and it costs only a plain retry.
+    """
+    if not _TAG_LIST.fullmatch(if_match):
+        return frozenset()
+    return frozenset(tag for weak, tag in _STRONG_ETAG.findall(if_match) if not weak)
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -168,18 +189,32 @@ def parse_http_date(value: str) -> int | None:
 class Route:
     """One resource's precomputed answers, and the conditional/encoding logic."""
 
-    __slots__ = ("_choices", "by_etag", "identity", "modified", "not_modified", "ok", "variants")
+    __slots__ = (
+        "_choices",
+        "by_etag",
+        "failed",
+        "identity",
+        "modified",
+        "not_modified",
+        "ok",
+        "tags",
+        "variants",
+    )
 
     def __init__(self, resource: Resource, max_age: int) -> None:
-        common = [
-            ("Last-Modified", resource.last_modified),
-            ("Cache-Control", f"public, max-age={max_age}"),
+        last_modified = ("Last-Modified", resource.last_modified)
+        shared = [
             ("Vary", "Accept-Encoding"),
             ("Access-Control-Allow-Origin", "*"),
             ("Access-Control-Expose-Headers", "ETag"),
         ]
+        common = [last_modified, ("Cache-Control", f"public, max-age={max_age}"), *shared]
+        # A 412 answers an If-Match or If-Unmodified-Since, which Vary does not name: with
+        # the 304's `public, max-age`, a shared cache could keep it and send it to plain GETs.
+        refused = [last_modified, ("Cache-Control", "no-store"), *shared]
         self.ok: dict[str, Headers] = {}
         self.not_modified: dict[str, Headers] = {}
+        self.failed: dict[str, Headers] = {}
         for variant in resource.variants:
             head = [("Content-Type", resource.media_type)]
             if variant.coding != IDENTITY:
@@ -187,10 +222,16 @@ class Route:
             head += [("Content-Length", str(len(variant.body))), ("ETag", variant.etag)]
             self.ok[variant.coding] = [*head, *common, NOSNIFF]
             self.not_modified[variant.coding] = [("ETag", variant.etag), *common]
+            tag = ("ETag", variant.etag)
+            self.failed[variant.coding] = [("Content-Length", "0"), tag, *refused, NOSNIFF]
         # Smallest first: among codings of equal q, the one with fewer bytes wins.
         self.variants = sorted(resource.variants, key=lambda v: len(v.body))
         self.identity = resource.identity
         self.by_etag = {v.etag: v for v in resource.variants}
+        # This version's tag in every coding, made yet or not: a cut makes its codings as
+        # requests ask for them, in each worker apart, and If-Match must not depend on that.
+        etag = resource.identity.etag
+        self.tags = frozenset([etag, *(coded_etag(etag, coding) for coding in CODINGS)])
         self.modified = resource.modified
         self._choices: dict[str, Variant] = {}
 
@@ -232,10 +273,40 @@ class Route:
                 return variant
         return None
 
+    def matches_strongly(self, if_match: str) -> bool:
+        """Whether If-Match lets a request go on: ``*`` (this resource exists), or a list
+        naming one of its tags by strong comparison.
+
+        RFC 9110 13.1.1 compares with the selected representation's tag; as for
+        If-None-Match, the tag of any coding of this version is taken too. Unlike there,
+        the request need not accept that coding: every coding holds the same content, and
+        a 200 carries the tag of what it sends, where a 304 lets a cache reuse its body.
+        """
+        if if_match in self.tags or if_match.strip(" \t") == "*":
+            return True
+        return not self.tags.isdisjoint(strong_entity_tags(if_match))
+
+    def modified_after(self, if_unmodified_since: str) -> bool:
+        """True when If-Unmodified-Since is a valid date earlier than the Last-Modified a
+        response sends now (never later than now); an invalid date is ignored (RFC 9110
+        13.1.4)."""
+        since = parse_http_date(if_unmodified_since)
+        return since is not None and min(self.modified, int(time.time())) > since
+
     def answer(self, environ: WSGIEnvironment) -> Answer:
         """Status, headers and body for a GET (the caller drops the body for HEAD)."""
         accept_encoding = environ.get("HTTP_ACCEPT_ENCODING")
         chosen = self.choose(accept_encoding)
+        # RFC 9110 13.2.2: If-Match, else If-Unmodified-Since; then If-None-Match, else
+        # If-Modified-Since.
+        if_match = environ.get("HTTP_IF_MATCH")
+        if if_match is not None:
+            failed = not self.matches_strongly(if_match)
+        else:
+            unmodified_since = environ.get("HTTP_IF_UNMODIFIED_SINCE")
+            failed = unmodified_since is not None and self.modified_after(unmodified_since)
+        if failed:
+            return PRECONDITION_FAILED, self._dated(self.failed[chosen.coding]), b""
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if if_none_match is not None:
             matched = self.matching(if_none_match, chosen, accept_encoding)

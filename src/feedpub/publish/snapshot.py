@@ -120,13 +120,17 @@ def strong_etag(body: bytes) -> str:
     return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
+def coded_etag(etag: str, coding: str) -> str:
+    """The ETag of the bytes tagged `etag` in `coding` (one of CODINGS): ``"…-gz"``."""
+    return f'{etag[:-1]}{CODINGS[coding][0]}"'
+
+
 def compressed(identity: Variant, coding: str) -> Variant | None:
     """`identity`'s bytes in `coding` (one of CODINGS), or None when that is not smaller."""
-    suffix, compress = CODINGS[coding]
-    packed = compress(identity.body)
+    packed = CODINGS[coding][1](identity.body)
     if len(packed) >= len(identity.body):
         return None
-    return Variant(coding, packed, f'{identity.etag[:-1]}{suffix}"')
+    return Variant(coding, packed, coded_etag(identity.etag, coding))
 
 
 def make_resource(

@@ -74,7 +74,7 @@ class PreparedResponse(Response):
 
 def _from_answer(answer: Answer) -> Response:
     status, headers, body = answer
-    response = PreparedResponse(body, status=int(status[:3]))
+    response = PreparedResponse(body, status=status)  # its phrase, not werkzeug's upper case
     response.headers = Headers(headers)  # exactly the fast path's headers, no defaults
     return response
 
@@ -196,7 +196,9 @@ def _options() -> Response:
             "Allow": ALLOWED,
             "Access-Control-Allow-Origin": "*",
             "Access-Control-Allow-Methods": ALLOWED,
-            "Access-Control-Allow-Headers": "If-None-Match, If-Modified-Since",
+            "Access-Control-Allow-Headers": (
+                "If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since"
+            ),
             "Access-Control-Max-Age": "86400",
         }
     )
