@@ -30,6 +30,13 @@ def test_variation_selectors_do_not_make_another_topic(mark: str) -> None:
     assert normalize_topic(f"\u2764{mark} Love") == f"\u2764{mark} Love"  # shown as written
 
 
+@pytest.mark.parametrize("filler", ["\u3164", "\uffa0", "\u17b4", "\u180b"])
+def test_letters_drawn_as_nothing_do_not_make_another_topic(filler: str) -> None:
+    """A Hangul filler shows as an empty cell: `AI` with one after it is `AI` to a reader."""
+    assert topic_key(f"AI{filler}") == topic_key(f"{filler}A{filler}I") == topic_key("ai")
+    assert normalize_topic(f"AI{filler}") == f"AI{filler}"  # shown as written
+
+
 def test_a_name_of_format_characters_has_an_empty_key() -> None:
     assert topic_key("\u200b\u2060") == ""
 

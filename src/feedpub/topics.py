@@ -27,9 +27,14 @@ _HASH_TAIL = re.compile(r"-[0-9a-f]{8}$")
 # Persian, marks set the direction of what follows, tag characters make flags.
 _MEANINGLESS = re.compile("[\u00ad\u200b\u2061-\u2064\ufeff]|(?<!<)\u2060")
 # Marks that only choose how the character before them is drawn (variation selectors: the
-# emoji or the text form of `❤`) or join nothing (the combining grapheme joiner): a topic
-# key leaves them out, as it does format characters.
-_PRESENTATION_MARKS = re.compile("[\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+# emoji or the text form of `❤`, Mongolian's free variation selectors) or join nothing (the
+# combining grapheme joiner), and letters drawn as nothing (the Hangul fillers U+3164 and
+# U+FFA0, Khmer's inherent vowels, the usual "invisible name" of chat tricks): a topic key
+# leaves them out, as it does format characters. (U+115F and U+1160, which build Old Hangul
+# syllables from conjoining letters, stay.)
+_PRESENTATION_MARKS = re.compile(
+    "[\u034f\u17b4\u17b5\u180b-\u180d\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]"
+)
 # The format characters (category Cf) that are visible: a topic key keeps them.
 _PREPENDED_MARKS = frozenset(
     "\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd"
@@ -48,7 +53,7 @@ def normalize_topic(name: str) -> str:
 def _without_format_characters(text: str) -> str:
     """`text` without its invisible format characters (category Cf): zero-width spaces and
     joiners, soft hyphens, word joiners, bidirectional marks, tag characters; and without
-    variation selectors (`_PRESENTATION_MARKS`)."""
+    variation selectors and Hangul fillers (`_PRESENTATION_MARKS`)."""
     if text.isascii():  # (ASCII holds none)
         return text
     text = _PRESENTATION_MARKS.sub("", text)
