@@ -929,3 +929,36 @@ def test_access_log_lines_escape_quotes_and_backslashes(start: Start) -> None:
         '/\\ttab\\nline HTTP/1.1" 404',
     ):
         assert f'"GET {request} ' in logged, (request, logged)
+
+
+def test_a_missing_repeated_or_malformed_host_gets_a_400(start: Start) -> None:
+    """RFC 9112 3.2: a 400 for an HTTP/1.1 request without Host, with two, or with one that
+    is not a host and port; on the fast path's feeds and Flask's other paths alike."""
+    server = start(1)
+    refused = [
+        b"GET /all.rss HTTP/1.1\r\n\r\n",
+        b"GET /all.rss HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n",
+        b"GET /all.rss HTTP/1.1\r\nHost: a b\r\n\r\n",
+        b"GET /all.rss HTTP/1.1\r\nHost: a.example:80x\r\n\r\n",
+        b"GET /all.rss HTTP/1.1\r\nHost: a/b\r\n\r\n",
+        b"GET /all.rss HTTP/1.1\r\nHost: user@a.example\r\n\r\n",
+        b"HEAD /all.rss HTTP/1.1\r\n\r\n",
+        b"GET /index.html HTTP/1.1\r\n\r\n",
+        b"GET /nowhere.rss HTTP/1.1\r\n\r\n",
+        b"GET /all.rss?limit=1 HTTP/1.1\r\n\r\n",
+    ]
+    for request in refused:
+        answer = raw_request(server.port, request[:-2] + b"Connection: close\r\n\r\n")
+        assert status_of(answer) == 400, (request, answer[:200])
+        if not request.startswith(b"HEAD"):  # (gunicorn refuses some itself: "400 Bad Request")
+            assert answer.split(b"\r\n\r\n", 1)[1].startswith(b"400 Bad Request"), answer
+    answered = [
+        b"GET /all.rss HTTP/1.1\r\nHost: feeds.example.com\r\n\r\n",
+        b"GET /all.rss HTTP/1.1\r\nHost: feeds.example.com:8080\r\n\r\n",
+        b"GET /all.rss HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+        b"GET /all.rss HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        b"GET /all.rss HTTP/1.0\r\n\r\n",
+    ]
+    for request in answered:
+        assert status_of(raw_request(server.port, request)) == 200, request
+    assert server.request("/all.rss")[0] == 200

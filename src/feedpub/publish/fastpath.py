@@ -383,6 +383,22 @@ def feed_paths(snapshot: Snapshot) -> dict[str, tuple[Feed, str]]:
     }
 
 
+# RFC 9110 7.2: uri-host [ ":" port ], where uri-host is an IP literal or a reg-name
+# (unreserved, %-escapes, sub-delims but the comma: two Host lines arrive joined by one).
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+;=%-]*)(?::[0-9]*)?")
+
+
+def valid_host(environ: WSGIEnvironment) -> bool:
+    """Whether the request's Host is one RFC 9112 3.2 lets a server answer: present in an
+    HTTP/1.1 request (1.0 may leave it out), given once, and a host with an optional port.
+    Anything else must get a 400; feedpub writes its links from `base_url`, never from Host,
+    so this is about answering as HTTP requires, not about what is served."""
+    host = environ.get("HTTP_HOST")
+    if host is None:
+        return environ.get("SERVER_PROTOCOL") != "HTTP/1.1"
+    return _HOST.fullmatch(host) is not None
+
+
 def encoded_slash(environ: WSGIEnvironment) -> bool:
     """Whether the path as sent holds ``%2F``: PATH_INFO is decoded, so ``/topics%2Fai.rss``
     reads ``/topics/ai.rss``, but an encoded slash is not a folder separator (RFC 3986 2.2).
@@ -411,7 +427,7 @@ class FastPath:
         if (method == "GET" or method == "HEAD") and "limit" not in query and "%" not in query:
             routes = self.table.routes()
             route = routes.get(environ.get("PATH_INFO", "")) if routes is not None else None
-            if route is not None and not encoded_slash(environ):
+            if route is not None and not encoded_slash(environ) and valid_host(environ):
                 status, headers, body = route.answer(environ)
                 start_response(status, list(headers))
                 if method == "HEAD":

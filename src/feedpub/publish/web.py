@@ -24,7 +24,14 @@ from feedpub.config import Config
 from feedpub.publish.accesslog import AccessLog
 from feedpub.publish.builder import Builder
 from feedpub.publish.cuts import Cuts
-from feedpub.publish.fastpath import NOSNIFF, Answer, FastPath, RouteTable, encoded_slash
+from feedpub.publish.fastpath import (
+    NOSNIFF,
+    Answer,
+    FastPath,
+    RouteTable,
+    encoded_slash,
+    valid_host,
+)
 from feedpub.publish.snapshot import SnapshotSource
 
 if TYPE_CHECKING:
@@ -94,6 +101,12 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
     app.url_map.merge_slashes = False  # `//all.rss` is a 404, not a redirect
     app.extensions["feedpub"] = state
     methods = ["GET", "HEAD", "OPTIONS"]
+
+    @app.before_request  # (first: whatever the path or method)
+    def host_check() -> Response | None:
+        if valid_host(request.environ):
+            return None
+        return plain(400, "400 Bad Request: a missing, repeated or malformed Host header")
 
     @app.before_request  # (before routing's 404: no route matches a path that is not `/...`)
     def server_options() -> Response | None:
