@@ -944,6 +944,39 @@ def test_workers_pick_up_versions_from_the_handoff_folder(
     assert workers[0].get("/healthz").get_json()["serving"] == the_builder.status()["version"]
 
 
+@pytest.mark.parametrize("path", ["/all.rss", "/index.html", "/all.rss?limit=1"])
+def test_a_worker_asked_for_a_newer_version_serves_it_at_once(
+    config: Config, write_record: Write, tmp_path: Path, path: str
+):
+    """Workers look for a new version once a second (here: never by themselves). A client
+    told the new ETag by one worker, then asking another that still serves the old one,
+    got the old feed back (and a 412 for an If-Match): each request with a tag the worker
+    does not serve makes it look at once, so the client gets its 304."""
+    seed(write_record)
+    handoff = tmp_path / "handoff"
+    handoff.mkdir()
+    the_builder = Builder(config, SnapshotDir(handoff))
+    the_builder.poll()
+    lagging = create_app(config, DirectorySource(handoff, 3600.0)).test_client()
+    old = lagging.get(path).headers["ETag"]
+    later = base_record(title="Later", webUrl="https://e.org/9", publishedDateTime="2026-02-01")
+    write_record("r9.md", later)
+    the_builder.poll()
+    new = create_app(config, DirectorySource(handoff, 0.0)).test_client().get(path).headers["ETag"]
+    assert new != old and lagging.get(path).headers["ETag"] == old  # not looked yet
+    assert lagging.get(path, headers={"If-Match": new}).status_code == 200
+    assert lagging.get(path).headers["ETag"] == new  # from now on
+    assert lagging.get(path, headers={"If-None-Match": new}).status_code == 304
+    latest = base_record(title="Latest", webUrl="https://e.org/10", publishedDateTime="2026-03-01")
+    write_record("r10.md", latest)
+    the_builder.poll()
+    newest = create_app(config, DirectorySource(handoff, 0.0)).test_client().get(path)
+    answer = lagging.get(path, headers={"If-None-Match": newest.headers["ETag"]})
+    assert (answer.status_code, answer.headers["ETag"]) == (304, newest.headers["ETag"])
+    stale = lagging.get(path, headers={"If-None-Match": old})  # an older tag: the feed
+    assert (stale.status_code, stale.data) == (200, newest.data)
+
+
 def test_a_handoff_folder_removed_while_serving_is_made_again(
     config: Config, write_record: Write, tmp_path: Path
 ):

@@ -164,6 +164,9 @@ class Builder:
         """The builder's state for /healthz."""
         return self.state.as_json()
 
+    def catch_up(self) -> None:
+        """Nothing to do: the builder serves each version as soon as it is built."""
+
     def poll(self) -> bool:
         """Rebuild when the records folder changed since the last look; True if it built.
 

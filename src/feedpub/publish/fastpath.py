@@ -364,6 +364,19 @@ class RouteTable:
         compiled = self.lookup()
         return compiled[1] if compiled is not None else None
 
+    def caught_up(self, answer: Answer, environ: WSGIEnvironment) -> bool:
+        """Whether a newer version was taken because `answer` refused the request's tag: a
+        200 despite an If-None-Match, or a 412 for an If-Match. The tag may be that of a
+        version another worker already serves (workers look for a new one only every
+        second): answer again from it rather than send the client back to the old one."""
+        status = answer[0]
+        tag_refused = status == OK and "HTTP_IF_NONE_MATCH" in environ
+        if not (tag_refused or status == PRECONDITION_FAILED):
+            return False
+        before = self.source.current()
+        self.source.catch_up()
+        return self.source.current() is not before
+
 
 def compile_routes(snapshot: Snapshot, max_age: int) -> dict[str, Route]:
     """A route per output path (``/all.rss``...), and ``/`` for the index page."""
@@ -428,7 +441,10 @@ class FastPath:
             routes = self.table.routes()
             route = routes.get(environ.get("PATH_INFO", "")) if routes is not None else None
             if route is not None and not encoded_slash(environ) and valid_host(environ):
-                status, headers, body = route.answer(environ)
+                answer = route.answer(environ)
+                if self.table.caught_up(answer, environ):
+                    return self(environ, start_response)  # from the newer version
+                status, headers, body = answer
                 start_response(status, list(headers))
                 if method == "HEAD":
                     body = b""

@@ -109,6 +109,9 @@ class SnapshotSource(Protocol):
     def status(self) -> dict[str, Any]:
         """The builder's state for /healthz."""
 
+    def catch_up(self) -> None:
+        """Take a newer version now if there is one (a request named a tag unknown here)."""
+
 
 def http_date(seconds: int) -> str:
     """An IMF-fixdate such as ``Sun, 06 Nov 1994 08:49:37 GMT`` (locale-independent)."""
@@ -278,6 +281,10 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
+LOAD_WAIT_SECONDS = 5.0
+"""How long a request that asks for a newer version waits for another thread's load of it."""
+
+
 class DirectorySource:
     """A worker's view of the handoff folder: the newest snapshot, checked now and then.
 
@@ -306,14 +313,31 @@ class DirectorySource:
         if not self._lock.acquire(blocking=False):
             return  # another thread is loading it; serve the previous one meanwhile
         try:
-            self._next_check = time.monotonic() + self.interval
-            name = self.store.current_name()
-            if name and name != self._name:
-                snapshot = self.store.load(name)
-                if snapshot is not None:
-                    self._snapshot, self._name = snapshot, name
+            self._load_current()
         finally:
             self._lock.release()
+
+    def catch_up(self) -> None:
+        """Look at CURRENT now, whatever the interval, waiting for a load another thread
+        has begun: a request named a tag this worker does not serve, which may be that of
+        a version another worker already serves. Without this, a client told the new
+        version by one worker could be sent the old one by the next, for up to `interval`.
+        (A client with an older tag costs a read of CURRENT, small beside the feed it gets.)
+        """
+        if not self._lock.acquire(timeout=LOAD_WAIT_SECONDS):
+            return
+        try:
+            self._load_current()
+        finally:
+            self._lock.release()
+
+    def _load_current(self) -> None:
+        self._next_check = time.monotonic() + self.interval
+        name = self.store.current_name()
+        if name and name != self._name:
+            snapshot = self.store.load(name)
+            if snapshot is not None:
+                self._snapshot, self._name = snapshot, name
 
     def status(self) -> dict[str, Any]:
         """The builder's state as it recorded it."""

@@ -28,6 +28,7 @@ from feedpub.publish.fastpath import (
     NOSNIFF,
     Answer,
     FastPath,
+    Route,
     RouteTable,
     encoded_slash,
     valid_host,
@@ -150,7 +151,7 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
         if request.method == "OPTIONS":
             return _options()
         if key not in feeds:  # no query parameter means anything to a page or a list
-            return _from_answer(route.answer(request.environ))
+            return answered(route, path)
         try:
             values = request.args.getlist("limit")
         except UnicodeDecodeError:  # raw bytes sent unescaped: werkzeug decodes strictly
@@ -164,7 +165,15 @@ def create_app(config: Config, source: SnapshotSource | None = None) -> Flask:
                 coding = route.choose(request.environ.get("HTTP_ACCEPT_ENCODING")).coding
                 cut = cuts.get(snapshot.version, key, feed, suffix, limit, route.modified)
                 route = cut.route(coding)  # the coding the whole feed is sent in, made once
-        return _from_answer(route.answer(request.environ))
+        return answered(route, path)
+
+    def answered(route: Route, path: str) -> Response:
+        """`route`'s answer, or the newer version's when the request named its tag (see
+        `RouteTable.caught_up`)."""
+        answer = route.answer(request.environ)
+        if table.caught_up(answer, request.environ):
+            return resource(path)
+        return _from_answer(answer)
 
     @app.after_request  # (errors and `OPTIONS *` too; the fast path's headers have it)
     def nosniff(response: Response) -> Response:
