@@ -263,16 +263,16 @@ def _check_folders(config: Config, origin: str) -> None:
     cache = _resolved(config.cache_dir, "cache_dir", origin)
     _check_outside_records(records, out, "out", origin)
     _check_outside_records(records, cache, "cache_dir", origin)
-    # Topic feeds are written to `out/topics/<slug>.json` (see `select.py`): over records
-    # of the same name, which later builds read back.
-    if records.is_relative_to(_resolved(config.out / "topics", "out", origin)):
-        raise ConfigError(
-            f"{origin}: out: its topics folder must not hold the records folder"
-            f" ({_shown(records)}): topic feeds written there would replace records of the"
-            " same name and be read as records; choose a folder beside it"
-        )
     # Copying the output folder to a static host (or object storage) would publish the
-    # cache (`records.sqlite` and its lock) with the feeds.
+    # records, `secured` fields included; topic feeds (`out/topics/<slug>.json`) could
+    # also replace records of the same name, which later builds read back.
+    if records.is_relative_to(out):
+        raise ConfigError(
+            f"{origin}: out: must not hold the records folder ({_shown(records)}): copying"
+            " the output folder to a host would publish the records, their secured fields"
+            " included; choose a folder beside it"
+        )
+    # The same for the cache (`records.sqlite` and its lock).
     if cache.is_relative_to(out):
         where = "the output folder" if cache == out else "inside the output folder"
         raise ConfigError(
