@@ -118,7 +118,8 @@ _ASTRAL = "\U00010000-\U0010ffff"
 _DOUBLE = rf"[ !#-\[\]-~\xa0{_BMP}]"  # inside "...": not `"` or `\`
 _SINGLE = rf"[ -&(-~\xa0{_BMP}]"  # inside '...': not `'`
 _PLAIN = rf"[ -\"$-9;-~\xa0{_BMP}]"  # inside plain text: not `#` or `:`
-# The words one of the parsers types: YAML 1.1's bools and both parsers' nulls and
+# Words some YAML reader types: YAML 1.1's bools (text to both parsers since the core
+# schema, but kept off this path: it stays what was verified) and both parsers' nulls and
 # bools (`y`, `n`, `inf` or `nan` are text to both). Written as a tree of first
 # letters, which `re` rejects at the first one: a flat list of 22 words cost ~2 µs.
 _TYPED_WORD = (

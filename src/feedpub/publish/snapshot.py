@@ -308,12 +308,18 @@ class DirectorySource:
             self.refresh()
         return self._snapshot
 
-    def refresh(self) -> None:
-        """Load the snapshot CURRENT points at, if it is new."""
-        if not self._lock.acquire(blocking=False):
-            return  # another thread is loading it; serve the previous one meanwhile
+    def refresh(self, wait: float = 0.0) -> None:
+        """Load the snapshot CURRENT points at, if it is new. With `wait`, wait that long
+        for a load another thread has begun; without, serve the previous one meanwhile."""
+        if not self._lock.acquire(timeout=wait):  # (0: at once, never waiting)
+            return
         try:
-            self._load_current()
+            self._next_check = time.monotonic() + self.interval
+            name = self.store.current_name()
+            if name and name != self._name:
+                snapshot = self.store.load(name)
+                if snapshot is not None:
+                    self._snapshot, self._name = snapshot, name
         finally:
             self._lock.release()
 
@@ -324,20 +330,7 @@ class DirectorySource:
         version by one worker could be sent the old one by the next, for up to `interval`.
         (A client with an older tag costs a read of CURRENT, small beside the feed it gets.)
         """
-        if not self._lock.acquire(timeout=LOAD_WAIT_SECONDS):
-            return
-        try:
-            self._load_current()
-        finally:
-            self._lock.release()
-
-    def _load_current(self) -> None:
-        self._next_check = time.monotonic() + self.interval
-        name = self.store.current_name()
-        if name and name != self._name:
-            snapshot = self.store.load(name)
-            if snapshot is not None:
-                self._snapshot, self._name = snapshot, name
+        self.refresh(wait=LOAD_WAIT_SECONDS)
 
     def status(self) -> dict[str, Any]:
         """The builder's state as it recorded it."""
