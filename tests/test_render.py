@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable
@@ -170,6 +171,39 @@ def test_opml_lists_every_feed(sample: dict[str, bytes]) -> None:
     urls = {outline.get("xmlUrl") for outline in root.iter("outline")}
     expected = {f"https://feeds.example.com/{path}" for path in feed_paths(sample, ".rss")}
     assert urls == expected
+
+
+# In OPML 2.0 `text` and `title` may hold HTML: a `<`, or an `&` that HTML would take for a
+# reference but that is not a whole one, is what the W3C validator reports as NotHtml.
+HTML_MARKUP_START = re.compile(r"&(?=[A-Za-z0-9#])|<")
+HTML_REFERENCE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+
+
+@pytest.mark.parametrize(
+    "topic", ["R&D", "Arts & Culture", "a <b> c", "&copy x", "AT&T <3", "5&10"]
+)
+def test_opml_titles_read_as_html_give_the_feed_titles(
+    topic: str, build: Callable[..., BuildRun], write_record: Callable[..., Path]
+) -> None:
+    from .conftest import base_record
+
+    write_record("a.md", base_record(topics=[topic], webUrl="https://e.org/1"))
+    run = build(title="News & <Views>")
+    root = etree.fromstring(run.read("feeds.opml"))
+    shown = [root.findtext("head/title")]
+    outlines = list(root.iter("outline"))
+    shown += [value for o in outlines for value in (o.get("text"), o.get("title"))]
+    for value in shown:
+        assert value is not None
+        for match in HTML_MARKUP_START.finditer(value):
+            assert HTML_REFERENCE.match(value, match.start()), (value, match.start())
+    feed_titles = set()
+    for outline in outlines:
+        path = outline.get("xmlUrl", "").removeprefix("https://feeds.example.com/")
+        feed_titles.add(feedparser.parse(run.read(path)).feed.title)
+    assert {html.unescape(o.get("text", "")) for o in outlines} == feed_titles
+    assert len(outlines) == 2
+    assert html.unescape(shown[0] or "") == "News & <Views>"
 
 
 def test_index_has_autodiscovery_for_every_feed(sample: dict[str, bytes]) -> None:
