@@ -1024,3 +1024,59 @@ def test_outputs_are_chosen_and_rendered_again_when_anything_they_follow_from_ch
     warm_out, _, _ = build(warm)
     assert chosen == [1]
     assert warm_out == build(config(tmp_path, "cold", **settings), use_cache=False)[0]
+
+
+def _reads_back(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The output paths builds read back from now on (to check they hold the bytes written)."""
+    read_back, paths = rerender._read_back, set()
+
+    def counted(out: Any, path: str, sha: bytes) -> Any:
+        paths.add(path)
+        return read_back(out, path, sha)
+
+    monkeypatch.setattr(rerender, "_read_back", counted)
+    return paths
+
+
+@pytest.mark.parametrize("alteration", ["same size, mtime put back", "replaced", "touched"])
+def test_an_output_found_right_is_trusted_by_its_stamp_until_anything_writes_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alteration: str
+) -> None:
+    """An output file read back and found right is then trusted by its `stat` stamp, not
+    read again; anything done to it (the same number of bytes with its mtime put back, a
+    copy moved over it, a `touch` back to its time) gives it a new ctime, and the next
+    build reads it, and writes it again where its bytes are wrong."""
+    monkeypatch.setattr(rerender, "RACY_NS", 0)  # (a file written a moment ago is settled)
+    cfg = cache_of(tmp_path, dump=False)
+    space = record(500, topics=["Space"], webUrl="https://example.org/space")
+    (cfg.records / "space.md").write_text(space, encoding="utf-8")
+    age(cfg.records / "space.md")
+    outputs, _, changed = build(cfg)  # reads back (and stamps) the outputs it keeps
+    read = _reads_back(monkeypatch)
+    assert build(cfg)[0] == outputs
+    assert set(changed.written_paths) <= read  # (rendered: no stamp yet)
+    assert "topics/ai.rss" not in read and len(read) < len(outputs) / 2
+    target = cfg.out / "topics" / "ai.rss"
+    before = target.stat()
+    if alteration == "same size, mtime put back":
+        with target.open("r+b") as handle:
+            handle.write(b"<!--x-->")
+    elif alteration == "replaced":
+        shutil.copy2(target, tmp_path / "copy")
+        os.replace(tmp_path / "copy", target)
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert target.stat().st_size == before.st_size
+    read.clear()
+    assert_same_as_cold(tmp_path, cfg)
+    assert "topics/ai.rss" in read
+
+
+def test_an_output_changed_within_racy_ns_of_its_read_gets_no_stamp(tmp_path: Path) -> None:
+    """A file whose ctime is that close to the read could be written again within the
+    same tick of the file system's clock, its stamp unchanged: it is read every time."""
+    path = tmp_path / "all.rss"
+    path.write_bytes(b"<rss/>")
+    info = path.stat()
+    assert rerender.output_stamp(info, info.st_ctime_ns + rerender.RACY_NS - 1) == ""
+    stamp = rerender.output_stamp(info, info.st_ctime_ns + rerender.RACY_NS)
+    assert stamp.endswith(f":{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}")

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from feedpub.codec import ArticleRow, CacheCorrupt, decode_topics
 from feedpub.dumps import DumpPart
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 APPLICATION_ID = 0x46445042  # "FDPB"
 DB_NAME = "records.sqlite"
 LOCK_NAME = "lock"
@@ -58,8 +58,9 @@ CREATE TABLE parts(
     records INTEGER NOT NULL, unpublished INTEGER NOT NULL, reports TEXT,
     PRIMARY KEY(file, start)
 ) WITHOUT ROWID;
-CREATE TABLE outputs(path TEXT PRIMARY KEY, digest BLOB NOT NULL, sha BLOB NOT NULL)
-    WITHOUT ROWID;
+CREATE TABLE outputs(
+    path TEXT PRIMARY KEY, digest BLOB NOT NULL, sha BLOB NOT NULL, stamp TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE blocks(first TEXT PRIMARY KEY, digest BLOB NOT NULL) WITHOUT ROWID;
 """
 
@@ -82,6 +83,16 @@ KEPT_TOPICS = "SELECT key, name FROM topics WHERE {} AND +winner = 1"
 """The kept topics of the articles a condition on `file` (and `seq`) selects: the `+` keeps
 SQLite from choosing the index that leads with `winner` (topics_feed) and walking every kept
 article's topics (115 ms a file at 100k articles, instead of a look-up by primary key)."""
+
+
+class StoredOutput(NamedTuple):
+    """What the cache keeps of one output file: the digest of what it is rendered from, the
+    SHA-256 of its bytes, and the `stat` stamp of the file once those bytes were read back
+    from it ("" when none was taken: see `rerender.output_stamp`)."""
+
+    digest: bytes
+    sha: bytes
+    stamp: str
 
 
 class StoredPart(NamedTuple):
@@ -314,10 +325,14 @@ class RecordCache:
             found.append(StoredPart(part, records, unpublished, reports))
         return found
 
-    def outputs(self) -> dict[str, tuple[bytes, bytes]]:
-        """Each output path's (source digest, sha256 of its bytes) at the last build."""
-        rows = self.db.execute("SELECT path, digest, sha FROM outputs")
-        return {path: (digest, sha) for path, digest, sha in rows}
+    def outputs(self) -> dict[str, StoredOutput]:
+        """Each output path's digests and stamp at the last build (a stamp that is not text,
+        damage, is no stamp: the file is read back)."""
+        rows = self.db.execute("SELECT path, digest, sha, stamp FROM outputs")
+        return {
+            path: StoredOutput(digest, sha, stamp if type(stamp) is str else "")
+            for path, digest, sha, stamp in rows
+        }
 
     def rendered_state(self) -> str | None:
         """What the outputs were last rendered from (see `store_outputs`), unless the cached
@@ -470,13 +485,13 @@ class RecordCache:
             [(key, name, change) for key, name in pairs],
         )
 
-    def store_outputs(self, outputs: dict[str, tuple[bytes, bytes]], state: str) -> None:
+    def store_outputs(self, outputs: dict[str, StoredOutput], state: str) -> None:
         """Replace the output digests: every output of a build rendered (or found unchanged)
         from the cached records as they are now, under `state` (see `rendered_state`)."""
         with self.transaction():
             self.db.execute("DELETE FROM outputs")
             self.db.executemany(
-                "INSERT INTO outputs VALUES (?, ?, ?)",
-                [(path, digest, sha) for path, (digest, sha) in outputs.items()],
+                "INSERT INTO outputs VALUES (?, ?, ?, ?)",
+                [(path, *stored) for path, stored in outputs.items()],
             )
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('rendered', ?)", (state,))

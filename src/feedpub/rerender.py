@@ -4,6 +4,12 @@ Each output's digest covers everything it is rendered from (the renderer code, t
 feed's metadata and the digest of each entry); the cache keeps the digest and the
 sha256 of the bytes written. An output whose digest is unchanged and whose file
 still holds those exact bytes is not rendered again.
+
+Whether the file still holds them is found by reading it back, once: the cache then keeps
+its `stat` stamp (device, inode, size, mtime and ctime), and while the file's stamp is
+unchanged a build that only writes files trusts it without reading it. Any write to the
+file, its replacement, even a `touch` back to the old mtime, gives it a new ctime, which
+no program can set back.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import os
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -18,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import feedpub
-from feedpub.cache import RecordCache
+from feedpub.cache import RecordCache, StoredOutput
 from feedpub.codec import ArticleRef
 from feedpub.config import Config
 from feedpub.errors import BuildError
@@ -26,6 +34,7 @@ from feedpub.incremental import fetch_articles, stored_article
 from feedpub.model import Article, Feed, Site
 from feedpub.parse_pool import Submitted, pool_for, submit_in_pool
 from feedpub.publish.files import OutputFolder, OutputWriter
+from feedpub.records import RACY_NS
 from feedpub.render import FEED_FORMATS, INDEX_PATH, OPML_PATH, render_feed
 from feedpub.select import EPOCH, FeedChoice, feed_of, site_of
 
@@ -57,7 +66,7 @@ class Rendered:
 
     outputs: dict[str, bytes] = field(default_factory=dict)
     modified: dict[str, datetime] = field(default_factory=dict)
-    digests: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
+    digests: dict[str, StoredOutput] = field(default_factory=dict)
     rendered: int = 0
 
 
@@ -108,26 +117,77 @@ def outputs_standing(config: Config, cache: RecordCache) -> tuple[list[str], int
         return None
     out = OutputFolder(config.out)
     outputs = cache.outputs()
-    if not outputs or any(_holding(out, path, sha) is None for path, (_d, sha) in outputs.items()):
+    if not outputs or any(_still_right(out, path, kept) is None for path, kept in outputs.items()):
         return None
     return list(outputs), int(feeds)
 
 
+class _Reused(NamedTuple):
+    """An output found unchanged: its bytes (None where only a writer is told of it) and
+    what the cache keeps of it."""
+
+    data: bytes | None
+    stored: StoredOutput
+
+
 def _reuse(
-    out: OutputFolder, path: str, previous: tuple[bytes, bytes] | None, digest: bytes
-) -> bytes | None:
-    if previous is None or previous[0] != digest:
+    out: OutputFolder,
+    path: str,
+    previous: StoredOutput | None,
+    digest: bytes,
+    want_bytes: bool,
+) -> _Reused | None:
+    """Output `path` as it is, when it was rendered from `digest` and its file still holds
+    the bytes written; read back when `want_bytes`, else only when its stamp changed."""
+    if previous is None or previous.digest != digest:
         return None
-    return _holding(out, path, previous[1])
+    if want_bytes:
+        held = _read_back(out, path, previous.sha)
+        return None if held is None else _Reused(held[0], previous._replace(stamp=held[1]))
+    stamp = _still_right(out, path, previous)
+    return None if stamp is None else _Reused(None, previous._replace(stamp=stamp))
 
 
-def _holding(out: OutputFolder, path: str, sha: bytes) -> bytes | None:
-    """The bytes of output `path` when the file holds those whose SHA-256 is `sha`."""
+def _still_right(out: OutputFolder, path: str, stored: StoredOutput) -> str | None:
+    """The stamp to keep for output `path` when its file still holds the bytes `stored`
+    names: found by `stat` alone while the file's stamp is the one kept, else by reading
+    the file back. None when it holds other bytes or cannot be read."""
+    if stored.stamp:
+        try:
+            info = os.stat(out.target(path))
+        except (OSError, BuildError):
+            return None
+        if _stamp_text(info) == stored.stamp:
+            return stored.stamp
+    held = _read_back(out, path, stored.sha)
+    return None if held is None else held[1]
+
+
+def _read_back(out: OutputFolder, path: str, sha: bytes) -> tuple[bytes, str] | None:
+    """The bytes of output `path` and its `output_stamp`, when the file holds the bytes whose
+    SHA-256 is `sha`."""
     try:
-        data = out.target(path).read_bytes()
+        with open(out.target(path), "rb") as handle:
+            data = handle.read()
+            info = os.fstat(handle.fileno())  # (after the read: a write since shows as new)
     except (OSError, BuildError):
         return None
-    return data if hashlib.sha256(data).digest() == sha else None
+    if hashlib.sha256(data).digest() != sha:
+        return None
+    return data, output_stamp(info, time.time_ns())
+
+
+def output_stamp(info: os.stat_result, now_ns: int) -> str:
+    """The stamp to keep for an output file just read back and found right (`info`, its
+    `stat` after the read), or "" while its ctime is within `RACY_NS` of now: a write in
+    the same tick of the file system's clock could leave its whole stamp as it was."""
+    if info.st_ctime_ns > now_ns - RACY_NS:
+        return ""
+    return _stamp_text(info)
+
+
+def _stamp_text(info: os.stat_result) -> str:
+    return f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
 
 
 def _render(feed: Feed) -> dict[str, bytes]:
@@ -166,6 +226,7 @@ def render_changed(
     goes to it as it is made (an unchanged one is only named) and none is kept in
     `outputs`."""
     previous = cache.outputs()
+    want_bytes = writer is None
     out = OutputFolder(config.out)
     result = Rendered()
     keep = _Keeper(result, writer)
@@ -178,20 +239,20 @@ def render_changed(
         reused = {}
         for suffix in FEED_FORMATS:
             path = f"{choice.info.path_stem}{suffix}"
-            data = _reuse(out, path, previous.get(path), digest)
-            if data is None:
+            found = _reuse(out, path, previous.get(path), digest, want_bytes)
+            if found is None:
                 stale.append(number)
                 break
-            reused[path] = data
+            reused[path] = found
         else:
-            for path, data in reused.items():
-                keep.reused(path, data, (digest, previous[path][1]))
+            for path, found in reused.items():
+                keep.reused(path, found)
     site_digest = _site_digest(config, choices, digests)
     site_outputs = {}
     for path in (OPML_PATH, INDEX_PATH):
-        data = _reuse(out, path, previous.get(path), site_digest)
-        if data is not None:
-            site_outputs[path] = data
+        found = _reuse(out, path, previous.get(path), site_digest, want_bytes)
+        if found is not None:
+            site_outputs[path] = found
     if choices:
         site_updated = max(_updated(choice) for choice in choices)
         result.modified[OPML_PATH] = result.modified[INDEX_PATH] = site_updated
@@ -231,8 +292,8 @@ def render_changed(
         keep.rendered(OPML_PATH, opml.render_opml(site), site_digest)
         keep.rendered(INDEX_PATH, html.render_index(site), site_digest)
     else:
-        for path, data in site_outputs.items():
-            keep.reused(path, data, (site_digest, previous[path][1]))
+        for path, found in site_outputs.items():
+            keep.reused(path, found)
     return result
 
 
@@ -255,15 +316,18 @@ class _Keeper:
         self.result = result
         self.writer = writer
 
-    def reused(self, path: str, data: bytes, digests: tuple[bytes, bytes]) -> None:
-        self.result.digests[path] = digests
-        if self.writer is None:
-            self.result.outputs[path] = data
-        else:
+    def reused(self, path: str, found: _Reused) -> None:
+        self.result.digests[path] = found.stored
+        if self.writer is not None:
             self.writer.keep(path)
+        elif found.data is not None:
+            self.result.outputs[path] = found.data
+        else:  # pragma: no cover (bytes are read back whenever there is no writer)
+            raise AssertionError(f"the bytes of {path} were not read back")
 
     def rendered(self, path: str, data: bytes, digest: bytes) -> None:
-        self.result.digests[path] = (digest, hashlib.sha256(data).digest())
+        # (no stamp: the writer has yet to write it, and a file just written is racy)
+        self.result.digests[path] = StoredOutput(digest, hashlib.sha256(data).digest(), "")
         self.result.rendered += 1
         if self.writer is None:
             self.result.outputs[path] = data
