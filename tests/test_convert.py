@@ -718,3 +718,27 @@ def test_every_iframe_becomes_a_link_to_what_it_embeds(where: str) -> None:
 def test_an_iframe_written_inside_an_attribute_value_is_text() -> None:
     a = article(content='<img alt="<iframe src=https://x.example.org/>"><p>After</p>', images=[])
     assert a.content_html == "<p>After</p>"
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ("Markdown \x00 with a NUL\n", "(U+0000)"),  # (which Markdown makes a U+FFFD)
+        ("<p>HTML \x01 with a control</p>", "(U+0001)"),
+        ("Text \ufeff with a byte-order mark \u202e\n", "(U+202E, U+FEFF)"),
+    ],
+)
+def test_characters_dropped_from_a_body_are_reported_as_written(body: str, named: str) -> None:
+    result = convert(body)
+    assert result.article is not None and "\x00" not in result.article.content_html
+    [report] = result.reports
+    assert (report.field, report.skipped) == ("body", False)
+    assert report.reason.startswith("removed ") and report.reason.endswith(named)
+
+
+def test_characters_dropped_from_text_fields_are_counted_and_named() -> None:
+    result = convert(title="A\x00B\x00C\x07", excerpt="clean\ttext\n")
+    assert result.article is not None and result.article.title == "ABC"
+    assert [(r.field, r.reason) for r in result.reports] == [
+        ("title", "removed 3 character(s) no feed may carry (U+0000, U+0007)")
+    ]

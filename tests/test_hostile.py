@@ -72,6 +72,7 @@ def skipped(*reports: str) -> tuple[str, ...]:
 NOT_URL = "not an absolute http(s) URL; ignored"
 NO_URL = "no usable URL; the id is derived"
 NO_IMAGE = "missing or not an http(s) URL; image left out"
+DROPPED, CARRY = "removed", "no feed may carry"
 
 CASES = [
     # Markup and script in every text field, links and image URLs; also obfuscated.
@@ -111,20 +112,56 @@ CASES = [
     Case("nested_raw_text.md", ("Headline",)),
     Case("forbidden_after_entity.md", ("Headline",)),
     # Control characters, characters XML forbids, lone surrogates, `]]>`, entities.
+    # Each field they are dropped from is reported, with the code points.
     Case(
         "control_characters.md",
         ("Bell Backspace Escape Delete NEL C1 Nonchar done",),
-        ("topics[0]: empty; ignored",),
+        (
+            f"title: {DROPPED} 8 character(s) {CARRY} (U+0007, U+0008, U+001B, U+007F, ...)",
+            f"excerpt: {DROPPED} 2 character(s) {CARRY} (U+000B, U+000C)",
+            f"provider.name: {DROPPED} 1 character(s) {CARRY} (U+001B)",
+            f"topics[0]: {DROPPED} 1 character(s) {CARRY} (U+0000)",
+            "topics[0]: empty; ignored",
+            f"topics[2]: {DROPPED} 1 character(s) {CARRY} (U+0002)",
+            f"body: {DROPPED} 2 character(s) {CARRY} (U+000C, U+007F)",
+        ),
     ),
     Case(
         "control_characters_raw.md",
         ("Raw bell and escape [2J here",),
-        ("file: removed 3 character(s) YAML forbids",),
+        (
+            "file: removed 3 character(s) YAML forbids",
+            f"body: {DROPPED} 2 character(s) {CARRY} (U+0008, U+000C)",
+        ),
     ),
-    Case("lone_surrogates.json", ("Lone high and low",), ("[0]: topics[0]: empty; ignored",)),
+    Case(
+        "lone_surrogates.json",
+        ("Lone high and low",),
+        (
+            f"[0]: title: {DROPPED} 2 character(s) {CARRY} (U+D800, U+DFFF)",
+            f"[0]: excerpt: {DROPPED} 1 character(s) {CARRY} (U+D83D)",
+            f"[0]: provider.name: {DROPPED} 1 character(s) {CARRY} (U+D800)",
+            f"[0]: topics[0]: {DROPPED} 1 character(s) {CARRY} (U+DC80)",
+            "[0]: topics[0]: empty; ignored",
+            f"[0]: topics[1]: {DROPPED} 1 character(s) {CARRY} (U+DBFF)",
+            f"[0]: content: {DROPPED} 1 character(s) {CARRY} (U+DFFF)",
+        ),
+    ),
     # U+FFFD, written or made by decoding `&#0;`, `&#xD800;`, `&#1114112;`: the W3C
     # validator's BadCharacters (a sign of text decoded with the wrong encoding).
-    Case("replacement_character.md", ("Caf menu done",), ("topics[0]: empty; ignored",)),
+    Case(
+        "replacement_character.md",
+        ("Caf menu done",),
+        (
+            f"title: {DROPPED} 1 character(s) {CARRY} (U+FFFD)",
+            f"excerpt: {DROPPED} 2 character(s) {CARRY} (U+FFFD)",
+            f"provider.name: {DROPPED} 1 character(s) {CARRY} (U+FFFD)",
+            f"topics[0]: {DROPPED} 1 character(s) {CARRY} (U+FFFD)",
+            "topics[0]: empty; ignored",
+            f"topics[1]: {DROPPED} 1 character(s) {CARRY} (U+FFFD)",
+            f"body: {DROPPED} 1 character(s) {CARRY} (U+FFFD)",
+        ),
+    ),
     # Text with an `&` that reads as an entity without its `;` (`&pi`, `&lang=en`, `5&10`):
     # the W3C validator's ContainsHTML unless written `&#x26;` (see feedcheck).
     Case("ampersand_like_entity.md", ("Rock &apos n roll π &pi 5&10 &#xZZ; &mdash end",)),
@@ -263,7 +300,17 @@ CASES = [
     ),
     Case("date_far_future.md", reports=skipped("publishedDateTime: not an RFC 3339")),
     Case("date_scheduled.md"),  # held until 2999: neither published nor reported
-    Case("bidi_controls.md", ("Invoice gpj.exe attached",)),
+    Case(
+        "bidi_controls.md",
+        ("Invoice gpj.exe attached",),
+        (
+            f"title: {DROPPED} 2 character(s) {CARRY} (U+202C, U+202E)",
+            f"excerpt: {DROPPED} 4 character(s) {CARRY} (U+202B, U+202C, U+2067, U+2069)",
+            f"provider.name: {DROPPED} 1 character(s) {CARRY} (U+202D)",
+            f"topics[0]: {DROPPED} 1 character(s) {CARRY} (U+202E)",
+            f"body: {DROPPED} 1 character(s) {CARRY} (U+202E)",
+        ),
+    ),
     Case("date_overflow.md", reports=skipped("publishedDateTime: out of range")),
     Case("date_is_number.md", reports=skipped("publishedDateTime: must be a timestamp, not int")),
     Case(
@@ -287,6 +334,8 @@ CASES = [
         ("Hosts that browsers read as other addresses",),
         (
             "webUrl: not an absolute http(s) URL; ignored",
+            f"title: {DROPPED} 2 character(s) {CARRY} (U+FEFF)",
+            f"excerpt: {DROPPED} 1 character(s) {CARRY} (U+FEFF)",
             *(f"images[{index}].url: {NO_IMAGE}" for index in range(8)),
         ),
     ),
@@ -308,6 +357,7 @@ CASES = [
         (
             "topics[10]: empty; ignored",
             "topics[11]: empty; ignored",
+            f"topics[14]: {DROPPED} 1 character(s) {CARRY} (U+0000)",
             "topics[14]: empty; ignored",
             "topics[22]: longer than 100 characters; cut",
             "topics[24]: empty; ignored",
@@ -325,6 +375,7 @@ CASES = [
             "topics[4]: empty; ignored",  # a Hangul filler (a letter to Python) and VS16
             "topics[5]: empty; ignored",  # another filler and a tag character
             "topics[6]: empty; ignored",  # braille pattern blanks (a symbol to Unicode)
+            f"tags[0]: {DROPPED} 1 character(s) {CARRY} (U+FEFF)",
             "tags[0]: empty; ignored",
         ),
     ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -25,7 +26,7 @@ from feedpub.sanitize import (
     is_visible,
     plain_text,
     safe_url,
-    strip_forbidden,
+    unpublishable,
 )
 from feedpub.timestamps import TimestampError, parse_timestamp
 from feedpub.topics import normalize_topic, topic_key
@@ -141,6 +142,10 @@ class _Converter:
 
     def warn(self, field: str, reason: str) -> None:
         self.reports.append(Report(self.record.source, field, reason, skipped=False))
+
+    def warn_dropped(self, field: str, dropped: Sequence[str]) -> None:
+        """Report the characters no feed may carry that were dropped from `field`."""
+        self.warn(field, dropped_message(dropped))
 
     def convert(self) -> Article:
         published_at, updated_at = self.dates()
@@ -266,7 +271,11 @@ class _Converter:
                 raise _Skip(key, f"must be text, not {kind}")
             self.warn(key, f"must be text, not {kind}; ignored")
             return ""
-        text = plain_text(str(value)[: limit * 4])
+        given = str(value)[: limit * 4]
+        dropped = unpublishable(given)
+        if dropped:
+            self.warn_dropped(key, dropped)
+        text = plain_text(given)
         if not is_visible(text):
             return ""  # only spaces and invisible characters: no text to show
         if len(text) > limit:
@@ -284,6 +293,9 @@ class _Converter:
         name = raw.get("name")
         # Cut before cleaning: cleaning a megabyte of nested markup costs seconds.
         name = name[:800] if isinstance(name, str) else ""
+        dropped = unpublishable(name)
+        if dropped:
+            self.warn_dropped("provider.name", dropped)
         domain = raw.get("domain")
         if isinstance(domain, str):
             # Memoised only when short, so that the memo stays small whatever records hold.
@@ -333,7 +345,9 @@ class _Converter:
                 self.warn(f"{key}[{index}]", f"must be a string, not {kind}; ignored")
                 continue
             # Cut before cleaning: a name is short, and cleaning a huge one costs time.
-            name = _clean_name(str(item)[: MAX_TOPIC_CHARS * 4])
+            name, dropped = _clean_name(str(item)[: MAX_TOPIC_CHARS * 4])
+            if dropped:
+                self.warn_dropped(f"{key}[{index}]", dropped)
             if not is_visible(name):  # empty, or as for any text: "\u200b" shows nothing
                 self.warn(f"{key}[{index}]", "empty; ignored")
                 continue
@@ -427,7 +441,10 @@ class _Converter:
                 continue
             stripped = self.bounded(text, where).strip()
             rendered = stripped if _is_html(stripped) else markdown_html(stripped)
-            cleaned = clean_html(rendered, base=url)
+            dropped: list[str] = []
+            cleaned = clean_html(rendered, base=url, dropped=dropped)
+            if dropped:  # (named as written: Markdown makes U+0000 a U+FFFD)
+                self.warn_dropped(where, unpublishable(stripped) or dropped)
             if cleaned:
                 return cleaned
         return ""
@@ -437,7 +454,11 @@ class _Converter:
         if not isinstance(raw, str) or not raw.strip():
             return ""
         # Its iframes become links to what they embed (see clean_html).
-        return clean_html(strip_forbidden(self.bounded(raw, "featuredContent")), base=url)
+        dropped: list[str] = []
+        cleaned = clean_html(self.bounded(raw, "featuredContent"), base=url, dropped=dropped)
+        if dropped:
+            self.warn_dropped("featuredContent", dropped)
+        return cleaned
 
     def bounded(self, text: str, where: str) -> str:
         """`text` cut to `max_content_chars` and to `MAX_AMPERSANDS` ampersands, reported."""
@@ -553,9 +574,10 @@ def _is_html(body: str) -> bool:
 # Pure, and the same few hundred topic and tag names recur on most records; bounded, as
 # hostile records can bring millions of distinct names (each cut to 400 characters first).
 @lru_cache(maxsize=4096)
-def _clean_name(text: str) -> str:
-    """A topic or tag name as published (before any cut to MAX_TOPIC_CHARS)."""
-    return normalize_topic(plain_text(text))
+def _clean_name(text: str) -> tuple[str, tuple[str, ...]]:
+    """A topic or tag name as published (before any cut to MAX_TOPIC_CHARS), and the
+    characters no feed may carry dropped from it."""
+    return normalize_topic(plain_text(text)), tuple(unpublishable(text))
 
 
 def _unique_names(names: list[str]) -> tuple[str, ...]:
@@ -615,6 +637,14 @@ def _positive_int(value: Any) -> int | None:
     if isinstance(value, int) and 0 < value < 1_000_000:
         return value
     return None
+
+
+def dropped_message(dropped: Sequence[str]) -> str:
+    """What a report says of the characters no feed may carry dropped from a field."""
+    kinds = sorted(set(dropped))
+    named = ", ".join(f"U+{ord(char):04X}" for char in kinds[:4])
+    more = ", ..." if len(kinds) > 4 else ""
+    return f"removed {len(dropped)} character(s) no feed may carry ({named}{more})"
 
 
 def _short_text(value: Any, limit: int) -> str:

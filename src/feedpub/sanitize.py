@@ -209,6 +209,15 @@ def strip_forbidden(text: str) -> str:
     return _FORBIDDEN_CHARS.sub("", text)
 
 
+def unpublishable(text: str) -> list[str]:
+    """The characters of plain text `text` that `plain_text` drops as no feed may carry them
+    (see `_FORBIDDEN_CHARS`), once double-encoded UTF-8 is repaired (which only ever
+    removes some): [] for nearly all text, found by one search at most."""
+    if (text.isprintable() and "\ufffd" not in text) or not _FORBIDDEN_CHARS.search(text):
+        return []
+    return _FORBIDDEN_CHARS.findall(repair_mojibake(text))
+
+
 def nesting_depth(fragment: str, limit: int = MAX_NESTING) -> int:
     """How deep the elements of `fragment` nest (at most `limit` + 1), by a quick tag count."""
     depth = deepest = 0
@@ -628,13 +637,18 @@ def _filter_attribute(base: str, element: str, attribute: str, value: str) -> st
     return value
 
 
-def clean_html(fragment: str, base: str = "") -> str:
+def clean_html(fragment: str, base: str = "", dropped: list[str] | None = None) -> str:
     """Sanitised HTML: allowlisted tags only, every URL absolute http(s), no scripts.
 
     An iframe becomes a link to what it embeds; an image without a usable address is
-    dropped, and a link without one is unwrapped (its text stays).
+    dropped, and a link without one is unwrapped (its text stays). The characters of
+    `fragment` no feed may carry are dropped, and added to `dropped` when it is given.
     """
-    fragment = _flatten(strip_forbidden(repair_mojibake(fragment)))
+    repaired = repair_mojibake(fragment)
+    kept = strip_forbidden(repaired)
+    if dropped is not None and len(kept) != len(repaired):
+        dropped += _FORBIDDEN_CHARS.findall(repaired)
+    fragment = _flatten(kept)
     if not fragment.strip():
         return ""
     sanitized = _sanitize(fragment, base, keep_iframes=True)
