@@ -852,9 +852,12 @@ def front_matter(rec: dict, rng: random.Random) -> str:  # type: ignore[type-arg
 
 
 def main() -> None:
-    out = Path(sys.argv[1])
-    n = int(sys.argv[2])
-    seed = int(sys.argv[3])
+    positional = [arg for arg in sys.argv[1:] if not arg.startswith("-")]
+    if len(positional) != 3 or not (positional[1].isdigit() and positional[2].isdigit()):
+        sys.exit(__doc__.split("\n\n")[1].split("\n")[0])  # the usage line
+    out = Path(positional[0])
+    n = int(positional[1])
+    seed = int(positional[2])
     topics_only = "--topics-only" in sys.argv
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)

@@ -1080,3 +1080,18 @@ def test_an_output_changed_within_racy_ns_of_its_read_gets_no_stamp(tmp_path: Pa
     assert rerender.output_stamp(info, info.st_ctime_ns + rerender.RACY_NS - 1) == ""
     stamp = rerender.output_stamp(info, info.st_ctime_ns + rerender.RACY_NS)
     assert stamp.endswith(f":{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}")
+
+
+def test_a_build_with_nothing_changed_keeps_the_stamps_it_took(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cron's builds after a render: the first reads back every output just written, and
+    keeps their stamps, so the next reads none."""
+    monkeypatch.setattr(rerender, "RACY_NS", 0)  # (a file written a moment ago is settled)
+    cfg = cache_of(tmp_path, dump=False)  # every output just rendered: no stamp yet
+    read = _reads_back(monkeypatch)
+    outputs, _, _ = build(cfg)
+    assert read == set(outputs) - {".feedpub-manifest.json"}
+    read.clear()
+    assert build(cfg)[0] == outputs
+    assert read == set()

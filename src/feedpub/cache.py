@@ -485,6 +485,14 @@ class RecordCache:
             [(key, name, change) for key, name in pairs],
         )
 
+    def renew_output_stamps(self, stamps: dict[str, str]) -> None:
+        """Keep these outputs' new stamps (each file read back and found right)."""
+        with self.transaction():
+            self.db.executemany(
+                "UPDATE outputs SET stamp = ? WHERE path = ?",
+                [(stamp, path) for path, stamp in stamps.items()],
+            )
+
     def store_outputs(self, outputs: dict[str, StoredOutput], state: str) -> None:
         """Replace the output digests: every output of a build rendered (or found unchanged)
         from the cached records as they are now, under `state` (see `rendered_state`)."""

@@ -110,15 +110,25 @@ def outputs_standing(config: Config, cache: RecordCache) -> tuple[list[str], int
     """The outputs of the last render and its number of feeds, when a build would make
     them again byte for byte: the cached records have not changed since (`cache` says so
     only then), the configuration and renderer are the same, and every output file still
-    holds the bytes written. Else None: choose and render as usual."""
+    holds the bytes written. Else None: choose and render as usual. The stamps of the
+    output files it had to read back are kept."""
     state = cache.rendered_state()
     _key, _, feeds = (state or "").partition(" ")
     if not (feeds.isascii() and feeds.isdigit()) or state != render_state(config, int(feeds)):
         return None
     out = OutputFolder(config.out)
     outputs = cache.outputs()
-    if not outputs or any(_still_right(out, path, kept) is None for path, kept in outputs.items()):
+    renewed: dict[str, str] = {}
+    for path, kept in outputs.items():
+        stamp = _still_right(out, path, kept)
+        if stamp is None:
+            return None
+        if stamp != kept.stamp:
+            renewed[path] = stamp
+    if not outputs:
         return None
+    if renewed:  # (read back now, their stamps spare the next build reading them)
+        cache.renew_output_stamps(renewed)
     return list(outputs), int(feeds)
 
 
