@@ -118,6 +118,8 @@ def outputs_standing(config: Config, cache: RecordCache) -> tuple[list[str], int
         return None
     out = OutputFolder(config.out)
     outputs = cache.outputs()
+    if not outputs:
+        return None
     renewed: dict[str, str] = {}
     for path, kept in outputs.items():
         stamp = _still_right(out, path, kept)
@@ -125,8 +127,6 @@ def outputs_standing(config: Config, cache: RecordCache) -> tuple[list[str], int
             return None
         if stamp != kept.stamp:
             renewed[path] = stamp
-    if not outputs:
-        return None
     if renewed:  # (read back now, their stamps spare the next build reading them)
         cache.renew_output_stamps(renewed)
     return list(outputs), int(feeds)

@@ -14,10 +14,10 @@ start of a tag, or reports a parse error when it cannot: `<3`)."""
 
 
 def outline_text(name: str) -> str:
-    """`name` as OPML's `text`, `title` and head title, which OPML 2.0 lets hold HTML (the W3C
-    validator reads them as HTML): only an `&` that HTML would take for a reference, and
-    `<`, are escaped, so `Arts & Culture` stays as written for readers that show the text as it is,
-    and `R&D` becomes `R&amp;D` for those that read it as HTML."""
+    """`name` as OPML's `text`, `title` and head title, which OPML 2.0 lets hold HTML (the
+    W3C validator reads them as HTML): only `<` and an `&` that HTML would take for a
+    reference are escaped, so `Arts & Culture` stays as written for readers that show the
+    text as it is, and `R&D` becomes `R&amp;D` for those that read it as HTML."""
     return _MARKUP_START.sub(lambda match: "&amp;" if match[0] == "&" else "&lt;", name)
 
 
