@@ -742,3 +742,12 @@ def test_characters_dropped_from_text_fields_are_counted_and_named() -> None:
     assert [(r.field, r.reason) for r in result.reports] == [
         ("title", "removed 3 character(s) no feed may carry (U+0000, U+0007)")
     ]
+
+
+def test_a_flood_of_dropped_characters_is_counted_not_listed() -> None:
+    """Half a million of them (a hostile body) give one report line with the count."""
+    result = convert("\u202e\x01" * 200_000 + "text\n", title="\ud800" * 300 + "Title")
+    assert result.article is not None and result.article.title == "Title"
+    reasons = {report.field: report.reason for report in result.reports}
+    assert reasons["title"] == "removed 300 character(s) no feed may carry (U+D800)"
+    assert reasons["body"] == "removed 400000 character(s) no feed may carry (U+0001, U+202E)"

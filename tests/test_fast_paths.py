@@ -149,7 +149,7 @@ def test_memoised_names_are_the_general_result(text: str) -> None:
     for _ in range(2):  # computed, then from the memo
         cleaned, dropped = convert._clean_name(text)
         assert cleaned == topics.normalize_topic(sanitize.plain_text(text))
-        assert list(dropped) == sanitize.unpublishable(text)
+        assert dict(dropped) == sanitize.unpublishable(text)
         assert topics.topic_key(cleaned) == topics.topic_key.__wrapped__(cleaned)
     assert convert._clean_name.cache_info().maxsize
     assert topics.topic_key.cache_info().maxsize

@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -143,7 +144,7 @@ class _Converter:
     def warn(self, field: str, reason: str) -> None:
         self.reports.append(Report(self.record.source, field, reason, skipped=False))
 
-    def warn_dropped(self, field: str, dropped: Sequence[str]) -> None:
+    def warn_dropped(self, field: str, dropped: Mapping[str, int]) -> None:
         """Report the characters no feed may carry that were dropped from `field`."""
         self.warn(field, dropped_message(dropped))
 
@@ -347,7 +348,7 @@ class _Converter:
             # Cut before cleaning: a name is short, and cleaning a huge one costs time.
             name, dropped = _clean_name(str(item)[: MAX_TOPIC_CHARS * 4])
             if dropped:
-                self.warn_dropped(f"{key}[{index}]", dropped)
+                self.warn_dropped(f"{key}[{index}]", dict(dropped))
             if not is_visible(name):  # empty, or as for any text: "\u200b" shows nothing
                 self.warn(f"{key}[{index}]", "empty; ignored")
                 continue
@@ -441,7 +442,7 @@ class _Converter:
                 continue
             stripped = self.bounded(text, where).strip()
             rendered = stripped if _is_html(stripped) else markdown_html(stripped)
-            dropped: list[str] = []
+            dropped: Counter[str] = Counter()
             cleaned = clean_html(rendered, base=url, dropped=dropped)
             if dropped:  # (named as written: Markdown makes U+0000 a U+FFFD)
                 self.warn_dropped(where, unpublishable(stripped) or dropped)
@@ -454,7 +455,7 @@ class _Converter:
         if not isinstance(raw, str) or not raw.strip():
             return ""
         # Its iframes become links to what they embed (see clean_html).
-        dropped: list[str] = []
+        dropped: Counter[str] = Counter()
         cleaned = clean_html(self.bounded(raw, "featuredContent"), base=url, dropped=dropped)
         if dropped:
             self.warn_dropped("featuredContent", dropped)
@@ -574,10 +575,10 @@ def _is_html(body: str) -> bool:
 # Pure, and the same few hundred topic and tag names recur on most records; bounded, as
 # hostile records can bring millions of distinct names (each cut to 400 characters first).
 @lru_cache(maxsize=4096)
-def _clean_name(text: str) -> tuple[str, tuple[str, ...]]:
+def _clean_name(text: str) -> tuple[str, tuple[tuple[str, int], ...]]:
     """A topic or tag name as published (before any cut to MAX_TOPIC_CHARS), and the
-    characters no feed may carry dropped from it."""
-    return normalize_topic(plain_text(text)), tuple(unpublishable(text))
+    characters no feed may carry dropped from it, with their counts."""
+    return normalize_topic(plain_text(text)), tuple(unpublishable(text).items())
 
 
 def _unique_names(names: list[str]) -> tuple[str, ...]:
@@ -639,12 +640,13 @@ def _positive_int(value: Any) -> int | None:
     return None
 
 
-def dropped_message(dropped: Sequence[str]) -> str:
-    """What a report says of the characters no feed may carry dropped from a field."""
-    kinds = sorted(set(dropped))
+def dropped_message(dropped: Mapping[str, int]) -> str:
+    """What a report says of the characters no feed may carry dropped from a field (each
+    with how many times)."""
+    kinds = sorted(dropped)
     named = ", ".join(f"U+{ord(char):04X}" for char in kinds[:4])
     more = ", ..." if len(kinds) > 4 else ""
-    return f"removed {len(dropped)} character(s) no feed may carry ({named}{more})"
+    return f"removed {sum(dropped.values())} character(s) no feed may carry ({named}{more})"
 
 
 def _short_text(value: Any, limit: int) -> str:

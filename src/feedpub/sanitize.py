@@ -12,7 +12,10 @@ import ipaddress
 import re
 import string
 import unicodedata
+from collections import Counter
+from collections.abc import Mapping
 from functools import partial
+from types import MappingProxyType
 from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
@@ -209,13 +212,17 @@ def strip_forbidden(text: str) -> str:
     return _FORBIDDEN_CHARS.sub("", text)
 
 
-def unpublishable(text: str) -> list[str]:
-    """The characters of plain text `text` that `plain_text` drops as no feed may carry them
+_NONE: Mapping[str, int] = MappingProxyType({})
+
+
+def unpublishable(text: str) -> Mapping[str, int]:
+    """Each character of plain text `text` that `plain_text` drops as no feed may carry it
     (see `_FORBIDDEN_CHARS`), once double-encoded UTF-8 is repaired (which only ever
-    removes some): [] for nearly all text, found by one search at most."""
+    removes some), and how many times: empty for nearly all text, found by one search at
+    most. (Counted, not listed: a hostile text of half a million of them stays small.)"""
     if (text.isprintable() and "\ufffd" not in text) or not _FORBIDDEN_CHARS.search(text):
-        return []
-    return _FORBIDDEN_CHARS.findall(repair_mojibake(text))
+        return _NONE
+    return Counter(found.group() for found in _FORBIDDEN_CHARS.finditer(repair_mojibake(text)))
 
 
 def nesting_depth(fragment: str, limit: int = MAX_NESTING) -> int:
@@ -637,17 +644,17 @@ def _filter_attribute(base: str, element: str, attribute: str, value: str) -> st
     return value
 
 
-def clean_html(fragment: str, base: str = "", dropped: list[str] | None = None) -> str:
+def clean_html(fragment: str, base: str = "", dropped: Counter[str] | None = None) -> str:
     """Sanitised HTML: allowlisted tags only, every URL absolute http(s), no scripts.
 
     An iframe becomes a link to what it embeds; an image without a usable address is
     dropped, and a link without one is unwrapped (its text stays). The characters of
-    `fragment` no feed may carry are dropped, and added to `dropped` when it is given.
+    `fragment` no feed may carry are dropped, and counted in `dropped` when it is given.
     """
     repaired = repair_mojibake(fragment)
     kept = strip_forbidden(repaired)
     if dropped is not None and len(kept) != len(repaired):
-        dropped += _FORBIDDEN_CHARS.findall(repaired)
+        dropped.update(found.group() for found in _FORBIDDEN_CHARS.finditer(repaired))
     fragment = _flatten(kept)
     if not fragment.strip():
         return ""
