@@ -266,7 +266,10 @@ def test_unchanged_files_are_not_rewritten_and_stale_ones_removed(
     assert run.stats.removed == 3
 
 
-@pytest.mark.parametrize("bad", ["../evil.rss", "/etc/passwd", "topics/../../x", "a\\b.rss", ""])
+@pytest.mark.parametrize(
+    "bad",
+    ["../evil.rss", "/etc/passwd", "topics/../../x", "a\\b.rss", "", "a//b.rss", "./a.rss", "t/"],
+)
 def test_outputs_never_leave_the_output_folder(tmp_path: Path, bad: str) -> None:
     with pytest.raises(BuildError, match="outside the output folder"):
         output_target(tmp_path, bad)

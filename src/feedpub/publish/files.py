@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from feedpub.errors import BuildError
 
@@ -55,37 +55,42 @@ class OutputFolder:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self._root: Path | None = None
-        self._inside: dict[Path, bool] = {}
+        self._folders: dict[str, tuple[Path, bool]] = {}  # "topics": its path, inside or not
 
     def target(self, relative: str) -> Path:
-        """The file for output path `relative`; BuildError for any path that leaves the folder."""
-        pure = PurePosixPath(relative)
-        if (
-            pure.is_absolute()
-            or not pure.parts
-            or any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in pure.parts)
-        ):
+        """The file for output path `relative`; BuildError for any path that leaves the folder.
+
+        (Taken apart as text and built as one `Path` from its folder's, resolved once: a
+        nothing-changed build of 15,000 outputs spent most of its time in `pathlib`.)"""
+        parts = relative.split("/")
+        if any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in parts):
             raise BuildError(f"refusing to write outside the output folder: {relative!r}")
-        target = self.out_dir.joinpath(*pure.parts)
+        *folder_parts, name = parts
+        key = "/".join(folder_parts)
+        known = self._folders.get(key)
+        folder = self.out_dir.joinpath(*folder_parts) if known is None else known[0]
+        target = folder / name
         try:
-            inside = self._is_inside(target)
+            if known is None:
+                known = self._folders[key] = (folder, self._stays_inside(folder))
+            inside = known[1] and (
+                not os.path.islink(target) or self._root_folder() in target.resolve().parents
+            )
         except (RuntimeError, OSError) as exc:  # a symbolic link loop (RuntimeError in 3.11)
             raise BuildError(f"cannot write {target}: {exc}") from None
         if not inside:
             raise BuildError(f"refusing to write outside the output folder: {relative!r}")
         return target
 
-    def _is_inside(self, target: Path) -> bool:
-        """True when `target` (a file in the output folder, or a link) stays inside it."""
+    def _root_folder(self) -> Path:
         if self._root is None:
             self._root = self.out_dir.resolve()
-        inside = self._inside.get(target.parent)
-        if inside is None:
-            parent = target.parent.resolve()
-            inside = self._inside[target.parent] = (
-                parent == self._root or self._root in parent.parents
-            )
-        return inside and (not target.is_symlink() or self._root in target.resolve().parents)
+        return self._root
+
+    def _stays_inside(self, folder: Path) -> bool:
+        """True when `folder` (the output folder or one in it), resolved, is inside it."""
+        root, resolved = self._root_folder(), folder.resolve()
+        return resolved == root or root in resolved.parents
 
 
 @contextlib.contextmanager
