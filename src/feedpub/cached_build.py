@@ -186,7 +186,7 @@ def _keep_standing(config: Config, cache: RecordCache, options: Options, stats: 
     writer = options.writer
     if options.site or not options.render or writer is None:
         return False
-    standing = outputs_standing(config, cache)
+    standing = outputs_standing(config, cache, writer.folder)
     if standing is None:
         return False
     paths, stats.feeds = standing

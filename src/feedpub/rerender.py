@@ -106,7 +106,9 @@ def render_state(config: Config, feeds: int) -> str:
     return f"{digest.hexdigest()} {feeds}"
 
 
-def outputs_standing(config: Config, cache: RecordCache) -> tuple[list[str], int] | None:
+def outputs_standing(
+    config: Config, cache: RecordCache, out: OutputFolder
+) -> tuple[list[str], int] | None:
     """The outputs of the last render and its number of feeds, when a build would make
     them again byte for byte: the cached records have not changed since (`cache` says so
     only then), the configuration and renderer are the same, and every output file still
@@ -116,7 +118,6 @@ def outputs_standing(config: Config, cache: RecordCache) -> tuple[list[str], int
     _key, _, feeds = (state or "").partition(" ")
     if not (feeds.isascii() and feeds.isdigit()) or state != render_state(config, int(feeds)):
         return None
-    out = OutputFolder(config.out)
     outputs = cache.outputs()
     if not outputs:
         return None
@@ -237,7 +238,7 @@ def render_changed(
     `outputs`."""
     previous = cache.outputs()
     want_bytes = writer is None
-    out = OutputFolder(config.out)
+    out = OutputFolder(config.out) if writer is None else writer.folder
     result = Rendered()
     keep = _Keeper(result, writer)
     digests = [_feed_digest(config, choice) for choice in choices]
