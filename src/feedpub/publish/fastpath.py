@@ -45,8 +45,7 @@ Answer = tuple[str, Headers, bytes]
 # On every response with content: a browser must not read a feed or an error as HTML.
 NOSNIFF = ("X-Content-Type-Options", "nosniff")
 
-_ETAG = re.compile(r'(?:W/)?("[^"]*")')
-_STRONG_ETAG = re.compile(r'(W/)?("[^"]*")')  # a weak tag's opaque part comes with its W/
+_ETAG = re.compile(r'(W/)?("[^"]*")')  # each tag's `W/` (if weak) and its opaque part
 _TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'  # entity-tag (RFC 9110 8.8.3)
 # A list of them (RFC 9110 5.6.1.2: empty elements and OWS around commas are allowed).
 _TAG_LIST = re.compile(rf"[ \t,]*{_TAG}(?:[ \t]*,[ \t,]*{_TAG})*[ \t,]*")
@@ -105,7 +104,7 @@ def entity_tags(if_none_match: str) -> tuple[str, ...]:
     garbage around it, or `*` among tags, must not give a 304."""
     if not _TAG_LIST.fullmatch(if_none_match):
         return ()
-    return tuple(_ETAG.findall(if_none_match))
+    return tuple(tag for _weak, tag in _ETAG.findall(if_none_match))
 
 
 @lru_cache(maxsize=256)
@@ -121,7 +120,7 @@ def strong_entity_tags(if_match: str) -> frozenset[str]:
     """
     if not _TAG_LIST.fullmatch(if_match):
         return frozenset()
-    return frozenset(tag for weak, tag in _STRONG_ETAG.findall(if_match) if not weak)
+    return frozenset(tag for weak, tag in _ETAG.findall(if_match) if not weak)
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -219,10 +218,10 @@ class Route:
             head = [("Content-Type", resource.media_type)]
             if variant.coding != IDENTITY:
                 head.append(("Content-Encoding", variant.coding))
-            head += [("Content-Length", str(len(variant.body))), ("ETag", variant.etag)]
-            self.ok[variant.coding] = [*head, *common, NOSNIFF]
-            self.not_modified[variant.coding] = [("ETag", variant.etag), *common]
             tag = ("ETag", variant.etag)
+            head += [("Content-Length", str(len(variant.body))), tag]
+            self.ok[variant.coding] = [*head, *common, NOSNIFF]
+            self.not_modified[variant.coding] = [tag, *common]
             self.failed[variant.coding] = [("Content-Length", "0"), tag, *refused, NOSNIFF]
         # Smallest first: among codings of equal q, the one with fewer bytes wins.
         self.variants = sorted(resource.variants, key=lambda v: len(v.body))

@@ -130,7 +130,8 @@ def coded_etag(etag: str, coding: str) -> str:
 
 def compressed(identity: Variant, coding: str) -> Variant | None:
     """`identity`'s bytes in `coding` (one of CODINGS), or None when that is not smaller."""
-    packed = CODINGS[coding][1](identity.body)
+    _suffix, compress = CODINGS[coding]
+    packed = compress(identity.body)
     if len(packed) >= len(identity.body):
         return None
     return Variant(coding, packed, coded_etag(identity.etag, coding))
