@@ -550,9 +550,9 @@ def _cpu_column(run: Run) -> str:
 
 def _report_cpu(cold: Run, floor: Run) -> None:
     """The first build's CPU time against the floor's: on N cores a build can take at best
-    its CPU time / N of wall time, so the wall-time goal needs this ratio at most goal x N.
-    Steadier than wall times on a shared machine (other jobs take cores, not this CPU time),
-    though a busy machine's caches still make it drift."""
+    its CPU time / N of wall time, so the wall-time goal needs this ratio at most goal x N,
+    however well the build spreads its work (CPU time drifts with the machine's speed, as
+    wall time does)."""
     cores = os.cpu_count() or 1
     ratio = cold.cpu / floor.cpu
     room = GOAL_COLD_RATIO * cores
