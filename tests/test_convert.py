@@ -744,6 +744,21 @@ def test_characters_dropped_from_text_fields_are_counted_and_named() -> None:
     ]
 
 
+def test_a_name_made_only_of_dropped_characters_gets_one_report() -> None:
+    """What was removed and that nothing was left, in one line; a name that keeps some text
+    is published, with the removal reported."""
+    result = convert(topics=["\x07\u202e", "Sp\x00ace", "\u200b"], tags=["\ufeff"])
+    assert result.article is not None and result.article.topics == ("Space",)
+    assert [(r.field, r.reason, r.skipped) for r in result.reports] == [
+        ("topics[0]", "removed 2 character(s) no feed may carry (U+0007, U+202E),"
+         " which left it empty; ignored", False),
+        ("topics[1]", "removed 1 character(s) no feed may carry (U+0000)", False),
+        ("topics[2]", "empty; ignored", False),
+        ("tags[0]", "removed 1 character(s) no feed may carry (U+FEFF), which left it empty;"
+         " ignored", False),
+    ]  # fmt: skip
+
+
 def test_a_flood_of_dropped_characters_is_counted_not_listed() -> None:
     """Half a million of them (a hostile body) give one report line with the count."""
     result = convert("\u202e\x01" * 200_000 + "text\n", title="\ud800" * 300 + "Title")

@@ -347,11 +347,13 @@ class _Converter:
                 continue
             # Cut before cleaning: a name is short, and cleaning a huge one costs time.
             name, dropped = _clean_name(str(item)[: MAX_TOPIC_CHARS * 4])
+            if not is_visible(name):  # empty, or as for any text: "\u200b" shows nothing
+                # One line, not two: what was removed, and that nothing was left.
+                why = f"{dropped_message(dict(dropped))}, which left it" if dropped else ""
+                self.warn(f"{key}[{index}]", f"{why} empty; ignored".lstrip())
+                continue
             if dropped:
                 self.warn_dropped(f"{key}[{index}]", dict(dropped))
-            if not is_visible(name):  # empty, or as for any text: "\u200b" shows nothing
-                self.warn(f"{key}[{index}]", "empty; ignored")
-                continue
             if len(name) > MAX_TOPIC_CHARS:
                 self.warn(f"{key}[{index}]", f"longer than {MAX_TOPIC_CHARS} characters; cut")
                 name = name[:MAX_TOPIC_CHARS].rstrip()
