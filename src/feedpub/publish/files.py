@@ -400,7 +400,14 @@ def _rename(temporary: str, target: Path) -> None:
 
 
 def _write_manifest(out_dir: Path, paths: set[str]) -> None:
-    write_atomically(out_dir / MANIFEST_NAME, json.dumps(sorted(paths), indent=1).encode("utf-8"))
+    """The list of this build's outputs, written only when it changes: a build that changes
+    no output touches nothing in the output folder (a sync to a static host finds nothing
+    new, and a watcher's next build writes nothing a reader of the folder could catch
+    half-way)."""
+    target = out_dir / MANIFEST_NAME
+    data = json.dumps(sorted(paths), indent=1).encode("utf-8")
+    if target.is_symlink() or not _same_content(target, data):
+        write_atomically(target, data)
 
 
 def _same_content(target: Path, data: bytes) -> bool:
