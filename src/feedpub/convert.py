@@ -348,9 +348,10 @@ class _Converter:
             # Cut before cleaning: a name is short, and cleaning a huge one costs time.
             name, dropped = _clean_name(str(item)[: MAX_TOPIC_CHARS * 4])
             if not is_visible(name):  # empty, or as for any text: "\u200b" shows nothing
-                # One line, not two: what was removed, and that nothing was left.
-                why = f"{dropped_message(dict(dropped))}, which left it" if dropped else ""
-                self.warn(f"{key}[{index}]", f"{why} empty; ignored".lstrip())
+                reason = "empty; ignored"
+                if dropped:  # one line, not two: what was removed, and that nothing was left
+                    reason = f"{dropped_message(dict(dropped))}, which left it {reason}"
+                self.warn(f"{key}[{index}]", reason)
                 continue
             if dropped:
                 self.warn_dropped(f"{key}[{index}]", dict(dropped))
