@@ -331,10 +331,9 @@ class _Keeper:
         self.result.digests[path] = found.stored
         if self.writer is not None:
             self.writer.keep(path)
-        elif found.data is not None:
+        else:
+            assert found.data is not None, path  # (read back whenever there is no writer)
             self.result.outputs[path] = found.data
-        else:  # pragma: no cover (bytes are read back whenever there is no writer)
-            raise AssertionError(f"the bytes of {path} were not read back")
 
     def rendered(self, path: str, data: bytes, digest: bytes) -> None:
         # (no stamp: the writer has yet to write it, and a file just written is racy)

@@ -222,7 +222,12 @@ def unpublishable(text: str) -> Mapping[str, int]:
     most. (Counted, not listed: a hostile text of half a million of them stays small.)"""
     if (text.isprintable() and "\ufffd" not in text) or not _FORBIDDEN_CHARS.search(text):
         return _NONE
-    return Counter(found.group() for found in _FORBIDDEN_CHARS.finditer(repair_mojibake(text)))
+    return _forbidden_counts(repair_mojibake(text))
+
+
+def _forbidden_counts(text: str) -> Counter[str]:
+    """Each character of `text` that `_FORBIDDEN_CHARS` matches, and how many times."""
+    return Counter(found.group() for found in _FORBIDDEN_CHARS.finditer(text))
 
 
 def nesting_depth(fragment: str, limit: int = MAX_NESTING) -> int:
@@ -654,7 +659,7 @@ def clean_html(fragment: str, base: str = "", dropped: Counter[str] | None = Non
     repaired = repair_mojibake(fragment)
     kept = strip_forbidden(repaired)
     if dropped is not None and len(kept) != len(repaired):
-        dropped.update(found.group() for found in _FORBIDDEN_CHARS.finditer(repaired))
+        dropped.update(_forbidden_counts(repaired))
     fragment = _flatten(kept)
     if not fragment.strip():
         return ""

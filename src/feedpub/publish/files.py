@@ -198,6 +198,7 @@ class OutputWriter:
         self._begin()
         staged = sorted(self._staged.items())
         current = set(self._targets)
+        listed = _previous(self.out_dir)  # what the manifest names: read once per build
         folders = {self._targets[relative].parent for relative, _ in staged}  # changed
         if staged:
             if len(staged) <= SYNC_EACH_UP_TO:
@@ -208,12 +209,12 @@ class OutputWriter:
                     _sync_file_system(folder)
             # Name the files of both builds before any rename, so that if this build
             # dies half-way the next one still knows every file it must clean up.
-            _write_manifest(self.out_dir, _previous(self.out_dir) | current)
+            listed = _write_manifest(self.out_dir, listed | current, listed)
         for relative, temporary in staged:
             _rename(temporary, self._targets[relative])
             del self._staged[relative]
-        removed = _remove_stale(self.out_dir, current)
-        _write_manifest(self.out_dir, current)
+        removed = _remove_stale(self.folder, listed - current)
+        _write_manifest(self.out_dir, current, listed)
         if staged or removed:
             for folder in sorted(folders | {self.out_dir}):
                 _sync_folder(folder)
@@ -399,15 +400,15 @@ def _rename(temporary: str, target: Path) -> None:
         os.replace(temporary, target)
 
 
-def _write_manifest(out_dir: Path, paths: set[str]) -> None:
-    """The list of this build's outputs, written only when it changes: a build that changes
-    no output touches nothing in the output folder (a sync to a static host finds nothing
-    new, and a watcher's next build writes nothing a reader of the folder could catch
-    half-way)."""
+def _write_manifest(out_dir: Path, paths: set[str], listed: set[str]) -> set[str]:
+    """Make the manifest name `paths`, writing it only when it names others (`listed`, what
+    `_previous` read): a build that changes no output touches nothing in the output folder
+    (a sync to a static host finds nothing new, and a watcher's next build writes nothing a
+    reader of the folder could catch half-way). Returns what it names now."""
     target = out_dir / MANIFEST_NAME
-    data = json.dumps(sorted(paths), indent=1).encode("utf-8")
-    if target.is_symlink() or not _same_content(target, data):
-        write_atomically(target, data)
+    if paths != listed or target.is_symlink():
+        write_atomically(target, json.dumps(sorted(paths), indent=1).encode("utf-8"))
+    return paths
 
 
 def _same_content(target: Path, data: bytes) -> bool:
@@ -419,11 +420,10 @@ def _same_content(target: Path, data: bytes) -> bool:
         return False
 
 
-def _remove_stale(out_dir: Path, current: set[str]) -> int:
-    """Remove files that an earlier build wrote and this one no longer produces."""
+def _remove_stale(folder: OutputFolder, stale: set[str]) -> int:
+    """Remove the files `stale` an earlier build wrote and this one no longer produces."""
     removed = 0
-    folder = OutputFolder(out_dir)
-    for relative in sorted(_previous(out_dir) - current):
+    for relative in sorted(stale):
         try:
             folder.target(relative).unlink()
             removed += 1
